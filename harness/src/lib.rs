@@ -1,0 +1,1 @@
+//! Conformance harness (built in its own issue).

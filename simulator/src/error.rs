@@ -1,0 +1,78 @@
+//! Typed errors of the protocol library. Each names what was wrong and where.
+
+use std::path::PathBuf;
+
+/// A key could not be loaded or used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// An AES key that is not 16, 24 or 32 bytes long.
+    #[error("AES key is {len} bytes; it must be 16, 24 or 32 bytes (it is never truncated)")]
+    AesLength {
+        /// The decoded length.
+        len: usize,
+    },
+    /// An AES key whose text is not standard base64.
+    #[error("AES key is not valid base64: {0}")]
+    AesBase64(String),
+    /// An RSA key in no format we read (PEM PKCS#1, PKCS#8, SPKI, or the console's one-line base64).
+    #[error("{what} is not a valid RSA key: {detail}")]
+    Rsa {
+        /// Which key was expected (e.g. "Alipay private key").
+        what: &'static str,
+        /// What the parsers said.
+        detail: String,
+    },
+    /// A key file could not be read or parsed.
+    #[error("key file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        #[source]
+        source: Box<KeyError>,
+    },
+    /// A key file could not be read at all.
+    #[error("key file {path}: cannot read: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error text.
+        message: String,
+    },
+    /// The private and public key of a pair do not match.
+    #[error("{private} and {public} are not one key pair")]
+    PairMismatch {
+        /// The private key file.
+        private: PathBuf,
+        /// The public key file.
+        public: PathBuf,
+    },
+}
+
+/// AES decryption failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum AesError {
+    /// The ciphertext decoded to zero bytes.
+    #[error("ciphertext is empty")]
+    Empty,
+    /// The ciphertext is not a whole number of 16-byte blocks.
+    #[error("ciphertext is {len} bytes, not a multiple of the 16-byte AES block")]
+    NotBlockAligned {
+        /// Its length.
+        len: usize,
+    },
+    /// The last block does not end in valid PKCS#7 padding (wrong key or tampered ciphertext).
+    #[error("PKCS#7 padding is invalid (wrong AES key or tampered ciphertext)")]
+    BadPadding,
+}
+
+/// A signature did not check out.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum SignatureError {
+    /// The `sign` field is not standard base64.
+    #[error("sign is not valid base64: {0}")]
+    Base64(String),
+    /// The signature does not match the signed content under the configured public key.
+    #[error("signature does not verify with the configured Alipay public key")]
+    Mismatch,
+}

@@ -1,0 +1,494 @@
+//! TEST-ONLY key material: loading, the embedded default set, and generation of fresh sets.
+//!
+//! An Alipay mini-program backend is configured with two values from the Open Platform console:
+//! the **Alipay public key** (to verify `sign`) and the **AES key** (to decrypt `response`). The
+//! simulator additionally holds the matching **Alipay private key**, which it never serves, and an
+//! unrelated *attacker* key pair and AES key used to build negative cases.
+//!
+//! Accepted formats: PEM (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`, SPKI `PUBLIC KEY`,
+//! PKCS#1 `RSA PUBLIC KEY`) and the console's one-line base64 of the DER (PKCS#8 or PKCS#1 for
+//! private keys, SPKI or PKCS#1 for public keys).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, LineEnding};
+use rsa::{PrivateKey, PublicKey};
+use serde::Serialize;
+
+use crate::crypto::{AesKey, SignType, Signer, Verifier};
+use crate::error::KeyError;
+
+/// File names inside a key directory (see `keys/README.md`).
+pub mod files {
+    /// The platform (Alipay) private key, PKCS#8 PEM. Never served.
+    pub const PLATFORM_PRIVATE: &str = "platform/private.pkcs8.pem";
+    /// The platform (Alipay) public key, SPKI PEM.
+    pub const PLATFORM_PUBLIC_PEM: &str = "platform/public.spki.pem";
+    /// The platform public key as the console shows it: one line of base64 SPKI DER.
+    pub const PLATFORM_PUBLIC_B64: &str = "platform/public.b64.txt";
+    /// The app's AES content-encryption key, base64.
+    pub const PLATFORM_AES: &str = "platform/aes.b64.txt";
+    /// The attacker's private key, PKCS#8 PEM.
+    pub const ATTACKER_PRIVATE: &str = "attacker/private.pkcs8.pem";
+    /// The attacker's public key, SPKI PEM.
+    pub const ATTACKER_PUBLIC_PEM: &str = "attacker/public.spki.pem";
+    /// The attacker's public key, one-line base64.
+    pub const ATTACKER_PUBLIC_B64: &str = "attacker/public.b64.txt";
+    /// An AES key unrelated to the app's.
+    pub const ATTACKER_AES: &str = "attacker/aes.b64.txt";
+    /// The merchant bundle as a `.env` file.
+    pub const MERCHANT_ENV: &str = "merchant.env";
+    /// The merchant bundle as JSON.
+    pub const MERCHANT_JSON: &str = "merchant.json";
+}
+
+/// Parses an RSA private key from PEM (PKCS#8 or PKCS#1) or one-line base64 DER.
+pub fn parse_private_key(text: &str, what: &'static str) -> Result<PrivateKey, KeyError> {
+    let t = text.trim();
+    let err = |detail: String| KeyError::Rsa { what, detail };
+    if t.is_empty() {
+        return Err(err("the text is empty".into()));
+    }
+    if t.starts_with("-----BEGIN PRIVATE KEY-----") {
+        return PrivateKey::from_pkcs8_pem(t).map_err(|e| err(format!("PKCS#8 PEM: {e}")));
+    }
+    if t.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
+        return PrivateKey::from_pkcs1_pem(t).map_err(|e| err(format!("PKCS#1 PEM: {e}")));
+    }
+    if t.starts_with("-----BEGIN") {
+        let label = t.lines().next().unwrap_or_default();
+        return Err(err(format!(
+            "unsupported PEM block {label:?} (expected PRIVATE KEY or RSA PRIVATE KEY)"
+        )));
+    }
+    let der = decode_one_line(t).map_err(err)?;
+    PrivateKey::from_pkcs8_der(&der)
+        .or_else(|_| PrivateKey::from_pkcs1_der(&der))
+        .map_err(|e| err(format!("base64 DER is neither PKCS#8 nor PKCS#1: {e}")))
+}
+
+/// Parses an RSA public key from PEM (SPKI or PKCS#1) or one-line base64 DER (the console form).
+pub fn parse_public_key(text: &str, what: &'static str) -> Result<PublicKey, KeyError> {
+    let t = text.trim();
+    let err = |detail: String| KeyError::Rsa { what, detail };
+    if t.is_empty() {
+        return Err(err("the text is empty".into()));
+    }
+    if t.starts_with("-----BEGIN PUBLIC KEY-----") {
+        return PublicKey::from_public_key_pem(t).map_err(|e| err(format!("SPKI PEM: {e}")));
+    }
+    if t.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
+        return PublicKey::from_pkcs1_pem(t).map_err(|e| err(format!("PKCS#1 PEM: {e}")));
+    }
+    if t.starts_with("-----BEGIN") {
+        let label = t.lines().next().unwrap_or_default();
+        return Err(err(format!(
+            "unsupported PEM block {label:?} (expected PUBLIC KEY or RSA PUBLIC KEY; \
+             a private key is not a public key)"
+        )));
+    }
+    let der = decode_one_line(t).map_err(err)?;
+    PublicKey::from_public_key_der(&der)
+        .or_else(|_| PublicKey::from_pkcs1_der(&der))
+        .map_err(|e| err(format!("base64 DER is neither SPKI nor PKCS#1: {e}")))
+}
+
+fn decode_one_line(t: &str) -> Result<Vec<u8>, String> {
+    // The console copies keys as one line; tolerate line breaks a user may have pasted.
+    let joined: String = t.split_whitespace().collect();
+    STANDARD
+        .decode(joined)
+        .map_err(|e| format!("not PEM and not base64 DER: {e}"))
+}
+
+/// The one-line base64 SPKI form the Alipay console shows for a public key.
+pub fn public_key_one_line(key: &PublicKey) -> String {
+    let der = key
+        .to_public_key_der()
+        .expect("encoding a valid RSA public key as SPKI cannot fail");
+    STANDARD.encode(der.as_bytes())
+}
+
+/// The SPKI PEM form of a public key (`-----BEGIN PUBLIC KEY-----`).
+pub fn public_key_pem(key: &PublicKey) -> String {
+    key.to_public_key_pem(LineEnding::LF)
+        .expect("encoding a valid RSA public key as PEM cannot fail")
+}
+
+/// An RSA key pair: a signer and the matching verifier.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    /// Signs with the private key.
+    pub signer: Signer,
+    /// Verifies with the public key.
+    pub verifier: Verifier,
+}
+
+impl KeyPair {
+    /// Builds a pair from a private key (the public half is derived from it).
+    pub fn from_private(key: PrivateKey) -> Self {
+        let verifier = Verifier::new(key.to_public_key());
+        Self {
+            signer: Signer::new(key),
+            verifier,
+        }
+    }
+
+    /// The public key in the console's one-line base64 form.
+    pub fn public_one_line(&self) -> String {
+        public_key_one_line(self.verifier.public_key())
+    }
+}
+
+/// A full TEST-ONLY key set: the platform pair, the app's AES key, and the attacker's material.
+#[derive(Clone, Debug)]
+pub struct KeySet {
+    /// The Alipay platform key pair (the private half signs envelopes; never served).
+    pub platform: KeyPair,
+    /// The app's AES content-encryption key.
+    pub aes: AesKey,
+    /// An unrelated key pair, for envelopes signed by someone other than Alipay.
+    pub attacker: KeyPair,
+    /// An AES key unrelated to the app's.
+    pub attacker_aes: AesKey,
+}
+
+macro_rules! embedded {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../keys/", $file))
+    };
+}
+
+impl KeySet {
+    /// The committed TEST-ONLY set from `keys/`, embedded in the binary (parsed once).
+    pub fn embedded() -> Self {
+        static SET: std::sync::OnceLock<KeySet> = std::sync::OnceLock::new();
+        SET.get_or_init(Self::parse_embedded).clone()
+    }
+
+    fn parse_embedded() -> Self {
+        let pk = |t: &str, w| parse_private_key(t, w).expect("embedded test key parses");
+        let aes = |t: &str| AesKey::from_base64(t).expect("embedded AES key parses");
+        Self {
+            platform: KeyPair::from_private(pk(
+                embedded!("platform/private.pkcs8.pem"),
+                "embedded platform private key",
+            )),
+            aes: aes(embedded!("platform/aes.b64.txt")),
+            attacker: KeyPair::from_private(pk(
+                embedded!("attacker/private.pkcs8.pem"),
+                "embedded attacker private key",
+            )),
+            attacker_aes: aes(embedded!("attacker/aes.b64.txt")),
+        }
+    }
+
+    /// Loads a key directory laid out like `keys/`.
+    ///
+    /// The platform private key and AES key are required. When `platform/public.spki.pem` or
+    /// `platform/public.b64.txt` exists it must match the private key. The attacker files are
+    /// optional and default to the embedded attacker set.
+    pub fn load_dir(dir: &Path) -> Result<Self, KeyError> {
+        let private_path = dir.join(files::PLATFORM_PRIVATE);
+        let private = parse_private_key(&read(&private_path)?, "Alipay private key")
+            .map_err(|e| in_file(&private_path, e))?;
+        let platform = KeyPair::from_private(private);
+        for rel in [files::PLATFORM_PUBLIC_PEM, files::PLATFORM_PUBLIC_B64] {
+            let path = dir.join(rel);
+            if path.exists() {
+                let public = parse_public_key(&read(&path)?, "Alipay public key")
+                    .map_err(|e| in_file(&path, e))?;
+                if &public != platform.verifier.public_key() {
+                    return Err(KeyError::PairMismatch {
+                        private: private_path,
+                        public: path,
+                    });
+                }
+            }
+        }
+        let aes_path = dir.join(files::PLATFORM_AES);
+        let aes = AesKey::from_base64(&read(&aes_path)?).map_err(|e| in_file(&aes_path, e))?;
+
+        let fallback = Self::embedded();
+        let attacker_path = dir.join(files::ATTACKER_PRIVATE);
+        let attacker = if attacker_path.exists() {
+            KeyPair::from_private(
+                parse_private_key(&read(&attacker_path)?, "attacker private key")
+                    .map_err(|e| in_file(&attacker_path, e))?,
+            )
+        } else {
+            fallback.attacker
+        };
+        let attacker_aes_path = dir.join(files::ATTACKER_AES);
+        let attacker_aes = if attacker_aes_path.exists() {
+            AesKey::from_base64(&read(&attacker_aes_path)?)
+                .map_err(|e| in_file(&attacker_aes_path, e))?
+        } else {
+            fallback.attacker_aes
+        };
+        Ok(Self {
+            platform,
+            aes,
+            attacker,
+            attacker_aes,
+        })
+    }
+
+    /// Generates a fresh set: two RSA-2048 pairs and two random 16-byte AES keys.
+    pub fn generate() -> Self {
+        let mut rng = rand::rng();
+        let mut gen_pair = || {
+            KeyPair::from_private(
+                PrivateKey::new(&mut rng, 2048).expect("RSA-2048 key generation succeeds"),
+            )
+        };
+        let platform = gen_pair();
+        let attacker = gen_pair();
+        let aes = || {
+            let bytes: [u8; 16] = rand::random();
+            AesKey::from_bytes(&bytes).expect("16 bytes")
+        };
+        Self {
+            platform,
+            aes: aes(),
+            attacker,
+            attacker_aes: aes(),
+        }
+    }
+
+    /// What a merchant backend must be configured with for this set.
+    pub fn merchant_bundle(&self) -> MerchantBundle {
+        MerchantBundle {
+            test_only: true,
+            warning: TEST_ONLY_WARNING,
+            alipay_public_key: self.platform.public_one_line(),
+            alipay_public_key_pem: public_key_pem(self.platform.verifier.public_key()),
+            aes_key: self.aes.to_base64(),
+            sign_type: SignType::Rsa2,
+            encrypt_type: "AES",
+            charset: "UTF-8",
+        }
+    }
+
+    /// Writes the set to `dir` in the `keys/` layout, plus the merchant bundle
+    /// (`merchant.env`, `merchant.json`) and a README marking it TEST ONLY.
+    pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, KeyError> {
+        let mut written = Vec::new();
+        let mut put = |rel: &str, text: String| -> Result<(), KeyError> {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+            }
+            fs::write(&path, text).map_err(|e| io_err(&path, e))?;
+            written.push(path);
+            Ok(())
+        };
+        for (pair, aes, private, pem, b64, aes_file) in [
+            (
+                &self.platform,
+                &self.aes,
+                files::PLATFORM_PRIVATE,
+                files::PLATFORM_PUBLIC_PEM,
+                files::PLATFORM_PUBLIC_B64,
+                files::PLATFORM_AES,
+            ),
+            (
+                &self.attacker,
+                &self.attacker_aes,
+                files::ATTACKER_PRIVATE,
+                files::ATTACKER_PUBLIC_PEM,
+                files::ATTACKER_PUBLIC_B64,
+                files::ATTACKER_AES,
+            ),
+        ] {
+            put(private, private_pem(&pair.signer))?;
+            put(pem, public_key_pem(pair.verifier.public_key()))?;
+            put(b64, format!("{}\n", pair.public_one_line()))?;
+            put(aes_file, format!("{}\n", aes.to_base64()))?;
+        }
+        let bundle = self.merchant_bundle();
+        put(files::MERCHANT_ENV, bundle.to_env())?;
+        put(
+            files::MERCHANT_JSON,
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&bundle).expect("bundle serialises")
+            ),
+        )?;
+        put(
+            "README.md",
+            format!(
+                "# {TEST_ONLY_WARNING}\n\nGenerated by `alipay-sim keys generate`. Layout as in the repository's `keys/README.md`.\n"
+            ),
+        )?;
+        Ok(written)
+    }
+}
+
+fn private_pem(signer: &Signer) -> String {
+    signer.private_pem()
+}
+
+/// The warning every generated key file set carries.
+pub const TEST_ONLY_WARNING: &str =
+    "TEST ONLY: simulator key material. Never configure it in a production Alipay app.";
+
+/// The values a merchant backend is configured with, for one key set.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MerchantBundle {
+    /// Always true: these are test keys.
+    pub test_only: bool,
+    /// A human-readable TEST ONLY warning.
+    pub warning: &'static str,
+    /// The Alipay public key, one-line base64 SPKI (the console form, "支付宝公钥").
+    pub alipay_public_key: String,
+    /// The same key as SPKI PEM.
+    pub alipay_public_key_pem: String,
+    /// The AES key, base64 (the console form, "接口内容加密方式").
+    pub aes_key: String,
+    /// The signature type to expect.
+    pub sign_type: SignType,
+    /// The content encryption type.
+    pub encrypt_type: &'static str,
+    /// The charset of signed content and plaintext.
+    pub charset: &'static str,
+}
+
+impl MerchantBundle {
+    /// The bundle as a `.env` file.
+    pub fn to_env(&self) -> String {
+        format!(
+            "# {}\nALIPAY_PUBLIC_KEY={}\nALIPAY_AES_KEY={}\nALIPAY_SIGN_TYPE={}\nALIPAY_ENCRYPT_TYPE={}\nALIPAY_CHARSET={}\n",
+            self.warning,
+            self.alipay_public_key,
+            self.aes_key,
+            self.sign_type,
+            self.encrypt_type,
+            self.charset
+        )
+    }
+}
+
+fn read(path: &Path) -> Result<String, KeyError> {
+    fs::read_to_string(path).map_err(|e| io_err(path, e))
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> KeyError {
+    KeyError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn in_file(path: &Path, e: KeyError) -> KeyError {
+    KeyError::File {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_set_loads_and_matches_the_directory() {
+        let embedded = KeySet::embedded();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys");
+        let loaded = KeySet::load_dir(&dir).unwrap();
+        assert_eq!(
+            embedded.platform.public_one_line(),
+            loaded.platform.public_one_line()
+        );
+        assert_eq!(embedded.aes, loaded.aes);
+        assert_ne!(embedded.aes, embedded.attacker_aes);
+        assert_ne!(
+            embedded.platform.public_one_line(),
+            embedded.attacker.public_one_line()
+        );
+    }
+
+    #[test]
+    fn every_accepted_format_parses_to_the_same_key() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys/platform");
+        let pkcs8 = fs::read_to_string(dir.join("private.pkcs8.pem")).unwrap();
+        let pkcs1 = fs::read_to_string(dir.join("private.pkcs1.pem")).unwrap();
+        let a = parse_private_key(&pkcs8, "k").unwrap();
+        let b = parse_private_key(&pkcs1, "k").unwrap();
+        assert_eq!(a.to_public_key(), b.to_public_key());
+        let spki = fs::read_to_string(dir.join("public.spki.pem")).unwrap();
+        let line = fs::read_to_string(dir.join("public.b64.txt")).unwrap();
+        assert_eq!(
+            parse_public_key(&spki, "k").unwrap(),
+            parse_public_key(&line, "k").unwrap()
+        );
+        assert_eq!(parse_public_key(&line, "k").unwrap(), a.to_public_key());
+    }
+
+    #[test]
+    fn broken_keys_are_named_errors() {
+        for bad in [
+            "",
+            "hello",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "TUlJQklq",
+        ] {
+            let e = parse_private_key(bad, "Alipay private key").unwrap_err();
+            assert!(e.to_string().starts_with("Alipay private key"), "{e}");
+            let e = parse_public_key(bad, "Alipay public key").unwrap_err();
+            assert!(e.to_string().starts_with("Alipay public key"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_broken_file_names_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        KeySet::embedded().write_dir(tmp.path()).unwrap();
+        fs::write(tmp.path().join(files::PLATFORM_AES), "c2hvcnQ=\n").unwrap();
+        let e = KeySet::load_dir(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("platform/aes.b64.txt"), "{e}");
+        assert!(e.contains("5 bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_mismatched_public_key_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let set = KeySet::embedded();
+        set.write_dir(tmp.path()).unwrap();
+        fs::copy(
+            tmp.path().join(files::ATTACKER_PUBLIC_PEM),
+            tmp.path().join(files::PLATFORM_PUBLIC_PEM),
+        )
+        .unwrap();
+        let e = KeySet::load_dir(tmp.path()).unwrap_err();
+        assert!(matches!(e, KeyError::PairMismatch { .. }), "{e}");
+    }
+
+    #[test]
+    fn written_set_round_trips_with_bundle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let set = KeySet::embedded();
+        set.write_dir(tmp.path()).unwrap();
+        let back = KeySet::load_dir(tmp.path()).unwrap();
+        assert_eq!(back.aes, set.aes);
+        let env = fs::read_to_string(tmp.path().join(files::MERCHANT_ENV)).unwrap();
+        assert!(env.contains(&format!("ALIPAY_AES_KEY={}", set.aes.to_base64())));
+        assert!(env.starts_with("# TEST ONLY"));
+        let json: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(tmp.path().join(files::MERCHANT_JSON)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["alipay_public_key"], set.platform.public_one_line());
+        assert_eq!(json["test_only"], true);
+        assert!(
+            !fs::read_to_string(tmp.path().join(files::MERCHANT_JSON))
+                .unwrap()
+                .contains("PRIVATE")
+        );
+    }
+}
