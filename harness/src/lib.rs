@@ -1,1 +1,4 @@
-//! Conformance harness (built in its own issue).
+//! # alipay-harness: conformance checks for merchant `my.getPhoneNumber` decryption endpoints
+#![warn(missing_docs)]
+
+pub mod merchant;

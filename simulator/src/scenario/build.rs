@@ -56,7 +56,7 @@ impl Scenario {
             .as_ref()
             .map(|t| t.flags.as_slice())
             .unwrap_or(&[]);
-        let rejecting = !flags.is_empty();
+        let rejecting = flags.iter().any(|f| f.rejecting());
         let mut numbers = Numbers::seeded(&if rejecting {
             format!("{}#canary", self.id)
         } else {
@@ -117,7 +117,7 @@ impl Scenario {
             merchant_aes,
             signed_with: sealed.sign.as_ref().map(|_| KeyRole::Platform),
         };
-        if self.kind() == Kind::Tamper && rejecting {
+        if self.kind() == Kind::Tamper && !flags.is_empty() {
             let canary = match &decision.payload {
                 Payload::Mobile(m) => Some(m.clone()),
                 _ => None,
@@ -133,13 +133,15 @@ impl Scenario {
             built.sign_type = parts.sign.as_ref().map(|_| parts.sign_type);
             built.signed_with = parts.sign.as_ref().map(|_| parts.signed_with);
             built.plaintext = plaintext;
-            built.canary = canary;
-            built.expected = Expectation {
-                outcome: Outcome::Reject,
-                mobile: None,
-                code: None,
-                sub_code: None,
-            };
+            if rejecting {
+                built.canary = canary;
+                built.expected = Expectation {
+                    outcome: Outcome::Reject,
+                    mobile: None,
+                    code: None,
+                    sub_code: None,
+                };
+            }
         }
         built
     }

@@ -53,6 +53,16 @@ pub enum Flag {
     WrongShape,
     /// A body of more than 1 MiB: a `response` of 1 MiB of base64, signed validly.
     HugeBody,
+    /// Not an attack: send the payload as an unencrypted object *signed* by Alipay over its raw
+    /// text (with its `\/` escapes). Catches merchants that re-serialise JSON before verifying.
+    SignedPlaintext,
+}
+
+impl Flag {
+    /// True when the result must be rejected; false for flags that keep the envelope genuine.
+    pub fn rejecting(self) -> bool {
+        !matches!(self, Flag::SignedPlaintext)
+    }
 }
 
 /// The parts of an envelope under mutation.
@@ -269,6 +279,16 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
         }
         Flag::WrongShape => {
             p.body = Some(r#"{"response":10000,"sign":["RSA2"],"mobile":null}"#.into());
+        }
+        Flag::SignedPlaintext => {
+            p.token = pt.clone();
+            p.sign = Some(
+                keys.platform
+                    .signer
+                    .sign_base64(SignType::Rsa2, p.token.as_bytes()),
+            );
+            p.sign_type = SignType::Rsa2;
+            p.signed_with = KeyRole::Platform;
         }
         Flag::HugeBody => {
             let huge = "A".repeat(1024 * 1024);

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# interop/run.sh -- the interop gate CI calls (from any cwd).
+#
+# Proves our envelopes interoperate with implementations we did not write:
+#   1. alipay-sim's fixtures (every platform scenario) are accepted by the official Alipay Node SDK,
+#      the official Alipay Python SDK and the openssl CLI (checkers in node/, python/, openssl/);
+#   2. the checkers can fail: they reject hand-made broken fixtures (selftest/);
+#   3. envelopes produced by the two official SDKs from our TEST keys are opened by `alipay-sim open`
+#      with the expected result, and both SDKs produce byte-identical envelopes.
+# Installs what it needs, idempotently and locally: `npm ci` in node/, a venv in .venv/ from
+# python/requirements.txt (each skipped when its stamp matches the lock/requirements file).
+# Environment: ALIPAY_SIM=<path> uses that binary instead of `cargo build --release -p alipay-sim`.
+# Output ends with the line "N passed, M failed"; the exit status is non-zero on any failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export PYTHONDONTWRITEBYTECODE=1
+
+# How `alipay-sim open` is pointed at the platform TEST keys the producers sign/encrypt with.
+open_args=(--keys "$root/keys")
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
+die() {
+  fail setup "$1"
+  echo "$passed passed, $failed failed"
+  exit 1
+}
+sha() { sha256sum "$@" | cut -d' ' -f1 | tr -d '\n'; }
+
+for tool in node npm python3 openssl; do
+  command -v "$tool" >/dev/null || die "$tool not found on PATH"
+done
+
+echo "== installing the SDKs"
+stamp="$here/node/node_modules/.interop-stamp"
+want=$(sha "$here/node/package-lock.json")
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  (cd "$here/node" && npm ci --prefer-offline --no-audit --no-fund) || die "npm ci failed"
+  echo "$want" >"$stamp"
+fi
+venv="$here/.venv"
+stamp="$venv/.interop-stamp"
+want=$(sha "$here/python/requirements.txt")-$(python3 -c 'import sys; print(sys.version)' | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed"
+  "$venv/bin/pip" install --disable-pip-version-check -q -r "$here/python/requirements.txt" || die "pip install failed"
+  echo "$want" >"$stamp"
+fi
+export INTEROP_PYTHON="$venv/bin/python"
+
+echo "== building alipay-sim"
+sim=${ALIPAY_SIM:-}
+if [ -z "$sim" ]; then
+  sim=$(cd "$root" && cargo build --release -p alipay-sim --bin alipay-sim --message-format=json-render-diagnostics |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "alipay-sim":
+        print(msg["executable"])') || die "cargo build failed"
+  sim=$(echo "$sim" | tail -n 1)
+fi
+[ -x "$sim" ] || die "alipay-sim binary not found (got '$sim')"
+echo "using $sim"
+
+echo "== alipay-sim fixtures"
+"$sim" fixtures --out "$tmp/fixtures" >"$tmp/fixtures.log" 2>&1 || { cat "$tmp/fixtures.log"; die "alipay-sim fixtures failed"; }
+ls "$tmp/fixtures"/*.json >/dev/null 2>&1 || die "alipay-sim fixtures wrote no fixture"
+
+# tally <name> <command...>: runs a checker whose last line is "N passed, M failed" and adds it up.
+tally() {
+  local name=$1 rc=0 last
+  shift
+  echo "== $name"
+  "$@" >"$tmp/$name.out" 2>&1 || rc=$?
+  sed "s/^/  /" "$tmp/$name.out"
+  last=$(tail -n 1 "$tmp/$name.out")
+  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+    [ "$rc" = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || fail "$name" "exited $rc with no failure counted"
+  else
+    fail "$name" "exited $rc without a summary line"
+  fi
+}
+
+tally node-sdk node "$here/node/check-fixtures.mjs" "$tmp/fixtures"
+tally python-sdk "$INTEROP_PYTHON" "$here/python/check_fixtures.py" "$tmp/fixtures"
+tally openssl bash "$here/openssl/check-fixtures.sh" "$tmp/fixtures"
+tally selftest bash "$here/selftest/selftest.sh"
+
+echo "== SDK-produced envelopes through alipay-sim open"
+node "$here/node/produce.mjs" "$tmp/produced-node" >/dev/null || fail produce.node "produce.mjs failed"
+"$INTEROP_PYTHON" "$here/python/produce.py" "$tmp/produced-python" >/dev/null || fail produce.python "produce.py failed"
+for who in node python; do
+  for envelope in "$tmp/produced-$who"/*.envelope; do
+    [ -e "$envelope" ] || continue
+    name=$(basename "$envelope" .envelope)
+    id="open.$who.$name"
+    rc=0
+    "$sim" open "${open_args[@]}" <"$envelope" >"$tmp/open.out" 2>"$tmp/open.err" || rc=$?
+    if [ "$rc" != 0 ]; then
+      fail "$id" "alipay-sim open exited $rc: $(head -c 300 "$tmp/open.out") $(head -c 300 "$tmp/open.err")"
+    elif python3 -c 'import json, sys
+got = json.loads(open(sys.argv[1], encoding="utf-8").read())
+sys.exit(got != json.load(open(sys.argv[2], encoding="utf-8")))' "$tmp/open.out" "${envelope%.envelope}.expected.json" 2>/dev/null; then
+      pass "$id"
+    else
+      fail "$id" "printed $(head -c 300 "$tmp/open.out"), expected $(cat "${envelope%.envelope}.expected.json")"
+    fi
+  done
+done
+for envelope in "$tmp/produced-node"/*.envelope; do
+  [ -e "$envelope" ] || continue
+  name=$(basename "$envelope")
+  if cmp -s "$envelope" "$tmp/produced-python/$name"; then
+    pass "produce.same_bytes.${name%.envelope}"
+  else
+    fail "produce.same_bytes.${name%.envelope}" "Node and Python SDK envelopes differ"
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
