@@ -175,3 +175,15 @@ fn a_scenario_directory_of_the_users_own_loads() {
     let e = Catalogue::load_dir(&empty.path().join("nope")).unwrap_err().to_string();
     assert!(e.contains("cannot read scenario directory"), "{e}");
 }
+
+#[test]
+fn every_id_is_in_the_scenarios_readme_table() {
+    let readme = std::fs::read_to_string(dir().join("README.md")).unwrap();
+    for s in Catalogue::embedded().scenarios() {
+        assert!(
+            readme.contains(&format!("| `{}` |", s.id)),
+            "scenarios/README.md has no table row for {}",
+            s.id
+        );
+    }
+}
