@@ -215,3 +215,36 @@ impl Verifier {
         self.verify(sign_type, message, &sig)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeySet;
+
+    #[test]
+    fn both_backends_make_byte_identical_rsa2_signatures() {
+        let key = KeySet::embedded().platform.signer.key;
+        let aws = Signer::with_backend(key.clone(), SignBackend::AwsLc);
+        let rust = Signer::with_backend(key, SignBackend::RustCrypto);
+        assert_eq!(aws.backend(), SignBackend::AwsLc);
+        assert_eq!(rust.backend(), SignBackend::RustCrypto);
+        let verifier = KeySet::embedded().platform.verifier;
+        for message in [
+            &b""[..],
+            b"\"abc+/=\"",
+            b"{\"code\":\"10000\",\"msg\":\"Success\",\"mobile\":\"13800000000\"}",
+            &[0xffu8; 1000][..],
+        ] {
+            let a = aws.sign(SignType::Rsa2, message);
+            let r = rust.sign(SignType::Rsa2, message);
+            assert_eq!(a.len(), 256);
+            assert_eq!(a, r, "backends disagree on {message:?}");
+            verifier.verify(SignType::Rsa2, message, &a).unwrap();
+            // SHA-1 always goes through RustCrypto, whichever backend was asked for.
+            assert_eq!(
+                aws.sign(SignType::Rsa, message),
+                rust.sign(SignType::Rsa, message)
+            );
+        }
+    }
+}
