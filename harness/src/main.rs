@@ -1,1 +1,27 @@
-fn main() {}
+//! `alipay-harness`: see the library documentation. Exit codes: 0 pass, 1 some case failed,
+//! 2 the harness could not run (bad flags, unreadable contract, ...).
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+
+fn main() {
+    let cli = alipay_harness::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut stdout = std::io::stdout();
+    let is_tty = stdout.is_terminal();
+    let code = match alipay_harness::cli::run(cli, &mut stdout, is_tty) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

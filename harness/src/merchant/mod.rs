@@ -1,2 +1,319 @@
 //! Merchants for testing the harness itself: the correct reference merchant and deliberately
 //! broken ones.
+//!
+//! A *merchant* here is the server-side decryption endpoint a mini-program forwards
+//! `res.response` to. [`reference`](mod@reference) is the correct one (and an example to
+//! copy): it opens the envelope with [`alipay_sim::envelope::Opener`] and answers with the JSON
+//! described in `harness/contracts/reference.toml`. [`broken`] holds small variations of it, each with one
+//! bug real backends have; the verdict-matrix test (`harness/tests/matrix.rs`) proves the harness
+//! fails each of them on exactly the cases that target its bug.
+//!
+//! Wiring (for the CLI module): the `merchant` subcommand is
+//! `Merchant(merchant::MerchantArgs)` in the command enum, dispatched to
+//! [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
+
+pub mod broken;
+pub mod reference;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alipay_sim::crypto::SignType;
+use alipay_sim::envelope::Opener;
+use alipay_sim::keys::KeySet;
+use alipay_sim::platform::aes_key_for;
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use self::broken::Broken;
+
+/// How a merchant is configured: its keys, whether it verifies signatures, and its AES key
+/// size. The default is the standard production set-up: embedded TEST-ONLY keys, RSA2
+/// verification, AES-128.
+#[derive(Debug, Clone)]
+pub struct MerchantConfig {
+    /// The key set; the merchant uses only the Alipay public key and the AES key of it.
+    pub keys: KeySet,
+    /// The signature algorithm the merchant verifies; `None` means no Alipay public key is
+    /// configured (the console has no 接口加签方式), so `sign` is ignored.
+    pub signing: Option<SignType>,
+    /// AES key size in bits (128, 192 or 256); other sizes are derived from the key set as the
+    /// simulator does ([`alipay_sim::platform::aes_key_for`]).
+    pub aes_bits: usize,
+    /// Serve one of the deliberately broken merchants instead of the reference.
+    pub broken: Option<Broken>,
+}
+
+impl Default for MerchantConfig {
+    fn default() -> Self {
+        Self {
+            keys: KeySet::embedded(),
+            signing: Some(SignType::Rsa2),
+            aes_bits: 128,
+            broken: None,
+        }
+    }
+}
+
+impl MerchantConfig {
+    /// The [`Opener`] a correct merchant with this configuration uses.
+    pub fn opener(&self) -> Opener {
+        let verifier = self.signing.map(|_| self.keys.platform.verifier.clone());
+        let mut opener = Opener::new(verifier, Some(aes_key_for(&self.keys, self.aes_bits)));
+        opener.sign_type = self.signing.unwrap_or(SignType::Rsa2);
+        opener
+    }
+}
+
+/// The HTTP application for a configuration: the reference merchant, or the broken one named by
+/// [`MerchantConfig::broken`].
+pub fn router(cfg: MerchantConfig) -> axum::Router {
+    match cfg.broken {
+        None => reference::router(cfg.opener()),
+        Some(kind) => broken::router(kind, &cfg),
+    }
+}
+
+/// A merchant serving on a loopback port in the background. Dropping it (or calling
+/// [`Spawned::shutdown`]) stops the server.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Spawned {
+    /// The endpoint URL, `http://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits for the server.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .context("merchant server task failed")?
+                .context("merchant server failed")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts a merchant on `127.0.0.1:0` (a free port) in the current tokio runtime.
+pub async fn spawn(cfg: MerchantConfig) -> anyhow::Result<Spawned> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind 127.0.0.1:0 for the merchant")?;
+    Ok(serve_on(listener, router(cfg))?)
+}
+
+/// Starts the reference merchant with the default configuration (embedded keys, RSA2,
+/// AES-128) on `127.0.0.1:0`; this is what `alipay-harness demo` runs against.
+pub async fn spawn_reference() -> anyhow::Result<Spawned> {
+    spawn(MerchantConfig::default()).await
+}
+
+fn serve_on(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<Spawned> {
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                // A dropped sender also means stop.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Spawned {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Signature verification configured on the merchant (`--signing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SigningChoice {
+    /// Verify SHA256withRSA signatures (the mini-program default).
+    #[value(name = "RSA2")]
+    Rsa2,
+    /// Verify legacy SHA1withRSA signatures.
+    #[value(name = "RSA")]
+    Rsa,
+    /// No Alipay public key configured: `sign` is ignored.
+    #[value(name = "none")]
+    None,
+}
+
+impl SigningChoice {
+    /// The algorithm verified, if any.
+    pub fn sign_type(self) -> Option<SignType> {
+        match self {
+            SigningChoice::Rsa2 => Some(SignType::Rsa2),
+            SigningChoice::Rsa => Some(SignType::Rsa),
+            SigningChoice::None => None,
+        }
+    }
+}
+
+/// `alipay-harness merchant`: serve the reference merchant (or a broken one) over HTTP.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MerchantArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8781")]
+    pub addr: SocketAddr,
+    /// Key directory laid out like `keys/` (default: the embedded TEST-ONLY keys).
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Signature algorithm to verify, or `none` when no Alipay public key is configured.
+    #[arg(long, value_enum, default_value = "RSA2")]
+    pub signing: SigningChoice,
+    /// AES key size in bits.
+    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
+    pub aes_bits: usize,
+    /// Serve a deliberately broken merchant instead (for trying out the harness).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub broken: Option<Broken>,
+}
+
+fn parse_aes_bits(s: &str) -> Result<usize, String> {
+    match s {
+        "128" => Ok(128),
+        "192" => Ok(192),
+        "256" => Ok(256),
+        _ => Err(format!(
+            "{s:?} is not an AES key size (expected 128, 192 or 256)"
+        )),
+    }
+}
+
+/// Runs the `merchant` subcommand: prints `listening on http://ADDR` as the first line of
+/// stdout, then serves until Ctrl-C.
+pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
+    let keys = match &args.keys {
+        Some(dir) => KeySet::load_dir(dir)
+            .with_context(|| format!("cannot load keys from {}", dir.display()))?,
+        None => KeySet::embedded(),
+    };
+    let cfg = MerchantConfig {
+        keys,
+        signing: args.signing.sign_type(),
+        aes_bits: args.aes_bits,
+        broken: args.broken,
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    match cfg.broken {
+        Some(kind) => {
+            tracing::warn!(%addr, broken = %kind, "serving a DELIBERATELY BROKEN merchant")
+        }
+        None => {
+            tracing::info!(%addr, signing = ?cfg.signing, aes_bits = cfg.aes_bits, "reference merchant ready")
+        }
+    }
+    axum::serve(listener, router(cfg))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("merchant server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: MerchantArgs,
+    }
+
+    #[test]
+    fn flags_parse_with_their_documented_names() {
+        let cli = Cli::try_parse_from([
+            "merchant",
+            "--addr",
+            "127.0.0.1:0",
+            "--signing",
+            "none",
+            "--aes-bits",
+            "256",
+            "--broken",
+            "skip-verify",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.signing, SigningChoice::None);
+        assert_eq!(cli.args.aes_bits, 256);
+        assert_eq!(cli.args.broken, Some(Broken::SkipVerify));
+        let defaults = Cli::try_parse_from(["merchant"]).unwrap();
+        assert_eq!(defaults.args.signing, SigningChoice::Rsa2);
+        assert_eq!(defaults.args.aes_bits, 128);
+        assert_eq!(defaults.args.broken, None);
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        let err = Cli::try_parse_from(["merchant", "--aes-bits", "100"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("100") && err.contains("AES key size"), "{err}");
+        let err = Cli::try_parse_from(["merchant", "--broken", "nope"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("skip-verify"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn spawned_merchant_answers_over_a_socket_and_shuts_down() {
+        let merchant = spawn_reference().await.unwrap();
+        assert!(merchant.addr.ip().is_loopback());
+        let client = reqwest::Client::new();
+        let res = client
+            .post(merchant.url())
+            .body("not an envelope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        // A body far over the limit gets its 413 answer, not a reset connection.
+        let res = client
+            .post(format!("{}getPhoneNumber", merchant.url()))
+            .header("content-type", "application/json")
+            .body(vec![b'A'; 1024 * 1024 + 7])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+        assert_eq!(
+            res.text().await.unwrap(),
+            r#"{"error":"body_too_large","status":"rejected"}"#
+        );
+        merchant.shutdown().await.unwrap();
+    }
+}

@@ -409,14 +409,24 @@ mod embedded {
 }
 
 impl Catalogue {
-    /// The catalogue committed under `scenarios/`, embedded at build time.
+    /// The catalogue committed under `scenarios/`, embedded at build time and parsed once.
+    ///
+    /// The model-consistency check (each file's `expect` against the platform model) seals every
+    /// case, so it is skipped here: the test suite runs it on the same files through
+    /// [`Catalogue::load_dir`] and checks that both copies are equal.
     pub fn embedded() -> Self {
-        Self::from_sources(
-            embedded::FILES
-                .iter()
-                .map(|(name, text)| (format!("<embedded>/{name}"), text.to_string())),
-        )
-        .expect("the embedded catalogue is validated by the test suite")
+        static CATALOGUE: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        CATALOGUE
+            .get_or_init(|| {
+                Self::parse_sources(
+                    embedded::FILES
+                        .iter()
+                        .map(|(name, text)| (format!("<embedded>/{name}"), text.to_string())),
+                    false,
+                )
+                .expect("the embedded catalogue is validated by the test suite")
+            })
+            .clone()
     }
 
     /// Loads every `*.toml` file in `dir` (not recursive).
@@ -450,14 +460,22 @@ impl Catalogue {
         Self::from_sources(sources)
     }
 
-    /// Parses and validates named TOML texts.
+    /// Parses and validates named TOML texts, including the check that each file's `expect`
+    /// is what the platform model gives for its state.
     pub fn from_sources(
         sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ScenarioError> {
+        Self::parse_sources(sources, true)
+    }
+
+    fn parse_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+        check_model: bool,
     ) -> Result<Self, ScenarioError> {
         let mut scenarios: Vec<Scenario> = Vec::new();
         let mut ids = BTreeSet::new();
         for (path, text) in sources {
-            let s = parse_one(&path, &text)?;
+            let s = parse_one(&path, &text, check_model)?;
             if !ids.insert(s.id.clone()) {
                 return Err(ScenarioError {
                     path,
@@ -505,7 +523,7 @@ pub fn valid_id(id: &str) -> bool {
         })
 }
 
-fn parse_one(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+fn parse_one(path: &str, text: &str, check_model: bool) -> Result<Scenario, ScenarioError> {
     let s: Scenario = toml::from_str(text).map_err(|e| {
         let message = e.message().to_string();
         let field = field_of(text, &e);
@@ -574,6 +592,9 @@ fn parse_one(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
             "tamper.flags",
             "a tamper case needs at least one flag, a content_type, or a [payload]".into(),
         ));
+    }
+    if !check_model {
+        return Ok(s);
     }
     // The model must reach the outcome the file states.
     let keys = crate::keys::KeySet::embedded();

@@ -1,0 +1,277 @@
+//! Behaviour checks beyond single cases.
+//!
+//! `behaviour.concurrency.distinct-mobiles`: many genuine success envelopes, each for a
+//! different mobile, sent in parallel. A merchant that shares one cipher (or one buffer) across
+//! threads answers some request with another request's mobile; a correct one answers each with
+//! its own. It needs genuine RSA2/AES-128 envelopes, so it is skipped for other endpoint
+//! configurations.
+
+use std::sync::Arc;
+
+use alipay_sim::crypto::SignType;
+use alipay_sim::envelope::{SealOptions, seal};
+use alipay_sim::payload::Payload;
+use alipay_sim::platform;
+use alipay_sim::scenario::{BugClass, Expectation, Outcome, Severity};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::curl;
+use crate::judge::Target;
+use crate::runner::{Context, excerpt, request_info};
+use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Verdict};
+
+/// The id of the concurrency check.
+pub const DISTINCT_MOBILES: &str = "behaviour.concurrency.distinct-mobiles";
+
+/// A behaviour check and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Parallel success envelopes, each with its own mobile.
+    DistinctMobiles {
+        /// Number of requests.
+        requests: usize,
+        /// Requests in flight at once.
+        parallel: usize,
+    },
+}
+
+impl Check {
+    /// Every behaviour check with its default parameters.
+    pub fn all() -> Vec<Check> {
+        vec![Check::DistinctMobiles {
+            requests: 64,
+            parallel: 16,
+        }]
+    }
+
+    /// The stable id.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Check::DistinctMobiles { .. } => DISTINCT_MOBILES,
+        }
+    }
+
+    /// One-line title.
+    pub fn title(&self) -> String {
+        match self {
+            Check::DistinctMobiles { requests, parallel } => format!(
+                "{requests} genuine envelopes for different mobiles, {parallel} at a time: each answer carries its own mobile"
+            ),
+        }
+    }
+
+    /// Severity of a failure (always critical: it exposes one user's mobile to another).
+    pub fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+
+    /// Bug class of a failure.
+    pub fn bug_class(&self) -> BugClass {
+        BugClass::Confidentiality
+    }
+
+    fn why(&self) -> &'static str {
+        "A cipher, buffer or decoder object shared across threads mixes up concurrent requests: one user gets another user's phone number, which is both wrong and a data leak."
+    }
+
+    fn fix(&self) -> &'static str {
+        "Create the AES cipher (and any decoder with state) per request, or guard it with a lock; never keep per-request state in a shared object."
+    }
+}
+
+/// The deterministic mobile of request `i`: distinct for every `i < 10^8`.
+pub fn mobile_for(i: usize) -> String {
+    format!("139{:08}", (i * 7_919 + 1_234_567) % 100_000_000)
+}
+
+/// Runs a behaviour check.
+pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
+    let Check::DistinctMobiles { requests, parallel } = *check;
+    let mobiles: Vec<String> = (0..requests).map(mobile_for).collect();
+    let expected = Expectation {
+        outcome: Outcome::Accept,
+        mobile: Some(mobiles.first().cloned().unwrap_or_default()),
+        code: None,
+        sub_code: None,
+    };
+    let others: Vec<String> = mobiles.iter().skip(1).cloned().collect();
+    let mut result = CaseResult {
+        id: check.id().into(),
+        title: check.title(),
+        kind: CaseKind::Behaviour,
+        severity: check.severity(),
+        bug_class: check.bug_class(),
+        verdict: Verdict::Skip,
+        expected: ctx.judge.expected(&Target {
+            expected: &expected,
+            forbidden: &others,
+            ciphertext: None,
+        }),
+        request: None,
+        answer: AnswerInfo::default(),
+        reason: String::new(),
+        why: check.why().into(),
+        fix: check.fix().into(),
+        curl: None,
+    };
+    result.expected.description = format!(
+        "each of {requests} parallel answers: {}",
+        result.expected.description
+    );
+    if ctx.profile.signing != Some(SignType::Rsa2) || ctx.profile.aes_bits != 128 {
+        result.reason = "needs a merchant configured with RSA2 signing and an AES-128 key".into();
+        return result;
+    }
+
+    let aes = Arc::new(platform::aes_key_for(&ctx.keys, 128));
+    let sem = Arc::new(Semaphore::new(parallel.max(1)));
+    let mut set = JoinSet::new();
+    for (i, mobile) in mobiles.iter().enumerate() {
+        let ctx = Arc::clone(ctx);
+        let sem = Arc::clone(&sem);
+        let aes = Arc::clone(&aes);
+        let mobile = mobile.clone();
+        let id = check.id();
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await.expect("never closed");
+            // Sealed here, on a worker, so the signatures are made in parallel.
+            let sealed = seal(
+                &Payload::Mobile(mobile).to_json(),
+                &SealOptions::standard(&aes, &ctx.keys.platform.signer),
+            );
+            let req = ctx
+                .delivery
+                .prepare(&ctx.endpoint, id, &sealed.envelope, false, None);
+            let (answer, elapsed) = ctx.client.send(&req).await;
+            (i, answer, elapsed, req)
+        });
+    }
+    let mut outcomes = Vec::with_capacity(requests);
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(o) => outcomes.push(o),
+            Err(e) => tracing::error!("a behaviour request task failed: {e}"),
+        }
+    }
+    outcomes.sort_by_key(|o| o.0);
+    if let Some((_, _, _, req)) = outcomes.first() {
+        result.request = Some(request_info(req));
+        result.curl = Some(curl::command(req));
+    }
+
+    let mut crossed = Vec::new();
+    let mut wrong = Vec::new();
+    let mut errors = Vec::new();
+    let mut first_bad: Option<usize> = None;
+    let mut slowest = 0u64;
+    for (i, answer, elapsed, req) in &outcomes {
+        slowest = slowest.max(elapsed.as_millis() as u64);
+        let i = *i;
+        match answer {
+            Err(e) => {
+                errors.push(format!("request {i}: {e}"));
+                if first_bad.is_none() {
+                    first_bad = Some(i);
+                    result.curl = Some(curl::command(req));
+                    result.request = Some(request_info(req));
+                    result.answer.status = e.status();
+                }
+            }
+            Ok(a) => {
+                let others: Vec<String> = mobiles
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, m)| m.clone())
+                    .collect();
+                let exp = Expectation {
+                    outcome: Outcome::Accept,
+                    mobile: Some(mobiles[i].clone()),
+                    code: None,
+                    sub_code: None,
+                };
+                let j = ctx.judge.judge(
+                    &Target {
+                        expected: &exp,
+                        forbidden: &others,
+                        ciphertext: None,
+                    },
+                    a,
+                );
+                if j.verdict != Verdict::Pass {
+                    let body = String::from_utf8_lossy(&a.body);
+                    if let Some(m) = others.iter().find(|m| body.contains(m.as_str())) {
+                        crossed.push(format!(
+                            "request for {} got {m} (another request's)",
+                            mobiles[i]
+                        ));
+                    } else {
+                        wrong.push(format!("request for {}: {}", mobiles[i], j.reason));
+                    }
+                    if first_bad.is_none() {
+                        first_bad = Some(i);
+                        result.curl = Some(curl::command(req));
+                        result.request = Some(request_info(req));
+                        result.answer.status = Some(a.status);
+                        result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
+                    }
+                } else if result.answer.status.is_none() {
+                    result.answer.status = Some(a.status);
+                    result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
+                }
+            }
+        }
+    }
+    result.answer.elapsed_ms = slowest;
+    let lost = requests.saturating_sub(outcomes.len());
+    if !crossed.is_empty() || !wrong.is_empty() {
+        result.verdict = Verdict::Fail;
+        let mut parts = Vec::new();
+        if !crossed.is_empty() {
+            parts.push(format!(
+                "{} of {requests} answers carried another request's mobile (e.g. {})",
+                crossed.len(),
+                crossed[0]
+            ));
+        }
+        if !wrong.is_empty() {
+            parts.push(format!(
+                "{} of {requests} answers were wrong (e.g. {})",
+                wrong.len(),
+                wrong[0]
+            ));
+        }
+        if !errors.is_empty() {
+            parts.push(format!("{} requests got no answer", errors.len()));
+        }
+        result.reason = parts.join("; ");
+    } else if !errors.is_empty() || lost > 0 {
+        result.verdict = Verdict::Error;
+        result.reason = format!(
+            "{} of {requests} requests got no verdict (e.g. {})",
+            errors.len() + lost,
+            errors
+                .first()
+                .map(String::as_str)
+                .unwrap_or("a task failed")
+        );
+    } else {
+        result.verdict = Verdict::Pass;
+        result.reason =
+            format!("all {requests} answers ({parallel} at a time) carried their own mobile");
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mobiles_are_distinct_mainland_numbers() {
+        let ms: std::collections::BTreeSet<String> = (0..1000).map(mobile_for).collect();
+        assert_eq!(ms.len(), 1000);
+        assert!(ms.iter().all(|m| m.len() == 11 && m.starts_with("139")));
+    }
+}

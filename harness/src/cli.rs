@@ -1,0 +1,417 @@
+//! The command line: `run`, `list`, `merchant` and `demo` (clap derive). Raw arguments live
+//! here; [`crate::options`] turns them into validated options. Exit codes: 0 every applicable
+//! case at or above `--fail-on` passed, 1 some failed or errored, 2 the harness could not run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alipay_sim::scenario::Severity;
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::case::{EndpointProfile, KeyMaterial};
+use crate::contract::Contract;
+use crate::delivery::{Delivery, DeliverySpec};
+use crate::judge::Judge;
+use crate::merchant::{self, MerchantArgs, SigningChoice};
+use crate::options::{self, RunOptions};
+use crate::plan;
+use crate::report::{FormatTarget, Reporters, RunInfo, RunReport};
+use crate::runner::{self, Context, HttpClient, Limits};
+use crate::select::Shard;
+use crate::verdict::{self, Summary};
+
+/// The reference merchant's contract, as committed in `harness/contracts/reference.toml`.
+pub const REFERENCE_CONTRACT: &str = include_str!("../contracts/reference.toml");
+
+/// `alipay-harness`: conformance checks for merchant `my.getPhoneNumber` decryption endpoints.
+#[derive(Debug, Parser)]
+#[command(name = "alipay-harness", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the case catalogue against a merchant decryption endpoint.
+    Run(Box<RunArgs>),
+    /// List the case ids (catalogue and behaviour checks).
+    List(ListArgs),
+    /// Serve the reference merchant (or a deliberately broken one) over HTTP.
+    Merchant(MerchantArgs),
+    /// Start the reference merchant in-process and run everything against it.
+    Demo(DemoArgs),
+}
+
+/// A severity threshold for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Every failure counts.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and critical.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+fn parse_aes_bits(s: &str) -> Result<usize, String> {
+    match s {
+        "128" => Ok(128),
+        "192" => Ok(192),
+        "256" => Ok(256),
+        _ => Err(format!(
+            "{s:?} is not an AES key size (expected 128, 192 or 256)"
+        )),
+    }
+}
+
+/// Options shared by `run` and `demo`: reports and the exit threshold.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Report format, repeatable, each optionally =PATH ('-' = stdout): terminal, json, junit.
+    /// Default: terminal to stdout.
+    #[arg(long = "format", value_name = "FORMAT[=PATH]")]
+    pub formats: Vec<FormatTarget>,
+    /// Exit 1 only when a case of this severity or above fails or errors.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: SeverityArg,
+}
+
+/// `alipay-harness run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The merchant's decryption endpoint, e.g. http://127.0.0.1:8080/api/phone.
+    #[arg(
+        long,
+        env = "ALIPAY_HARNESS_ENDPOINT",
+        required_unless_present = "list"
+    )]
+    pub endpoint: Option<String>,
+    /// Contract file (TOML) saying how the endpoint answers each outcome.
+    #[arg(long, value_name = "FILE")]
+    pub contract: Option<PathBuf>,
+    /// Scenario directory (default: the embedded catalogue).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// Key directory laid out like `keys/` (default: the embedded TEST-ONLY keys).
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Run only ids matching this glob (`*`, `?`); repeatable.
+    #[arg(long = "cases", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Do not run ids matching this glob; repeatable.
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip: Vec<String>,
+    /// Run only shard K of N (1-based) of the sorted selected ids.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Run only the cases that failed or errored in this JSON report.
+    #[arg(long, value_name = "REPORT.json")]
+    pub last_failed: Option<PathBuf>,
+    /// Report formats and the exit threshold.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Per-request deadline (connect, send, whole answer) in milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+    /// Answers longer than this many bytes are an error.
+    #[arg(long, default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    pub max_answer_bytes: u64,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// How the envelope is delivered: raw, json-field:NAME, form-field:NAME, query:NAME or
+    /// template:FILE ({{envelope}} JSON-string-escaped, {{envelope_raw}} as is).
+    #[arg(long, default_value = "raw", value_name = "HOW")]
+    pub deliver: DeliverySpec,
+    /// Extra header 'Name: value' on every request (auth, cookies); repeatable.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// The signature type the endpoint verifies (`none`: no Alipay public key configured).
+    #[arg(long, value_enum, default_value = "RSA2")]
+    pub merchant_signing: SigningChoice,
+    /// The endpoint's AES key size.
+    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
+    pub merchant_aes_bits: usize,
+    /// Skip the behaviour checks (parallel requests).
+    #[arg(long)]
+    pub no_behaviour: bool,
+    /// Print the selected case ids and exit without sending anything.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// `list` output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns: id, kind, severity, title.
+    Text,
+    /// A JSON array of {id, kind, severity, bug_class, title}.
+    Json,
+}
+
+/// `alipay-harness list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Scenario directory (default: the embedded catalogue).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// List only ids matching this glob; repeatable.
+    #[arg(long = "cases", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+/// `alipay-harness demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Report formats and the exit threshold.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl RunArgs {
+    /// Validates the arguments into run options (an error here is exit 2).
+    pub fn options(&self) -> anyhow::Result<RunOptions> {
+        let endpoint =
+            options::endpoint(self.endpoint.as_deref().context("--endpoint is required")?)?;
+        Ok(RunOptions {
+            endpoint,
+            contract: options::contract(self.contract.as_deref())?,
+            catalogue: options::catalogue(self.scenarios.as_deref())?,
+            keys: Arc::new(options::keys(self.keys.as_deref())?),
+            selection: options::selection(
+                &self.cases,
+                &self.skip,
+                self.shard,
+                self.last_failed.as_deref(),
+            )?,
+            fail_on: self.output.fail_on.into(),
+            limits: Limits {
+                timeout: Duration::from_millis(self.timeout_ms),
+                max_answer_bytes: usize::try_from(self.max_answer_bytes)
+                    .context("--max-answer-bytes is too large for this platform")?,
+            },
+            concurrency: self.concurrency as usize,
+            delivery: Delivery::new(&self.deliver, &self.headers)?,
+            profile: EndpointProfile {
+                signing: self.merchant_signing.sign_type(),
+                aes_bits: self.merchant_aes_bits,
+            },
+            behaviour: !self.no_behaviour,
+        })
+    }
+}
+
+/// Runs `opts`, streaming results to `reporters`; returns the finished report.
+pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    let chosen = plan::select(&opts.catalogue, opts.behaviour, &opts.selection)?;
+    let items = plan::build(&opts.catalogue, &chosen);
+    let ctx = Arc::new(Context {
+        endpoint: opts.endpoint.clone(),
+        client: HttpClient::new(opts.limits)?,
+        judge: Judge::new(opts.contract, KeyMaterial::from_keys(&opts.keys)),
+        delivery: opts.delivery,
+        profile: opts.profile,
+        keys: Arc::clone(&opts.keys),
+    });
+    reporters.start(&RunInfo {
+        endpoint: opts.endpoint.to_string(),
+        total: items.len(),
+        fail_on: opts.fail_on,
+    })?;
+    let mut write_error: Option<anyhow::Error> = None;
+    let results = runner::run_plan(items, ctx, opts.concurrency, |r| {
+        if write_error.is_none()
+            && let Err(e) = reporters.case(r)
+        {
+            write_error = Some(e);
+        }
+    })
+    .await;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let report = RunReport {
+        tool: format!("alipay-harness {}", env!("CARGO_PKG_VERSION")),
+        endpoint: opts.endpoint.to_string(),
+        fail_on: opts.fail_on,
+        summary: Summary::of(&results),
+        exit_code: verdict::exit_code(&results, opts.fail_on),
+        duration_ms: started.elapsed().as_millis() as u64,
+        cases: results,
+    };
+    reporters.finish(&report)?;
+    Ok(report)
+}
+
+fn formats(output: &OutputArgs) -> Vec<FormatTarget> {
+    if output.formats.is_empty() {
+        vec!["terminal".parse().expect("a valid format")]
+    } else {
+        output.formats.clone()
+    }
+}
+
+fn list(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let catalogue = options::catalogue(args.scenarios.as_deref())?;
+    let selection = options::selection(&args.cases, &[], None, None)?;
+    let chosen = plan::select(&catalogue, true, &selection)?;
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &chosen)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => {
+            let w = chosen.iter().map(|l| l.id.len()).max().unwrap_or(0);
+            for l in &chosen {
+                writeln!(
+                    out,
+                    "{:<w$}  {:<9}  {:<8}  {}",
+                    l.id,
+                    l.kind.to_string(),
+                    l.severity.to_string(),
+                    l.title
+                )?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Runs the command. `stdout_is_tty` decides terminal colour (with `NO_COLOR`).
+pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Run(args) => {
+            if args.list {
+                let catalogue = options::catalogue(args.scenarios.as_deref())?;
+                let selection = options::selection(
+                    &args.cases,
+                    &args.skip,
+                    args.shard,
+                    args.last_failed.as_deref(),
+                )?;
+                for l in plan::select(&catalogue, !args.no_behaviour, &selection)? {
+                    writeln!(out, "{}", l.id)?;
+                }
+                return Ok(0);
+            }
+            let opts = args.options()?;
+            let mut reporters = Reporters::open(&formats(&args.output), out, stdout_is_tty)?;
+            Ok(execute(opts, &mut reporters).await?.exit_code)
+        }
+        Command::List(args) => list(&args, out),
+        Command::Merchant(args) => {
+            merchant::serve_cli(args).await?;
+            Ok(0)
+        }
+        Command::Demo(args) => {
+            let contract =
+                Contract::parse("<embedded>/contracts/reference.toml", REFERENCE_CONTRACT)?;
+            let mut reporters = Reporters::open(&formats(&args.output), out, stdout_is_tty)?;
+            let spawned = merchant::spawn_reference().await?;
+            let endpoint = options::endpoint(&spawned.url())?;
+            let mut opts = RunOptions::new(endpoint, contract);
+            opts.fail_on = args.output.fail_on.into();
+            let report = execute(opts, &mut reporters).await;
+            spawned.shutdown().await?;
+            Ok(report?.exit_code)
+        }
+    }
+}
+
+/// Runs the command on a new tokio runtime (for `main`; tests inside a runtime use
+/// [`run_async`]).
+pub fn run(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    rt.block_on(run_async(cli, out, stdout_is_tty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_contract_parses() {
+        Contract::parse("reference.toml", REFERENCE_CONTRACT).unwrap();
+    }
+
+    #[test]
+    fn run_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "alipay-harness",
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1/x",
+            "--format",
+            "json=-",
+            "--format",
+            "junit=r.xml",
+            "--shard",
+            "2/3",
+            "--deliver",
+            "json-field:response",
+            "--header",
+            "Authorization: Bearer x",
+            "--merchant-signing",
+            "none",
+            "--merchant-aes-bits",
+            "256",
+            "--fail-on",
+            "high",
+        ])
+        .unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("run")
+        };
+        assert_eq!(a.output.formats.len(), 2);
+        assert_eq!(a.shard, Some(Shard { index: 2, count: 3 }));
+        let o = a.options().unwrap();
+        assert_eq!(o.profile.signing, None);
+        assert_eq!(o.profile.aes_bits, 256);
+        assert_eq!(o.fail_on, Severity::High);
+        for bad in [
+            vec!["--shard", "0/3"],
+            vec!["--format", "xml"],
+            vec!["--deliver", "body"],
+            vec!["--merchant-aes-bits", "64"],
+            vec!["--concurrency", "0"],
+        ] {
+            let mut argv = vec!["alipay-harness", "run", "--endpoint", "http://127.0.0.1:1/"];
+            argv.extend(bad.iter().copied());
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bad_endpoints_are_named() {
+        for e in ["not a url", "ftp://x/", "file:///etc/passwd"] {
+            let err = options::endpoint(e).unwrap_err();
+            assert!(format!("{err:#}").contains(e), "{err:#}");
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The contract file: how a given backend answers each outcome class, so judging is exact.
+//!
+//! ```toml
+//! [accept]
+//! status = [200]
+//! mobile = "/mobile"                     # JSON pointer; must equal the expected mobile
+//! [no_mobile]
+//! status = [422]
+//! equals = { "/status" = "no_mobile" }   # JSON pointer -> required string value
+//! [platform_error]
+//! status = [422]
+//! code = "/code"                         # JSON pointer; must equal the platform code
+//! sub_code = "/sub_code"                 # optional: must equal the platform subCode
+//! [retry_later]
+//! status = [503]
+//! code = "/code"
+//! [reject]
+//! status = [400, 413]
+//! ```
+//! Every table and every key is optional: whatever is missing falls back to the default rule
+//! (see [`crate::judge`]). Unknown tables and keys are errors naming the file and the field.
+
+use std::path::Path;
+
+use alipay_sim::scenario::Outcome;
+
+/// A contract file could not be used. Names the file and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {field}: {message}")]
+pub struct ContractError {
+    /// The file.
+    pub path: String,
+    /// The dotted field, or `-` for the whole file.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The rules for one outcome class.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rule {
+    /// Allowed statuses; `None` keeps the default status rule.
+    pub status: Option<Vec<u16>>,
+    /// Pointer to the mobile (accept only).
+    pub mobile: Option<String>,
+    /// Pointer to the platform code (platform_error, retry_later).
+    pub code: Option<String>,
+    /// Pointer to the platform subCode (platform_error).
+    pub sub_code: Option<String>,
+    /// Pointer → required string value.
+    pub equals: Vec<(String, String)>,
+}
+
+impl Rule {
+    /// True when the rule reads the answer as JSON.
+    pub fn reads_json(&self) -> bool {
+        self.mobile.is_some()
+            || self.code.is_some()
+            || self.sub_code.is_some()
+            || !self.equals.is_empty()
+    }
+}
+
+/// A whole contract; `Contract::default()` means "default rules everywhere".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contract {
+    /// Accepted (success with a mobile).
+    pub accept: Option<Rule>,
+    /// Success without a mobile.
+    pub no_mobile: Option<Rule>,
+    /// A final platform error.
+    pub platform_error: Option<Rule>,
+    /// Retry later (20000).
+    pub retry_later: Option<Rule>,
+    /// Rejected envelope.
+    pub reject: Option<Rule>,
+}
+
+const TABLES: [&str; 5] = [
+    "accept",
+    "no_mobile",
+    "platform_error",
+    "retry_later",
+    "reject",
+];
+
+fn allowed_keys(table: &str) -> &'static [&'static str] {
+    match table {
+        "accept" => &["status", "mobile", "equals"],
+        "platform_error" => &["status", "code", "sub_code", "equals"],
+        "retry_later" => &["status", "code", "equals"],
+        _ => &["status", "equals"],
+    }
+}
+
+impl Contract {
+    /// The rule for `outcome`, if the contract has one.
+    pub fn rule(&self, outcome: Outcome) -> Option<&Rule> {
+        match outcome {
+            Outcome::Accept => self.accept.as_ref(),
+            Outcome::NoMobile => self.no_mobile.as_ref(),
+            Outcome::PlatformError => self.platform_error.as_ref(),
+            Outcome::RetryLater => self.retry_later.as_ref(),
+            Outcome::Reject => self.reject.as_ref(),
+        }
+    }
+
+    /// Reads and validates a contract file.
+    pub fn load(path: &Path) -> Result<Self, ContractError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ContractError {
+            path: path.display().to_string(),
+            field: "-".into(),
+            message: format!("cannot read contract: {e}"),
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates contract text; `path` names it in errors.
+    pub fn parse(path: &str, text: &str) -> Result<Self, ContractError> {
+        let err = |field: &str, message: String| ContractError {
+            path: path.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let at = e
+                .span()
+                .map(|sp| {
+                    let line = text[..sp.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            err("-", format!("not valid TOML: {}{at}", e.message().trim()))
+        })?;
+        let mut contract = Contract::default();
+        for (name, value) in &table {
+            if !TABLES.contains(&name.as_str()) {
+                return Err(err(
+                    name,
+                    format!("unknown table (expected one of {})", TABLES.join(", ")),
+                ));
+            }
+            let toml::Value::Table(t) = value else {
+                return Err(err(name, "must be a table, e.g. [accept]".into()));
+            };
+            let rule = parse_rule(name, t).map_err(|(f, m)| err(&f, m))?;
+            let slot = match name.as_str() {
+                "accept" => &mut contract.accept,
+                "no_mobile" => &mut contract.no_mobile,
+                "platform_error" => &mut contract.platform_error,
+                "retry_later" => &mut contract.retry_later,
+                _ => &mut contract.reject,
+            };
+            *slot = Some(rule);
+        }
+        Ok(contract)
+    }
+}
+
+fn parse_rule(table: &str, t: &toml::Table) -> Result<Rule, (String, String)> {
+    let mut rule = Rule::default();
+    let allowed = allowed_keys(table);
+    for (key, value) in t {
+        let field = format!("{table}.{key}");
+        if !allowed.contains(&key.as_str()) {
+            return Err((
+                field,
+                format!("unknown key (allowed in [{table}]: {})", allowed.join(", ")),
+            ));
+        }
+        match key.as_str() {
+            "status" => {
+                let arr = value.as_array().ok_or_else(|| {
+                    (
+                        field.clone(),
+                        "must be an array of statuses, e.g. [200]".into(),
+                    )
+                })?;
+                if arr.is_empty() {
+                    return Err((field, "must list at least one status".into()));
+                }
+                let mut statuses = Vec::new();
+                for v in arr {
+                    match v.as_integer() {
+                        Some(n) if (100..=599).contains(&n) => statuses.push(n as u16),
+                        _ => {
+                            return Err((field, format!("{v} is not an HTTP status (100 to 599)")));
+                        }
+                    }
+                }
+                rule.status = Some(statuses);
+            }
+            "mobile" | "code" | "sub_code" => {
+                let p = pointer(&field, value)?;
+                match key.as_str() {
+                    "mobile" => rule.mobile = Some(p),
+                    "code" => rule.code = Some(p),
+                    _ => rule.sub_code = Some(p),
+                }
+            }
+            _ => {
+                let eq = value.as_table().ok_or_else(|| {
+                    (
+                        field.clone(),
+                        "must be a table of JSON pointer = \"value\"".into(),
+                    )
+                })?;
+                for (p, v) in eq {
+                    let f = format!("{field}.{p:?}");
+                    if !p.starts_with('/') {
+                        return Err((f, "a JSON pointer must start with '/'".into()));
+                    }
+                    let v = v
+                        .as_str()
+                        .ok_or_else(|| (f.clone(), "the required value must be a string".into()))?;
+                    rule.equals.push((p.clone(), v.to_string()));
+                }
+            }
+        }
+    }
+    Ok(rule)
+}
+
+fn pointer(field: &str, value: &toml::Value) -> Result<String, (String, String)> {
+    let p = value.as_str().ok_or_else(|| {
+        (
+            field.to_string(),
+            "must be a JSON pointer string, e.g. \"/mobile\"".into(),
+        )
+    })?;
+    if !p.starts_with('/') {
+        return Err((
+            field.to_string(),
+            format!("{p:?} is not a JSON pointer (it must start with '/')"),
+        ));
+    }
+    Ok(p.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[accept]
+status = [200]
+mobile = "/mobile"
+[no_mobile]
+status = [422]
+equals = { "/status" = "no_mobile" }
+[platform_error]
+status = [422]
+code = "/code"
+sub_code = "/sub_code"
+[retry_later]
+status = [503]
+code = "/code"
+[reject]
+status = [400, 413]
+"#;
+
+    #[test]
+    fn parses_the_documented_format() {
+        let c = Contract::parse("c.toml", FULL).unwrap();
+        assert_eq!(
+            c.accept.as_ref().unwrap().mobile.as_deref(),
+            Some("/mobile")
+        );
+        assert_eq!(
+            c.no_mobile.as_ref().unwrap().equals,
+            vec![("/status".to_string(), "no_mobile".to_string())]
+        );
+        assert_eq!(c.reject.as_ref().unwrap().status, Some(vec![400, 413]));
+        assert_eq!(
+            c.rule(Outcome::PlatformError).unwrap().sub_code.as_deref(),
+            Some("/sub_code")
+        );
+        assert_eq!(Contract::parse("c.toml", "").unwrap(), Contract::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_path_and_field() {
+        let cases = [
+            ("[acept]\n", "acept", "unknown table"),
+            ("[accept]\nmobil = \"/m\"\n", "accept.mobil", "unknown key"),
+            ("[reject]\ncode = \"/c\"\n", "reject.code", "unknown key"),
+            ("[accept]\nstatus = 200\n", "accept.status", "array"),
+            (
+                "[accept]\nstatus = [99]\n",
+                "accept.status",
+                "not an HTTP status",
+            ),
+            ("[accept]\nstatus = []\n", "accept.status", "at least one"),
+            (
+                "[accept]\nmobile = \"mobile\"\n",
+                "accept.mobile",
+                "JSON pointer",
+            ),
+            (
+                "[no_mobile]\nequals = { \"status\" = \"x\" }\n",
+                "no_mobile.equals.\"status\"",
+                "start with '/'",
+            ),
+            (
+                "[no_mobile]\nequals = { \"/s\" = 1 }\n",
+                "no_mobile.equals.\"/s\"",
+                "string",
+            ),
+            ("accept = 1\n", "accept", "must be a table"),
+            ("[accept\n", "-", "not valid TOML"),
+        ];
+        for (text, field, msg) in cases {
+            let e = Contract::parse("my.toml", text).unwrap_err();
+            assert_eq!(e.path, "my.toml");
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.message.contains(msg), "{text}: {e}");
+            assert!(e.to_string().starts_with("my.toml: "));
+        }
+    }
+
+    #[test]
+    fn unreadable_file_names_the_path() {
+        let e = Contract::load(Path::new("/nonexistent/contract.toml")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/contract.toml"), "{e}");
+    }
+}

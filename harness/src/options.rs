@@ -1,0 +1,118 @@
+//! Validated run options, built from the raw command-line arguments ([`crate::cli::RunArgs`]).
+//! Everything that can be wrong with the invocation (a bad URL, an unreadable contract, a broken
+//! template, a typo'd glob) is found here, before any request is sent, and is an exit-2 error.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alipay_sim::keys::KeySet;
+use alipay_sim::scenario::{Catalogue, Severity};
+use anyhow::{Context as _, bail};
+use reqwest::Url;
+
+use crate::case::EndpointProfile;
+use crate::contract::Contract;
+use crate::delivery::Delivery;
+use crate::runner::Limits;
+use crate::select::{self, Selection};
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The endpoint URL (http or https).
+    pub endpoint: Url,
+    /// The contract (default rules when none was given).
+    pub contract: Contract,
+    /// The case catalogue.
+    pub catalogue: Catalogue,
+    /// The key set envelopes are sealed with.
+    pub keys: Arc<KeySet>,
+    /// Which cases run.
+    pub selection: Selection,
+    /// Failures at or above this severity give exit code 1.
+    pub fail_on: Severity,
+    /// Per-request limits.
+    pub limits: Limits,
+    /// Cases in flight at once.
+    pub concurrency: usize,
+    /// How envelopes are delivered.
+    pub delivery: Delivery,
+    /// The endpoint's declared configuration.
+    pub profile: EndpointProfile,
+    /// Run the behaviour checks too.
+    pub behaviour: bool,
+}
+
+/// Parses and checks an endpoint URL.
+pub fn endpoint(text: &str) -> anyhow::Result<Url> {
+    let url = Url::parse(text).with_context(|| format!("--endpoint {text:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("--endpoint {text:?}: expected an http:// or https:// URL with a host");
+    }
+    Ok(url)
+}
+
+/// The catalogue: embedded, or loaded from `dir`.
+pub fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
+    match dir {
+        Some(d) => Catalogue::load_dir(d).context("--scenarios"),
+        None => Ok(Catalogue::embedded()),
+    }
+}
+
+/// The key set: embedded, or loaded from `dir`.
+pub fn keys(dir: Option<&Path>) -> anyhow::Result<KeySet> {
+    match dir {
+        Some(d) => KeySet::load_dir(d).with_context(|| format!("--keys {}", d.display())),
+        None => Ok(KeySet::embedded()),
+    }
+}
+
+/// The selection from the raw options (reading a `--last-failed` report).
+pub fn selection(
+    cases: &[String],
+    skip: &[String],
+    shard: Option<select::Shard>,
+    last_failed: Option<&Path>,
+) -> anyhow::Result<Selection> {
+    let last_failed = last_failed.map(select::last_failed).transpose()?;
+    Ok(Selection {
+        cases: cases.to_vec(),
+        skip: skip.to_vec(),
+        last_failed,
+        shard,
+    })
+}
+
+/// The contract at `path`, or the default rules.
+pub fn contract(path: Option<&Path>) -> anyhow::Result<Contract> {
+    Ok(match path {
+        Some(p) => Contract::load(p)?,
+        None => Contract::default(),
+    })
+}
+
+impl RunOptions {
+    /// Options with defaults for everything but the endpoint and contract: embedded catalogue
+    /// and keys, all cases, fail on any severity, 5 s timeout, 64 KiB answer cap, 4 in flight,
+    /// raw delivery, an RSA2/AES-128 endpoint, behaviour checks on.
+    pub fn new(endpoint: Url, contract: Contract) -> Self {
+        Self {
+            endpoint,
+            contract,
+            catalogue: Catalogue::embedded(),
+            keys: Arc::new(KeySet::embedded()),
+            selection: Selection::default(),
+            fail_on: Severity::Low,
+            limits: Limits {
+                timeout: Duration::from_millis(5000),
+                max_answer_bytes: 65536,
+            },
+            concurrency: 4,
+            delivery: Delivery::raw(),
+            profile: EndpointProfile::STANDARD,
+            behaviour: true,
+        }
+    }
+}

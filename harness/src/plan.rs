@@ -1,0 +1,120 @@
+//! The plan: every known case id (catalogue scenarios and behaviour checks), narrowed by a
+//! [`Selection`], built into runnable [`Item`]s.
+
+use alipay_sim::scenario::{BugClass, Catalogue, Kind, Scenario, Severity};
+use serde::Serialize;
+
+use crate::behaviour::Check;
+use crate::select::{SelectError, Selection};
+use crate::verdict::CaseKind;
+
+/// One runnable item.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A catalogue case (built into a [`crate::case::HarnessCase`] when it runs, so sealing
+    /// happens in parallel on the runtime's workers).
+    Case(Box<Scenario>),
+    /// A behaviour check.
+    Behaviour(Check),
+}
+
+/// A case as `list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    /// Stable id.
+    pub id: String,
+    /// Platform, tamper or behaviour.
+    pub kind: CaseKind,
+    /// Severity of a failure.
+    pub severity: Severity,
+    /// Bug class of a failure.
+    pub bug_class: BugClass,
+    /// One-line title.
+    pub title: String,
+}
+
+/// Every case known to the harness, sorted by id.
+pub fn listing(catalogue: &Catalogue, behaviour: bool) -> Vec<Listed> {
+    let mut all: Vec<Listed> = catalogue
+        .scenarios()
+        .iter()
+        .map(|s| Listed {
+            id: s.id.clone(),
+            kind: match s.kind() {
+                Kind::Platform => CaseKind::Platform,
+                Kind::Tamper => CaseKind::Tamper,
+            },
+            severity: s.severity,
+            bug_class: s.bug_class,
+            title: s.title.clone(),
+        })
+        .collect();
+    if behaviour {
+        all.extend(Check::all().into_iter().map(|c| Listed {
+            id: c.id().into(),
+            kind: CaseKind::Behaviour,
+            severity: c.severity(),
+            bug_class: c.bug_class(),
+            title: c.title(),
+        }));
+    }
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all
+}
+
+/// The listed cases chosen by `selection`.
+pub fn select(
+    catalogue: &Catalogue,
+    behaviour: bool,
+    selection: &Selection,
+) -> Result<Vec<Listed>, SelectError> {
+    let all = listing(catalogue, behaviour);
+    let ids: Vec<String> = all.iter().map(|l| l.id.clone()).collect();
+    let chosen = selection.apply(&ids)?;
+    Ok(all
+        .into_iter()
+        .filter(|l| chosen.binary_search(&l.id).is_ok())
+        .collect())
+}
+
+/// The runnable items for the chosen cases.
+pub fn build(catalogue: &Catalogue, chosen: &[Listed]) -> Vec<Item> {
+    chosen
+        .iter()
+        .filter_map(|l| {
+            if let Some(s) = catalogue.get(&l.id) {
+                Some(Item::Case(Box::new(s.clone())))
+            } else {
+                Check::all()
+                    .into_iter()
+                    .find(|c| c.id() == l.id)
+                    .map(Item::Behaviour)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_has_the_catalogue_and_the_behaviour_check() {
+        let cat = Catalogue::embedded();
+        let all = listing(&cat, true);
+        assert_eq!(all.len(), cat.len() + 1);
+        assert!(
+            all.iter()
+                .any(|l| l.id == crate::behaviour::DISTINCT_MOBILES)
+        );
+        assert_eq!(listing(&cat, false).len(), cat.len());
+        let sel = Selection {
+            cases: vec!["behaviour.*".into(), "tamper.body.empty".into()],
+            ..Selection::default()
+        };
+        let chosen = select(&cat, true, &sel).unwrap();
+        let items = build(&cat, &chosen);
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().any(|i| matches!(i, Item::Behaviour(_))));
+    }
+}

@@ -1,0 +1,253 @@
+//! The result of one case: a verdict plus everything a user needs to act on it.
+//!
+//! A merchant failing a case is *data* (a [`Verdict::Fail`]), not an `Err`: only a harness that
+//! cannot run at all returns an error.
+
+use std::fmt;
+
+use alipay_sim::scenario::{BugClass, Severity};
+use serde::{Deserialize, Serialize};
+
+/// The harness's conclusion about one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The endpoint behaved as a correct merchant must.
+    Pass,
+    /// The endpoint answered, and the answer is wrong.
+    Fail,
+    /// The harness could not reach a verdict (timeout, refused or reset connection, oversized
+    /// answer).
+    Error,
+    /// The case does not apply to the endpoint's declared configuration.
+    Skip,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+        })
+    }
+}
+
+/// Where a case comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    /// A genuine platform answer (`platform.*`).
+    Platform,
+    /// A tampered, forged or hostile body (`tamper.*`).
+    Tamper,
+    /// A behaviour check across many requests (`behaviour.*`).
+    Behaviour,
+}
+
+impl fmt::Display for CaseKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CaseKind::Platform => "platform",
+            CaseKind::Tamper => "tamper",
+            CaseKind::Behaviour => "behaviour",
+        })
+    }
+}
+
+/// What a correct merchant answers, as data and in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    /// The outcome class: `accept`, `no_mobile`, `platform_error`, `retry_later` or `reject`.
+    pub outcome: String,
+    /// The mobile the answer must carry (accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// The platform error code the answer must report, when the contract reads one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The platform error subCode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_code: Option<String>,
+    /// The rule in words, e.g. `2xx with the mobile 13812345678 in the body`.
+    pub description: String,
+}
+
+/// What was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestInfo {
+    /// The `Content-Type` sent, if any.
+    pub content_type: Option<String>,
+    /// The body size in bytes.
+    pub body_bytes: usize,
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AnswerInfo {
+    /// The HTTP status, or `None` when there was no answer.
+    pub status: Option<u16>,
+    /// The start of the body (lossy UTF-8, key material redacted).
+    pub body_excerpt: String,
+    /// Milliseconds from sending to the end of the answer (or the error).
+    pub elapsed_ms: u64,
+}
+
+/// One case's full result, as every report format shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Stable case id, e.g. `tamper.signature.bit-flip`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Platform, tamper or behaviour.
+    pub kind: CaseKind,
+    /// How severe a failure is.
+    pub severity: Severity,
+    /// The class of bug a failure reveals.
+    pub bug_class: BugClass,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What a correct merchant answers.
+    pub expected: Expected,
+    /// What was sent (`None` for skipped cases).
+    pub request: Option<RequestInfo>,
+    /// What came back.
+    pub answer: AnswerInfo,
+    /// Why this verdict: what matched or what was wrong.
+    pub reason: String,
+    /// Why a correct merchant must behave as expected.
+    pub why: String,
+    /// How to fix a failure.
+    pub fix: String,
+    /// A copy-paste `curl` that reproduces the request (`None` for skipped cases).
+    pub curl: Option<String>,
+}
+
+impl CaseResult {
+    /// The family of the id: everything before the last dot (`tamper.signature.bit-flip` →
+    /// `tamper.signature`).
+    pub fn family(&self) -> &str {
+        family(&self.id)
+    }
+
+    /// True when this result counts against a `--fail-on` threshold.
+    pub fn counts_as_failure(&self, fail_on: Severity) -> bool {
+        matches!(self.verdict, Verdict::Fail | Verdict::Error) && self.severity >= fail_on
+    }
+}
+
+/// The family of a case id: everything before the last dot.
+pub fn family(id: &str) -> &str {
+    id.rsplit_once('.').map(|(f, _)| f).unwrap_or(id)
+}
+
+/// Counts per verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of cases.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Errors (no verdict reached).
+    pub errors: usize,
+    /// Skipped (not applicable to the endpoint).
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn of(results: &[CaseResult]) -> Self {
+        let mut s = Summary {
+            total: results.len(),
+            ..Summary::default()
+        };
+        for r in results {
+            match r.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Fail => s.failed += 1,
+                Verdict::Error => s.errors += 1,
+                Verdict::Skip => s.skipped += 1,
+            }
+        }
+        s
+    }
+}
+
+/// The exit code for `results`: 1 when some case at or above `fail_on` failed or errored, else 0.
+pub fn exit_code(results: &[CaseResult], fail_on: Severity) -> i32 {
+    i32::from(results.iter().any(|r| r.counts_as_failure(fail_on)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(verdict: Verdict, severity: Severity) -> CaseResult {
+        CaseResult {
+            id: "tamper.signature.bit-flip".into(),
+            title: "t".into(),
+            kind: CaseKind::Tamper,
+            severity,
+            bug_class: BugClass::AuthBypass,
+            verdict,
+            expected: Expected {
+                outcome: "reject".into(),
+                mobile: None,
+                code: None,
+                sub_code: None,
+                description: "4xx".into(),
+            },
+            request: None,
+            answer: AnswerInfo::default(),
+            reason: String::new(),
+            why: String::new(),
+            fix: String::new(),
+            curl: None,
+        }
+    }
+
+    #[test]
+    fn fail_on_threshold_decides_exit_code() {
+        let rs = vec![
+            result(Verdict::Pass, Severity::Critical),
+            result(Verdict::Fail, Severity::Medium),
+            result(Verdict::Skip, Severity::Critical),
+        ];
+        assert_eq!(exit_code(&rs, Severity::Low), 1);
+        assert_eq!(exit_code(&rs, Severity::Medium), 1);
+        assert_eq!(exit_code(&rs, Severity::High), 0);
+        let errs = vec![result(Verdict::Error, Severity::High)];
+        assert_eq!(exit_code(&errs, Severity::High), 1);
+        assert_eq!(exit_code(&errs, Severity::Critical), 0);
+    }
+
+    #[test]
+    fn family_is_everything_before_the_last_dot() {
+        assert_eq!(family("tamper.signature.bit-flip"), "tamper.signature");
+        assert_eq!(family("a.b"), "a");
+        assert_eq!(
+            result(Verdict::Pass, Severity::Low).family(),
+            "tamper.signature"
+        );
+    }
+
+    #[test]
+    fn summary_counts_each_verdict() {
+        let rs = vec![
+            result(Verdict::Pass, Severity::Low),
+            result(Verdict::Fail, Severity::Low),
+            result(Verdict::Error, Severity::Low),
+            result(Verdict::Skip, Severity::Low),
+            result(Verdict::Skip, Severity::Low),
+        ];
+        let s = Summary::of(&rs);
+        assert_eq!(
+            (s.total, s.passed, s.failed, s.errors, s.skipped),
+            (5, 1, 1, 1, 2)
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! The binary's contract with CI: exit codes 0/1/2, errors naming what was wrong, `--list`,
+//! `list`, and shards that partition the case ids.
+
+use std::collections::BTreeSet;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn harness() -> Command {
+    let mut c = Command::cargo_bin("alipay-harness").unwrap();
+    c.env_remove("ALIPAY_HARNESS_ENDPOINT").env("NO_COLOR", "1");
+    c
+}
+
+/// A loopback URL where nothing listens.
+fn closed_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}/")
+}
+
+fn listed(args: &[&str]) -> Vec<String> {
+    let out = harness()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
+    harness()
+        .arg("demo")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 failed, 0 errors"))
+        .stdout(predicate::str::contains(
+            "behaviour.concurrency.distinct-mobiles",
+        ))
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn unreachable_endpoint_is_exit_1_with_error_verdicts() {
+    harness()
+        .args(["run", "--endpoint", &closed_endpoint()])
+        .args(["--cases", "tamper.body.empty", "--no-behaviour"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("ERROR tamper.body.empty"))
+        .stdout(predicate::str::contains("connection refused"));
+}
+
+#[test]
+fn bad_flags_are_exit_2() {
+    for args in [
+        vec!["run"],
+        vec!["run", "--endpoint", "http://127.0.0.1:1/", "--shard", "3/2"],
+        vec![
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--fail-on",
+            "severe",
+        ],
+        vec![
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--format",
+            "html",
+        ],
+        vec![
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--deliver",
+            "body",
+        ],
+        vec![
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--timeout-ms",
+            "0",
+        ],
+        vec!["run", "--endpoint", "http://127.0.0.1:1/", "--bogus"],
+        vec!["frobnicate"],
+    ] {
+        harness().args(&args).assert().code(2);
+    }
+}
+
+#[test]
+fn invalid_values_found_after_parsing_are_exit_2_and_named() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--endpoint", "ftp://127.0.0.1/"], "ftp://127.0.0.1/"),
+        (
+            &[
+                "--endpoint",
+                "http://127.0.0.1:1/",
+                "--cases",
+                "tamper.nope.*",
+            ],
+            "tamper.nope.*",
+        ),
+        (
+            &["--endpoint", "http://127.0.0.1:1/", "--header", "no colon"],
+            "no colon",
+        ),
+        (
+            &[
+                "--endpoint",
+                "http://127.0.0.1:1/",
+                "--deliver",
+                "template:/nonexistent/t.json",
+            ],
+            "/nonexistent/t.json",
+        ),
+        (
+            &[
+                "--endpoint",
+                "http://127.0.0.1:1/",
+                "--format",
+                "json",
+                "--format",
+                "junit",
+            ],
+            "only one --format",
+        ),
+    ];
+    for (args, needle) in cases {
+        harness()
+            .arg("run")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with("error: "))
+            .stderr(predicate::str::contains(needle));
+    }
+}
+
+#[test]
+fn unreadable_or_invalid_contract_is_exit_2_with_path_and_field() {
+    harness()
+        .args(["run", "--endpoint", "http://127.0.0.1:1/"])
+        .args(["--contract", "/nonexistent/contract.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/contract.toml"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.toml");
+    std::fs::write(&p, "[accept]\nstatus = [200]\nmobil = \"/m\"\n").unwrap();
+    harness()
+        .args(["run", "--endpoint", "http://127.0.0.1:1/", "--contract"])
+        .arg(&p)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "c.toml: accept.mobil: unknown key",
+        ));
+    let r = dir.path().join("r.json");
+    std::fs::write(&r, "{}").unwrap();
+    harness()
+        .args(["run", "--endpoint", "http://127.0.0.1:1/", "--last-failed"])
+        .arg(&r)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("r.json"));
+}
+
+#[test]
+fn list_and_run_list_show_ids() {
+    let all = listed(&["run", "--list"]);
+    assert!(all.len() > 30);
+    assert!(all.contains(&"behaviour.concurrency.distinct-mobiles".to_string()));
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted);
+    let no_b = listed(&["run", "--list", "--no-behaviour"]);
+    assert_eq!(no_b.len(), all.len() - 1);
+    let sig = listed(&[
+        "run",
+        "--list",
+        "--cases",
+        "tamper.signature.*",
+        "--skip",
+        "*.bit-flip",
+    ]);
+    assert!(!sig.is_empty());
+    assert!(
+        sig.iter()
+            .all(|id| id.starts_with("tamper.signature.") && !id.ends_with("bit-flip"))
+    );
+
+    let text = listed(&["list"]);
+    assert_eq!(text.len(), all.len());
+    assert!(text[0].starts_with(&all[0]));
+    let out = harness()
+        .args(["list", "--format", "json", "--cases", "platform.*"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert!(!arr.is_empty());
+    assert!(
+        arr.iter()
+            .all(|c| c["kind"] == "platform" && c["severity"].is_string())
+    );
+}
+
+#[test]
+fn shards_partition_all_ids() {
+    let all: BTreeSet<String> = listed(&["run", "--list"]).into_iter().collect();
+    for n in 1..=5 {
+        let mut union = BTreeSet::new();
+        let mut count = 0;
+        for k in 1..=n {
+            let shard = listed(&["run", "--list", "--shard", &format!("{k}/{n}")]);
+            count += shard.len();
+            union.extend(shard);
+        }
+        assert_eq!(union, all, "shards of {n} cover everything");
+        assert_eq!(count, all.len(), "shards of {n} are disjoint");
+    }
+}
+
+#[test]
+fn last_failed_selects_failed_and_errored_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    harness()
+        .args(["run", "--endpoint", &closed_endpoint()])
+        .args(["--cases", "tamper.body.*", "--no-behaviour", "--format"])
+        .arg(format!("json={}", report.display()))
+        .assert()
+        .code(1);
+    let again = listed(&["run", "--list", "--last-failed", report.to_str().unwrap()]);
+    assert_eq!(
+        again,
+        vec![
+            "tamper.body.empty",
+            "tamper.body.huge",
+            "tamper.body.non-json",
+            "tamper.body.wrong-shape"
+        ]
+    );
+}
+
+#[test]
+fn version_and_help() {
+    harness()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("alipay-harness "));
+    harness()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--fail-on"))
+        .stdout(predicate::str::contains("--shard"));
+}

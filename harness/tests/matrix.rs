@@ -1,0 +1,401 @@
+//! The verdict matrix: proof that the harness judges right.
+//!
+//! Each test starts one merchant of `alipay_harness::merchant` in-process on `127.0.0.1:0`,
+//! runs the real `alipay-harness run` binary against it with the reference contract and a JSON
+//! report on stdout, and asserts the exact sets of case ids that fail (or error) and that are
+//! skipped. The reference merchant passes everything that applies to it, under every
+//! configuration; each broken merchant fails precisely the cases that target its bug.
+//!
+//! The expected sets were derived from `scenarios/*.toml` and the merchants' code (the reasoning
+//! is in the comment above each set), then confirmed by running.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use alipay_harness::merchant::{Broken, MerchantConfig, spawn};
+use alipay_sim::crypto::SignType;
+
+const CONTRACT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts/reference.toml");
+
+/// What one harness run reported.
+struct Run {
+    exit_code: i32,
+    /// Ids whose verdict is `fail` or `error`.
+    failing: BTreeSet<String>,
+    /// Ids whose verdict is `skip`.
+    skipped: BTreeSet<String>,
+    /// Ids whose verdict is `pass`.
+    passed: BTreeSet<String>,
+    /// The report, for failure messages.
+    report: serde_json::Value,
+}
+
+/// Runs the harness binary against `cfg` with `extra` flags.
+async fn run(cfg: MerchantConfig, extra: &[&str]) -> Run {
+    let merchant = spawn(cfg).await.expect("merchant starts");
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--endpoint".into(),
+        merchant.url(),
+        "--contract".into(),
+        CONTRACT.into(),
+        "--format".into(),
+        "json=-".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    // The merchant serves on this runtime's other worker while the harness process runs.
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_alipay-harness"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the harness binary runs")
+    })
+    .await
+    .expect("harness thread");
+    merchant.shutdown().await.expect("merchant stops");
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "the JSON report does not parse ({e})\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let ids = |verdicts: &[&str]| -> BTreeSet<String> {
+        report["cases"]
+            .as_array()
+            .expect("cases array")
+            .iter()
+            .filter(|c| verdicts.contains(&c["verdict"].as_str().unwrap_or_default()))
+            .map(|c| c["id"].as_str().expect("case id").to_string())
+            .collect()
+    };
+    Run {
+        exit_code: output.status.code().expect("exit code"),
+        failing: ids(&["fail", "error"]),
+        skipped: ids(&["skip"]),
+        passed: ids(&["pass"]),
+        report,
+    }
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// The failing cases' verdicts and reasons, for assertion messages.
+fn explain(run: &Run) -> String {
+    run.report["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| run.failing.contains(c["id"].as_str().unwrap_or_default()))
+        .map(|c| format!("  {} [{}] {}\n", c["id"], c["verdict"], c["reason"]))
+        .collect()
+}
+
+fn broken(kind: Broken) -> MerchantConfig {
+    MerchantConfig {
+        broken: Some(kind),
+        ..MerchantConfig::default()
+    }
+}
+
+/// Cases that need a merchant configured otherwise than RSA2 / AES-128.
+const SKIPPED_BY_DEFAULT: &[&str] = &[
+    "platform.success.aes-192",
+    "platform.success.aes-256",
+    "platform.success.no-gateway",
+    "platform.success.rsa-sha1",
+    "platform.success.unsigned",
+];
+
+/// Unencrypted, unsigned platform errors: readable by every merchant, so they apply to every
+/// configuration.
+const ANY_CONFIGURATION: &[&str] = &[
+    "platform.busy.20000-unencrypted",
+    "platform.error.40001-missing-default-signature-type",
+    "platform.error.40001-missing-encrypt-key",
+    "platform.error.40001-missing-encrypt-key-bare",
+    "platform.error.40002-invalid-encrypt",
+];
+
+/// Runs a broken merchant under the default profile and checks the exact failing set.
+async fn assert_broken(kind: Broken, extra: &[&str], expected_failing: &[&str]) {
+    let run = run(broken(kind), extra).await;
+    assert_eq!(
+        run.failing,
+        set(expected_failing),
+        "{kind}: failing cases differ from the matrix; got:\n{}",
+        explain(&run)
+    );
+    assert_eq!(
+        run.skipped,
+        set(SKIPPED_BY_DEFAULT),
+        "{kind}: skipped cases"
+    );
+    assert_eq!(run.exit_code, 1, "{kind}: a failing run exits 1");
+}
+
+/// The reference merchant under a profile: every applicable case passes, exit 0, and exactly the
+/// cases of other configurations are skipped.
+async fn assert_reference(cfg: MerchantConfig, flags: &[&str], applicable: &[&str]) {
+    let run = run(cfg, flags).await;
+    assert!(
+        run.failing.is_empty(),
+        "reference {flags:?} fails:\n{}",
+        explain(&run)
+    );
+    assert_eq!(run.exit_code, 0, "reference {flags:?} exits 0");
+    let applicable = set(applicable);
+    assert_eq!(
+        run.passed, applicable,
+        "reference {flags:?}: the cases that ran and passed"
+    );
+    assert!(!run.skipped.is_empty(), "{flags:?} skips some cases");
+    assert!(run.skipped.is_disjoint(&applicable));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_passes_everything_in_the_standard_configuration() {
+    let run = run(MerchantConfig::default(), &[]).await;
+    assert!(
+        run.failing.is_empty(),
+        "reference fails:\n{}",
+        explain(&run)
+    );
+    assert_eq!(run.exit_code, 0);
+    assert_eq!(run.skipped, set(SKIPPED_BY_DEFAULT));
+    for id in [
+        "platform.success.mainland",
+        "tamper.signature.unquoted-content",
+        "behaviour.concurrency.distinct-mobiles",
+    ] {
+        assert!(run.passed.contains(id), "{id} ran and passed");
+    }
+    assert_eq!(
+        run.report["summary"]["passed"].as_u64(),
+        Some(run.passed.len() as u64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_without_signing() {
+    let cfg = MerchantConfig {
+        signing: None,
+        ..MerchantConfig::default()
+    };
+    let mut applicable = ANY_CONFIGURATION.to_vec();
+    applicable.extend(["platform.success.no-gateway", "platform.success.unsigned"]);
+    assert_reference(cfg, &["--merchant-signing", "none"], &applicable).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_with_legacy_rsa() {
+    let cfg = MerchantConfig {
+        signing: Some(SignType::Rsa),
+        ..MerchantConfig::default()
+    };
+    let mut applicable = ANY_CONFIGURATION.to_vec();
+    applicable.push("platform.success.rsa-sha1");
+    assert_reference(cfg, &["--merchant-signing", "RSA"], &applicable).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_with_aes_192() {
+    let cfg = MerchantConfig {
+        aes_bits: 192,
+        ..MerchantConfig::default()
+    };
+    let mut applicable = ANY_CONFIGURATION.to_vec();
+    applicable.push("platform.success.aes-192");
+    assert_reference(cfg, &["--merchant-aes-bits", "192"], &applicable).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_with_aes_256() {
+    let cfg = MerchantConfig {
+        aes_bits: 256,
+        ..MerchantConfig::default()
+    };
+    let mut applicable = ANY_CONFIGURATION.to_vec();
+    applicable.push("platform.success.aes-256");
+    assert_reference(cfg, &["--merchant-aes-bits", "256"], &applicable).await;
+}
+
+/// Without verification, only the signature cases catch it: every other tamper case is also
+/// refused by strict decryption (bad padding, bad base64, garbled plaintext after a ciphertext
+/// bit flip), by the duplicate-key check, or because an unencrypted success is never trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_verify() {
+    assert_broken(
+        Broken::SkipVerify,
+        &[],
+        &[
+            "tamper.signature.attacker-key",
+            "tamper.signature.bit-flip",
+            "tamper.signature.sign-removed",
+            "tamper.signature.sign-type-downgrade",
+            "tamper.signature.unquoted-content",
+        ],
+    )
+    .await;
+}
+
+/// Verifying the wrong bytes refuses every genuine signed, encrypted envelope (including the
+/// behaviour check's success envelopes) and accepts the one signed over the unquoted text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unquoted_sign() {
+    assert_broken(
+        Broken::UnquotedSign,
+        &[],
+        &[
+            "behaviour.concurrency.distinct-mobiles",
+            "platform.busy.20000",
+            "platform.error.40003-invalid-auth-relations",
+            "platform.error.40006-insufficient-permissions",
+            "platform.error.40006-user-info-not-approved",
+            "platform.success.empty-mobile",
+            "platform.success.full-fields",
+            "platform.success.mainland",
+            "platform.success.mobile-absent",
+            "platform.success.overseas",
+            "tamper.delivery.form-content-type",
+            "tamper.payload.non-ascii-submsg",
+            "tamper.signature.unquoted-content",
+        ],
+    )
+    .await;
+}
+
+/// Re-serialising a ciphertext string gives the same bytes; only a signed plaintext object
+/// (with its `\/` escapes) changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserialise() {
+    assert_broken(
+        Broken::Reserialise,
+        &[],
+        &["tamper.payload.signed-plaintext-error"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_mobile_ok() {
+    assert_broken(
+        Broken::EmptyMobileOk,
+        &[],
+        &[
+            "platform.success.empty-mobile",
+            "platform.success.mobile-absent",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_final() {
+    assert_broken(
+        Broken::BusyFinal,
+        &[],
+        &["platform.busy.20000", "platform.busy.20000-unencrypted"],
+    )
+    .await;
+}
+
+/// Garbage is what the body cases send; the huge body is refused by the body limit before the
+/// handler parses anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_on_garbage() {
+    assert_broken(
+        Broken::CrashOnGarbage,
+        &[],
+        &[
+            "tamper.body.empty",
+            "tamper.body.non-json",
+            "tamper.body.wrong-shape",
+        ],
+    )
+    .await;
+}
+
+/// Only the case delivered as `application/x-www-form-urlencoded` goes through the form parser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_decode() {
+    assert_broken(
+        Broken::FormDecode,
+        &[],
+        &["tamper.delivery.form-content-type"],
+    )
+    .await;
+}
+
+/// `--concurrency 1` sends the single cases one at a time, where a shared slot is harmless, so
+/// only the behaviour check (which sends in parallel by design) catches the bug. With the
+/// default concurrency, overlapping single cases would also fail, but which ones depends on
+/// timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_cipher() {
+    assert_broken(
+        Broken::SharedCipher,
+        &["--concurrency", "1"],
+        &["behaviour.concurrency.distinct-mobiles"],
+    )
+    .await;
+}
+
+/// Every refusal leaks the AES key, so every rejecting tamper case fails, except the huge body:
+/// the 64 KiB limit refuses it before the handler's error path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaky_errors() {
+    assert_broken(
+        Broken::LeakyErrors,
+        &[],
+        &[
+            "tamper.aes.bad-padding",
+            "tamper.aes.non-base64",
+            "tamper.aes.truncated-ciphertext",
+            "tamper.aes.wrong-key",
+            "tamper.body.empty",
+            "tamper.body.non-json",
+            "tamper.body.wrong-shape",
+            "tamper.ciphertext.bit-flip",
+            "tamper.envelope.duplicate-response",
+            "tamper.plaintext.success-bogus-sign",
+            "tamper.plaintext.success-unsigned",
+            "tamper.signature.attacker-key",
+            "tamper.signature.bit-flip",
+            "tamper.signature.sign-removed",
+            "tamper.signature.sign-type-downgrade",
+            "tamper.signature.unquoted-content",
+        ],
+    )
+    .await;
+}
+
+/// Every applicable case times out: an error verdict each, never a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow() {
+    let run = run(
+        broken(Broken::Slow),
+        &["--timeout-ms", "500", "--concurrency", "16"],
+    )
+    .await;
+    assert_eq!(run.exit_code, 1);
+    assert_eq!(run.skipped, set(SKIPPED_BY_DEFAULT));
+    assert!(run.passed.is_empty(), "nothing passes: {:?}", run.passed);
+    let verdicts: BTreeSet<&str> = run.report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] != "skip")
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, BTreeSet::from(["error"]), "{}", explain(&run));
+    assert!(
+        run.failing
+            .contains("behaviour.concurrency.distinct-mobiles")
+    );
+    assert!(run.failing.contains("platform.success.mainland"));
+}

@@ -1,0 +1,163 @@
+//! The committed JSON schema (`harness/report.schema.json`) against real output, and the JUnit
+//! and terminal reports of the same run. The endpoint is an axum app written here: it answers
+//! `200 {"ok":true}` to everything (so accept cases fail for want of the mobile, and reject cases
+//! fail for the 200), and never answers the empty-body case (an error verdict); the non-default
+//! merchant configurations give skips. So every verdict appears.
+
+use std::time::Duration;
+
+use alipay_harness::cli::{Cli, run_async};
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use clap::Parser;
+
+const SCHEMA: &str = include_str!("../report.schema.json");
+
+async fn spawn_endpoint() -> String {
+    async fn answer(headers: HeaderMap) -> (axum::http::StatusCode, &'static str) {
+        if headers
+            .get("x-alipay-harness-case")
+            .is_some_and(|v| v == "tamper.body.empty")
+        {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        (axum::http::StatusCode::OK, "{\"ok\":true}")
+    }
+    let app = Router::new().fallback(post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/phone?app=demo")
+}
+
+async fn run(args: &[&str]) -> (i32, Vec<u8>) {
+    let cli = Cli::try_parse_from(args).unwrap();
+    let mut out = Vec::new();
+    let code = run_async(cli, &mut out, false).await.unwrap();
+    (code, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
+    let endpoint = spawn_endpoint().await;
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let json = dir.path().join("report.json");
+    let (code, terminal) = run(&[
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &endpoint,
+        "--timeout-ms",
+        "500",
+        "--concurrency",
+        "8",
+        "--format",
+        "terminal",
+        "--format",
+        &format!("json={}", json.display()),
+        "--format",
+        &format!("junit={}", junit.display()),
+    ])
+    .await;
+    assert_eq!(code, 1);
+
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    // Every verdict occurs, so every branch of the schema was exercised.
+    let cases = report["cases"].as_array().unwrap();
+    for v in ["pass", "fail", "error", "skip"] {
+        assert!(cases.iter().any(|c| c["verdict"] == v), "no {v} case");
+    }
+    let get = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap();
+    let accept = get("platform.success.mainland");
+    assert_eq!(accept["verdict"], "fail");
+    assert!(
+        accept["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not contain the mobile")
+    );
+    assert!(!accept["why"].as_str().unwrap().is_empty());
+    assert!(!accept["fix"].as_str().unwrap().is_empty());
+    assert!(accept["curl"].as_str().unwrap().contains("?app=demo"));
+    assert_eq!(get("tamper.body.empty")["verdict"], "error");
+    assert_eq!(get("platform.success.unsigned")["verdict"], "skip");
+    // Behaviour check answered 200 without the mobile: a fail, at critical severity.
+    let b = get("behaviour.concurrency.distinct-mobiles");
+    assert_eq!(b["verdict"], "fail");
+    assert_eq!(b["severity"], "critical");
+
+    // The schema is not vacuous: a broken document is rejected.
+    let mut broken = report.clone();
+    broken["cases"][0]["verdict"] = "maybe".into();
+    assert!(!validator.is_valid(&broken));
+    let mut broken = report.clone();
+    broken["summary"].as_object_mut().unwrap().remove("skipped");
+    assert!(!validator.is_valid(&broken));
+
+    // JUnit: names are ids, classnames families, one element per non-pass verdict.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let s = &report["summary"];
+    assert!(xml.contains("<testsuite name=\"alipay-harness\""));
+    assert!(
+        xml.contains("<testcase name=\"tamper.signature.bit-flip\" classname=\"tamper.signature\"")
+    );
+    assert_eq!(
+        xml.matches("<failure ").count() as u64,
+        s["failed"].as_u64().unwrap()
+    );
+    assert_eq!(
+        xml.matches("<error ").count() as u64,
+        s["errors"].as_u64().unwrap()
+    );
+    assert_eq!(
+        xml.matches("<skipped ").count() as u64,
+        s["skipped"].as_u64().unwrap()
+    );
+    assert_eq!(
+        xml.matches("<testcase ").count() as u64,
+        s["total"].as_u64().unwrap()
+    );
+
+    // Terminal, not a TTY: no ANSI codes; failures carry why, fix and curl.
+    let text = String::from_utf8(terminal).unwrap();
+    assert!(!text.contains('\x1b'), "ANSI codes without a TTY");
+    assert!(text.contains("FAIL  platform.success.mainland"));
+    assert!(text.contains("  why:      "));
+    assert!(text.contains("  fix:      "));
+    assert!(text.contains("--data-binary @-"));
+    assert!(text.contains("(exit 1)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_on_critical_ignores_lesser_failures() {
+    let endpoint = spawn_endpoint().await;
+    // Only a medium-severity case that fails here (a 200 to a 1 MiB body).
+    let (code, out) = run(&[
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &endpoint,
+        "--cases",
+        "tamper.body.huge",
+        "--fail-on",
+        "critical",
+        "--format",
+        "json",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["cases"][0]["verdict"], "fail");
+    assert_eq!(v["cases"][0]["severity"], "medium");
+    assert_eq!(code, 0);
+    assert_eq!(v["exit_code"], 0);
+}

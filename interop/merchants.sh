@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# interop/merchants.sh -- the conformance harness against merchants written on the official SDKs.
+#
+# Starts node/merchant.mjs (official Node SDK, node:http) and python/merchant.py (official Python SDK
+# through python/sdk.py, http.server), each on a free port on 127.0.0.1, and runs
+#   alipay-harness run --endpoint http://127.0.0.1:PORT/decrypt --contract harness/contracts/reference.toml \
+#       --keys keys --format json=REPORT --format terminal --fail-on high
+# against each. Then it checks, from the JSON report, that:
+#   - the harness exited 0 (nothing at high or critical severity failed);
+#   - no case ended in an `error` verdict;
+#   - the cases that failed are EXACTLY the documented deviations of that SDK (EXPECTED_* below;
+#     README.md "What the harness finds in code built on the official SDKs" explains each one).
+#     A documented deviation that starts passing is a failure too: update the list and the README.
+# Needs node/node_modules and the Python venv that run.sh installs (INTEROP_PYTHON, else .venv).
+# Environment: ALIPAY_HARNESS=<path> uses that binary instead of `cargo build -p alipay-harness`.
+# Prints ok/FAIL lines and ends with "N passed, M failed"; exits 1 on any failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
+
+# The cases each merchant fails, all below high severity: findings about the official SDKs.
+EXPECTED_node="tamper.aes.bad-padding tamper.payload.signed-plaintext-error"
+EXPECTED_python="tamper.aes.bad-padding tamper.payload.signed-plaintext-error tamper.signature.sign-type-downgrade"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && exit 0
+  exit 1
+}
+
+python=${INTEROP_PYTHON:-$here/.venv/bin/python}
+[ -d "$here/node/node_modules/alipay-sdk" ] || { fail setup "node/node_modules has no alipay-sdk: run interop/run.sh (or npm ci in interop/node)"; finish; }
+[ -x "$python" ] || { fail setup "no Python venv at $python: run interop/run.sh (it builds interop/.venv)"; finish; }
+contract="$root/harness/contracts/reference.toml"
+[ -f "$contract" ] || { fail setup "contract $contract not found"; finish; }
+
+harness=${ALIPAY_HARNESS:-}
+if [ -z "$harness" ]; then
+  echo "== building alipay-harness"
+  harness=$(cd "$root" && cargo build -p alipay-harness --bin alipay-harness --message-format=json-render-diagnostics |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "alipay-harness":
+        print(msg["executable"])') || { fail setup "cargo build -p alipay-harness failed"; finish; }
+  harness=$(echo "$harness" | tail -n 1)
+fi
+[ -x "$harness" ] || { fail setup "alipay-harness binary not found (got '$harness')"; finish; }
+echo "using $harness"
+
+# start <name> <command...>: starts a merchant, waits for its "listening on URL" line, sets $url.
+start() {
+  local name=$1 line="" i
+  shift
+  : >"$tmp/$name.stdout" # exists before the background job opens it, so head never races it
+  "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.log" &
+  pids+=($!)
+  for ((i = 0; i < 300; i++)); do
+    line=$(head -n 1 "$tmp/$name.stdout")
+    [ -n "$line" ] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]]; then
+    url=${BASH_REMATCH[1]}
+    return 0
+  fi
+  fail "merchant.$name.start" "no 'listening on http://127.0.0.1:PORT' line (got '${line:0:200}'): $(tail -n 5 "$tmp/$name.log")"
+  return 1
+}
+
+# check <name>: runs the harness against the merchant at $url and judges its JSON report.
+check() {
+  local name=$1 expected_var="EXPECTED_$1" rc=0 t0 t1
+  local report="$tmp/$name.report.json"
+  echo "== harness against $name ($url)"
+  t0=$(date +%s.%N)
+  "$harness" run --endpoint "$url/decrypt" --contract "$contract" --keys "$root/keys" \
+    --format "json=$report" --format terminal --fail-on high >"$tmp/$name.harness.out" 2>&1 || rc=$?
+  t1=$(date +%s.%N)
+  sed "s/^/  /" "$tmp/$name.harness.out"
+  echo "# $name: harness run took $(python3 -c "print(f'{$t1 - $t0:.2f}')") s (exit $rc)"
+  if [ "$rc" = 0 ]; then
+    pass "merchant.$name.exit-code"
+  else
+    fail "merchant.$name.exit-code" "alipay-harness exited $rc at --fail-on high (0 expected)"
+    echo "# last lines of the $name merchant's log:"
+    tail -n 20 "$tmp/$name.log" | sed "s/^/#   /"
+  fi
+  [ -s "$report" ] || { fail "merchant.$name.report" "no JSON report written"; return; }
+  # One "ok|FAIL|skip <id>: reason" line per case, from the report.
+  python3 - "$report" "${!expected_var}" "$name" >"$tmp/$name.verdicts" <<'PY' || echo "FAIL report: cannot read the JSON report" >>"$tmp/$name.verdicts"
+import json, sys
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+expected = set(sys.argv[2].split())
+name = sys.argv[3]
+seen = set()
+passes = 0
+for case in report["cases"]:
+    cid, verdict, severity = case["id"], case["verdict"], case["severity"]
+    seen.add(cid)
+    label = "merchant.%s.%s" % (name, cid)
+    if verdict == "skip":
+        print("skip %s: %s" % (label, case.get("reason", "")))
+    elif cid in expected and verdict == "fail":
+        print("ok %s (documented deviation, %s)" % (label, severity))
+    elif cid in expected:
+        print("FAIL %s: documented to fail, but the verdict is %s: update EXPECTED_%s and README.md" % (label, verdict, name))
+    elif verdict == "pass":
+        passes += 1
+        print("ok %s" % label)
+    else:
+        reason = " ".join(str(case.get("reason", "")).split())[:300]
+        print("FAIL %s: %s (%s): %s" % (label, verdict, severity, reason))
+for cid in sorted(expected - seen):
+    print("FAIL merchant.%s.%s: documented deviation, but the report has no such case" % (name, cid))
+if passes == 0:
+    print("FAIL merchant.%s.report: no case passed" % name)
+PY
+  local line
+  while IFS= read -r line; do
+    case $line in
+      ok\ *) pass "${line#ok }" ;;
+      FAIL\ *) fail "${line#FAIL }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$tmp/$name.verdicts"
+}
+
+if start node node "$here/node/merchant.mjs" --port 0 --keys "$root/keys"; then check node; fi
+if start python "$python" "$here/python/merchant.py" --port 0 --keys "$root/keys"; then check python; fi
+
+finish
