@@ -7,6 +7,8 @@
 #   2. the checkers can fail: they reject hand-made broken fixtures (selftest/);
 #   3. envelopes produced by the two official SDKs from our TEST keys are opened by `alipay-sim open`
 #      with the expected result, and both SDKs produce byte-identical envelopes.
+#   4. `alipay-sim serve` answers, over HTTP, envelopes the official Node SDK verifies and decrypts
+#      for every platform outcome (node/server-flow.mjs), and stops gracefully on SIGTERM.
 # Installs what it needs, idempotently and locally: `npm ci` in node/, a venv in .venv/ from
 # python/requirements.txt (each skipped when its stamp matches the lock/requirements file).
 # Environment: ALIPAY_SIM=<path> uses that binary instead of `cargo build --release -p alipay-sim`.
@@ -97,6 +99,7 @@ tally node-sdk node "$here/node/check-fixtures.mjs" "$tmp/fixtures"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/check_fixtures.py" "$tmp/fixtures"
 tally openssl bash "$here/openssl/check-fixtures.sh" "$tmp/fixtures"
 tally selftest bash "$here/selftest/selftest.sh"
+tally merchants bash "$here/merchants.sh" # alipay-harness against merchants on the official SDKs (node/merchant.mjs, python/merchant.py)
 
 echo "== SDK-produced envelopes through alipay-sim open"
 node "$here/node/produce.mjs" "$tmp/produced-node" >/dev/null || fail produce.node "produce.mjs failed"
@@ -128,6 +131,30 @@ for envelope in "$tmp/produced-node"/*.envelope; do
     fail "produce.same_bytes.${name%.envelope}" "Node and Python SDK envelopes differ"
   fi
 done
+
+echo "== alipay-sim serve: the HTTP flow through the official Node SDK"
+# Starts the simulator on a free port (its first stdout line is "listening on http://ADDR"), drives
+# button -> getPhoneNumber -> merchant decrypt for every platform outcome, then stops it with SIGTERM
+# and expects a graceful exit 0.
+"$sim" serve --addr 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+serve_url=""
+for _ in $(seq 1 100); do
+  serve_url=$(sed -n 's/^listening on //p' "$tmp/serve.out" | head -n 1)
+  [ -n "$serve_url" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -n "$serve_url" ]; then
+  tally server-flow node "$here/node/server-flow.mjs" "$serve_url"
+else
+  fail server-flow "alipay-sim serve did not print its address: $(head -c 300 "$tmp/serve.err")"
+fi
+serve_rc=0
+kill -TERM "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" || serve_rc=$?
+if [ "$serve_rc" = 0 ]; then pass serve.graceful_shutdown; else fail serve.graceful_shutdown "exited $serve_rc after SIGTERM"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

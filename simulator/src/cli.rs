@@ -35,6 +35,8 @@ pub enum Command {
     /// Key sets: generate a fresh TEST-ONLY set, or print a merchant bundle.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Serve the JSAPI (authorise, my.getPhoneNumber, my.getSetting) and the admin API over HTTP.
+    Serve(crate::server::ServeArgs),
 }
 
 /// Where keys and scenarios come from.
@@ -216,6 +218,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Open(a) => open_cmd(a, stdout),
+        Command::Serve(a) => crate::server::run(a, stdout),
         Command::Keys(KeysCommand::Generate { out, force }) => {
             let marker = out.join(keys::files::PLATFORM_PRIVATE);
             if marker.exists() && !force {

@@ -15,7 +15,8 @@
 //! - [`envelope`]: seal and open;
 //! - [`platform`]: the console, user and platform state that decide the answer;
 //! - [`scenario`]: the case catalogue (`scenarios/*.toml`), tamper cases included;
-//! - [`fixture`]: fixture files and their manifest.
+//! - [`fixture`]: fixture files and their manifest;
+//! - [`server`]: `alipay-sim serve`, the JSAPI and admin API over HTTP.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod keys;
 pub mod payload;
 pub mod platform;
 pub mod scenario;
+pub mod server;
 
 pub use envelope::{OpenError, Opened, Opener, SealOptions, Sealed, open, seal};
 pub use keys::KeySet;

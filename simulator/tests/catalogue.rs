@@ -49,8 +49,15 @@ fn ids_are_stable_dotted_names_matching_file_names() {
 fn landed_ids_are_never_removed() {
     let landed = include_str!("landed-ids.txt");
     let cat = Catalogue::embedded();
-    for id in landed.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        assert!(cat.get(id).is_some(), "landed scenario id {id} was removed or renamed");
+    for id in landed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            cat.get(id).is_some(),
+            "landed scenario id {id} was removed or renamed"
+        );
     }
 }
 
@@ -79,7 +86,11 @@ fn a_correct_merchant_reaches_every_expected_outcome() {
         let mut opener = Opener::new(
             profile
                 .verifies
-                .or(if profile.any_signing { Some(alipay_sim::crypto::SignType::Rsa2) } else { None })
+                .or(if profile.any_signing {
+                    Some(alipay_sim::crypto::SignType::Rsa2)
+                } else {
+                    None
+                })
                 .map(|_| keys.platform.verifier.clone()),
             b.merchant_aes.clone().or(Some(keys.aes.clone())),
         );
@@ -90,7 +101,12 @@ fn a_correct_merchant_reaches_every_expected_outcome() {
         let e = &b.expected;
         match (e.outcome, &got) {
             (Outcome::Accept, Ok(o)) => {
-                assert_eq!(o.result, Opened::Mobile(e.mobile.clone().unwrap()), "{}", s.id)
+                assert_eq!(
+                    o.result,
+                    Opened::Mobile(e.mobile.clone().unwrap()),
+                    "{}",
+                    s.id
+                )
             }
             (Outcome::NoMobile, Ok(o)) => assert_eq!(o.result, Opened::EmptyMobile, "{}", s.id),
             (Outcome::PlatformError | Outcome::RetryLater, Ok(o)) => match &o.result {
@@ -147,7 +163,10 @@ fn bad_scenario_files_name_path_and_field() {
     let e = load_err(&GOOD.replace("platform.custom.case", "Platform Case"));
     assert!(e.starts_with("scen/bad.toml: id:"), "{e}");
     let e = load_err(&GOOD.replace("outcome = \"accept\"", "outcome = \"reject\""));
-    assert!(e.starts_with("scen/bad.toml: expect:") && e.contains("platform model"), "{e}");
+    assert!(
+        e.starts_with("scen/bad.toml: expect:") && e.contains("platform model"),
+        "{e}"
+    );
     let e = load_err(&GOOD.replace("outcome = \"accept\"", "outcome = \"platform_error\""));
     assert!(e.starts_with("scen/bad.toml: expect.code:"), "{e}");
     let e = load_err(&format!("{GOOD}\n[user]\nmobile = \"+86 138\"\n"));
@@ -172,7 +191,9 @@ fn a_scenario_directory_of_the_users_own_loads() {
     let empty = tempfile::tempdir().unwrap();
     let e = Catalogue::load_dir(empty.path()).unwrap_err().to_string();
     assert!(e.contains("no *.toml"), "{e}");
-    let e = Catalogue::load_dir(&empty.path().join("nope")).unwrap_err().to_string();
+    let e = Catalogue::load_dir(&empty.path().join("nope"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cannot read scenario directory"), "{e}");
 }
 

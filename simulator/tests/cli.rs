@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 fn sim() -> Command {
     let mut c = Command::cargo_bin("alipay-sim").unwrap();
-    c.env_remove("ALIPAY_SIM_KEYS").env_remove("ALIPAY_SIM_SCENARIOS");
+    c.env_remove("ALIPAY_SIM_KEYS")
+        .env_remove("ALIPAY_SIM_SCENARIOS");
     c
 }
 
@@ -21,7 +22,11 @@ fn keys_dir() -> std::path::PathBuf {
 fn fixtures_are_byte_identical_across_runs_and_match_the_manifest() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    sim().args(["fixtures", "--out"]).arg(a.path()).assert().success();
+    sim()
+        .args(["fixtures", "--out"])
+        .arg(a.path())
+        .assert()
+        .success();
     sim()
         .args(["fixtures", "--out"])
         .arg(b.path())
@@ -36,8 +41,15 @@ fn fixtures_are_byte_identical_across_runs_and_match_the_manifest() {
     for f in files {
         let name = f["file"].as_str().unwrap();
         let bytes = fs::read(a.path().join(name)).unwrap();
-        assert_eq!(bytes, fs::read(b.path().join(name)).unwrap(), "{name} differs");
-        assert_eq!(f["sha256"].as_str().unwrap(), hex::encode(Sha256::digest(&bytes)));
+        assert_eq!(
+            bytes,
+            fs::read(b.path().join(name)).unwrap(),
+            "{name} differs"
+        );
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            hex::encode(Sha256::digest(&bytes))
+        );
     }
     assert_eq!(
         fs::read(a.path().join("manifest.json")).unwrap(),
@@ -47,10 +59,15 @@ fn fixtures_are_byte_identical_across_runs_and_match_the_manifest() {
 
 #[test]
 fn every_fixture_validates_against_the_committed_schema() {
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../fixture.schema.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../fixture.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let out = tempfile::tempdir().unwrap();
-    sim().args(["fixtures", "--out"]).arg(out.path()).assert().success();
+    sim()
+        .args(["fixtures", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
     let mut n = 0;
     for e in fs::read_dir(out.path()).unwrap() {
         let p = e.unwrap().path();
@@ -58,7 +75,10 @@ fn every_fixture_validates_against_the_committed_schema() {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&v).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&v)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", p.display());
         n += 1;
     }
@@ -76,7 +96,13 @@ fn every_fixture_validates_against_the_committed_schema() {
 
 #[test]
 fn fixtures_without_out_print_one_json_line_per_scenario() {
-    let out = sim().arg("fixtures").assert().success().get_output().stdout.clone();
+    let out = sim()
+        .arg("fixtures")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<_> = text.lines().collect();
     assert!(lines.len() >= 30);
@@ -88,13 +114,32 @@ fn fixtures_without_out_print_one_json_line_per_scenario() {
 
 #[test]
 fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
-    let env = sim().args(["seal", "platform.success.mainland"]).assert().success().get_output().stdout.clone();
-    let out = sim().arg("open").write_stdin(env.clone()).assert().success().get_output().stdout.clone();
+    let env = sim()
+        .args(["seal", "platform.success.mainland"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = sim()
+        .arg("open")
+        .write_stdin(env.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["result"], "mobile");
     assert_eq!(v["mobile"].as_str().unwrap().len(), 11);
 
-    let tampered = sim().args(["seal", "tamper.signature.bit-flip"]).assert().success().get_output().stdout.clone();
+    let tampered = sim()
+        .args(["seal", "tamper.signature.bit-flip"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     sim()
         .arg("open")
         .write_stdin(tampered)
@@ -112,7 +157,13 @@ fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
         .success();
     sim()
         .args(["open", "--no-verify"])
-        .write_stdin(sim().args(["seal", "platform.success.unsigned"]).output().unwrap().stdout)
+        .write_stdin(
+            sim()
+                .args(["seal", "platform.success.unsigned"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
         .assert()
         .success()
         .stdout(predicate::str::contains("\"result\":\"mobile\""));
@@ -131,7 +182,9 @@ fn usage_and_input_errors_exit_2_with_a_named_cause() {
         .args(["seal", "no.such.scenario"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown scenario id \"no.such.scenario\""));
+        .stderr(predicate::str::contains(
+            "unknown scenario id \"no.such.scenario\"",
+        ));
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("broken.toml"), "id = 3").unwrap();
     sim()
@@ -141,14 +194,20 @@ fn usage_and_input_errors_exit_2_with_a_named_cause() {
         .code(2)
         .stderr(predicate::str::contains("broken.toml: id:"));
     let bad_key = tmp.path().join("pub.pem");
-    fs::write(&bad_key, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").unwrap();
+    fs::write(
+        &bad_key,
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
     sim()
         .args(["open", "--alipay-public-key"])
         .arg(&bad_key)
         .write_stdin("{}")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("pub.pem").and(predicate::str::contains("Alipay public key")));
+        .stderr(
+            predicate::str::contains("pub.pem").and(predicate::str::contains("Alipay public key")),
+        );
     sim()
         .args(["fixtures", "--keys"])
         .arg(tmp.path())
@@ -166,12 +225,27 @@ fn keys_generate_writes_a_loadable_test_only_set_and_refuses_to_overwrite() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("TEST ONLY"));
-    for f in ["merchant.env", "merchant.json", "platform/public.b64.txt", "attacker/aes.b64.txt"] {
+    for f in [
+        "merchant.env",
+        "merchant.json",
+        "platform/public.b64.txt",
+        "attacker/aes.b64.txt",
+    ] {
         assert!(tmp.path().join(f).exists(), "{f}");
     }
     // The generated set seals fixtures that open with its own bundle, not with the default keys.
-    let env = sim().args(["seal", "platform.success.mainland", "--keys"]).arg(tmp.path()).output().unwrap().stdout;
-    sim().args(["open", "--keys"]).arg(tmp.path()).write_stdin(env.clone()).assert().success();
+    let env = sim()
+        .args(["seal", "platform.success.mainland", "--keys"])
+        .arg(tmp.path())
+        .output()
+        .unwrap()
+        .stdout;
+    sim()
+        .args(["open", "--keys"])
+        .arg(tmp.path())
+        .write_stdin(env.clone())
+        .assert()
+        .success();
     sim().arg("open").write_stdin(env).assert().code(1);
     sim()
         .args(["keys", "generate", "--out"])
@@ -179,7 +253,11 @@ fn keys_generate_writes_a_loadable_test_only_set_and_refuses_to_overwrite() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--force"));
-    let bundle = sim().args(["keys", "bundle", "--env"]).output().unwrap().stdout;
+    let bundle = sim()
+        .args(["keys", "bundle", "--env"])
+        .output()
+        .unwrap()
+        .stdout;
     let bundle = String::from_utf8(bundle).unwrap();
     assert!(bundle.contains("ALIPAY_PUBLIC_KEY=") && !bundle.contains("PRIVATE"));
 }

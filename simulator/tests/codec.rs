@@ -132,7 +132,10 @@ fn the_signature_covers_the_quoted_ciphertext() {
             .verify_base64(SignType::Rsa2, ct.as_bytes(), &sig)
             .is_err()
     );
-    assert_eq!(s.envelope, format!(r#"{{"response":"{ct}","sign":"{sig}"}}"#));
+    assert_eq!(
+        s.envelope,
+        format!(r#"{{"response":"{ct}","sign":"{sig}"}}"#)
+    );
 }
 
 #[test]
@@ -163,7 +166,11 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
     let members = alipay_sim::json::scan_object(&good).unwrap();
     let ct = members[0].string.clone().unwrap();
     let sig = members[1].string.clone().unwrap();
-    let resign = |token: &str| k.platform.signer.sign_base64(SignType::Rsa2, token.as_bytes());
+    let resign = |token: &str| {
+        k.platform
+            .signer
+            .sign_base64(SignType::Rsa2, token.as_bytes())
+    };
 
     assert_eq!(kind_of(&k, ""), "malformed");
     assert_eq!(kind_of(&k, "not json"), "malformed");
@@ -171,7 +178,10 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
     assert_eq!(kind_of(&k, &format!("{good} trailing")), "malformed");
     assert_eq!(kind_of(&k, r#"{"sign":"x"}"#), "missing_response");
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{sig}","response":"x"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"{sig}","response":"x"}}"#)
+        ),
         "duplicate_key"
     );
     assert_eq!(kind_of(&k, r#"{"response":12,"sign":"x"}"#), "wrong_type");
@@ -184,27 +194,46 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
         "missing_sign"
     );
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{sig}","sign_type":"MD5"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"{sig}","sign_type":"MD5"}}"#)
+        ),
         "unsupported_sign_type"
     );
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{sig}","sign_type":"RSA"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"{sig}","sign_type":"RSA"}}"#)
+        ),
         "sign_type_mismatch"
     );
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{sig}","encrypt_type":"SM4"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"{sig}","encrypt_type":"SM4"}}"#)
+        ),
         "unsupported_encrypt_type"
     );
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{sig}","charset":"GBK"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"{sig}","charset":"GBK"}}"#)
+        ),
         "unsupported_charset"
     );
     assert_eq!(
-        kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"not base64!"}}"#)),
+        kind_of(
+            &k,
+            &format!(r#"{{"response":"{ct}","sign":"not base64!"}}"#)
+        ),
         "bad_signature"
     );
     let flipped = format!("{}A{}", &sig[..10], &sig[11..]);
-    let flipped = if flipped == sig { format!("{}B{}", &sig[..10], &sig[11..]) } else { flipped };
+    let flipped = if flipped == sig {
+        format!("{}B{}", &sig[..10], &sig[11..])
+    } else {
+        flipped
+    };
     assert_eq!(
         kind_of(&k, &format!(r#"{{"response":"{ct}","sign":"{flipped}"}}"#)),
         "bad_signature"
@@ -212,26 +241,61 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
     // Validly signed but undecryptable contents: only the decrypt stage can catch them.
     let bad_b64 = "\"abc!def\"";
     assert_eq!(
-        kind_of(&k, &assemble(bad_b64, Some(&resign(bad_b64)), SignType::Rsa2, EnvelopeFields::Minimal)),
+        kind_of(
+            &k,
+            &assemble(
+                bad_b64,
+                Some(&resign(bad_b64)),
+                SignType::Rsa2,
+                EnvelopeFields::Minimal
+            )
+        ),
         "bad_base64"
     );
     let short = "\"AAAAAAAAAAAAAAAAAAAAAAA=\""; // 17 bytes
     assert_eq!(
-        kind_of(&k, &assemble(short, Some(&resign(short)), SignType::Rsa2, EnvelopeFields::Minimal)),
+        kind_of(
+            &k,
+            &assemble(
+                short,
+                Some(&resign(short)),
+                SignType::Rsa2,
+                EnvelopeFields::Minimal
+            )
+        ),
         "bad_ciphertext"
     );
-    let other = alipay_sim::envelope::encrypt_to_base64(&k.attacker_aes, b"{\"code\":\"10000\",\"msg\":\"Success\",\"mobile\":\"13800000000\"}");
+    let other = alipay_sim::envelope::encrypt_to_base64(
+        &k.attacker_aes,
+        b"{\"code\":\"10000\",\"msg\":\"Success\",\"mobile\":\"13800000000\"}",
+    );
     let token = quoted(&other);
     let e = opener(&k)
-        .open(&assemble(&token, Some(&resign(&token)), SignType::Rsa2, EnvelopeFields::Minimal))
+        .open(&assemble(
+            &token,
+            Some(&resign(&token)),
+            SignType::Rsa2,
+            EnvelopeFields::Minimal,
+        ))
         .unwrap_err();
     assert!(
-        matches!(e, OpenError::Decrypt(AesError::BadPadding) | OpenError::BadPlaintext(_)),
+        matches!(
+            e,
+            OpenError::Decrypt(AesError::BadPadding) | OpenError::BadPlaintext(_)
+        ),
         "{e}"
     );
     let not_json = quoted(&alipay_sim::envelope::encrypt_to_base64(&k.aes, b"hello"));
     assert_eq!(
-        kind_of(&k, &assemble(&not_json, Some(&resign(&not_json)), SignType::Rsa2, EnvelopeFields::Minimal)),
+        kind_of(
+            &k,
+            &assemble(
+                &not_json,
+                Some(&resign(&not_json)),
+                SignType::Rsa2,
+                EnvelopeFields::Minimal
+            )
+        ),
         "bad_plaintext"
     );
     // A plaintext success claim is never accepted without a verified signature.
@@ -280,13 +344,17 @@ fn signed_plaintext_is_verified_over_raw_text_with_its_escapes() {
     let k = keys();
     let plain = Payload::Error(PlatformError::insufficient_permissions()).to_json();
     assert!(plain.contains(r"\/"));
-    let sig = k.platform.signer.sign_base64(SignType::Rsa2, plain.as_bytes());
+    let sig = k
+        .platform
+        .signer
+        .sign_base64(SignType::Rsa2, plain.as_bytes());
     let env = format!(r#"{{"response":{plain},"sign":"{sig}"}}"#);
     let o = opener(&k).open(&env).unwrap();
     assert!(o.verified);
     // The same object re-serialised (as serde_json or fastjson without OrderedField would) is
     // different bytes, so its signature cannot be the same.
-    let reser = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&plain).unwrap()).unwrap();
+    let reser =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&plain).unwrap()).unwrap();
     assert_ne!(reser, plain);
 }
 

@@ -103,10 +103,10 @@ proptest! {
         let mut bytes = env.into_bytes();
         let i = pos % bytes.len();
         bytes[i] = byte;
-        if let Ok(text) = String::from_utf8(bytes) {
-            if let Ok(o) = opener().open(&text) {
-                prop_assert_eq!(o.result, alipay_sim::envelope::Opened::Mobile("13800000000".into()));
-            }
+        if let Ok(text) = String::from_utf8(bytes)
+            && let Ok(o) = opener().open(&text)
+        {
+            prop_assert_eq!(o.result, alipay_sim::envelope::Opened::Mobile("13800000000".into()));
         }
     }
 }

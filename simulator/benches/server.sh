@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# simulator/benches/server.sh -- load benchmark of `alipay-sim serve` (reported, never asserted).
+#
+# Measures, in one run on this machine, with wrk (Debian: apt-get install wrk):
+#   - requests/s of an axum "hello" baseline (examples/server_bench.rs, same stack: axum + tokio);
+#   - requests/s of my.getPhoneNumber for a repeated state (demo/alice: the sealed answer is cached);
+#   - requests/s of my.getPhoneNumber for a fresh mobile per request (demo/erin: one RSA2 signature
+#     and one AES encryption per request);
+#   - RSS of alipay-sim idle (after start-up) and loaded (peak, VmHWM);
+#   - the time from spawning `alipay-sim serve` to its first getPhoneNumber answer.
+# Usage: simulator/benches/server.sh [DURATION_SECONDS] [CONNECTIONS]   (default 10 s, 64 connections;
+#        ROUNDS=N alternating baseline/repeated rounds, default 3)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+duration=${1:-10}
+conns=${2:-64}
+threads=2
+command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 2; }
+
+cd "$root"
+cargo build --release -q -p alipay-sim --bin alipay-sim --example server_bench
+sim="$root/target/release/alipay-sim"
+helper="$root/target/release/examples/server_bench"
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start NAME CMD...: starts a server that prints "listening on http://ADDR" first; sets $url, $pid.
+start() {
+  local name=$1
+  shift
+  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pid=$!
+  pids+=("$pid")
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^listening on //p' "$tmp/$name.out" 2>/dev/null | head -n 1 || true)
+    [ -n "$url" ] && return 0
+    sleep 0.05
+  done
+  echo "$name did not start: $(cat "$tmp/$name.err")" >&2
+  exit 1
+}
+
+rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+
+cat >"$tmp/post.lua" <<'EOF'
+wrk.method = "POST"
+EOF
+
+# run NAME URL [LUA]: prints "NAME requests/s" from wrk's summary.
+run() {
+  local name=$1 target=$2
+  shift 2
+  local out
+  out=$(wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "$@" "$target")
+  echo "$out" >"$tmp/wrk-$name.txt"
+  local rps p50 p99 non2xx
+  rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  printf '%-28s %12s req/s   p50 %-9s p99 %-9s %s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
+  eval "rps_$name=$rps"
+}
+
+echo "# machine: $(nproc) cores, $(uname -sr); wrk -t$threads -c$conns -d${duration}s"
+echo "# alipay-sim $("$sim" --version | awk '{print $2}')"
+
+start hello "$helper" hello 127.0.0.1:0
+hello_url=$url
+start sim env RUST_LOG=warn "$sim" serve --addr 127.0.0.1:0
+sim_url=$url
+sim_pid=$pid
+sleep 0.5
+idle=$(rss_kb "$sim_pid" VmRSS)
+
+# Warm-up (fills the cache of the repeated state), then the measured runs. The baseline and the
+# repeated state alternate for $rounds rounds (a shared machine's background load then hits both
+# alike); each round's ratio is printed, and the median ratio is the result.
+curl -s -o /dev/null -X POST "$sim_url/jsapi/apps/demo/users/alice/getPhoneNumber"
+rounds=${ROUNDS:-3}
+ratios=()
+for r in $(seq 1 "$rounds"); do
+  run hello_baseline "$hello_url/"
+  run repeated_state "$sim_url/jsapi/apps/demo/users/alice/getPhoneNumber" -s "$tmp/post.lua"
+  # shellcheck disable=SC2154
+  ratios+=("$(awk -v a="$rps_repeated_state" -v b="$rps_hello_baseline" 'BEGIN {printf "%.2f", a / b}')")
+  echo "  round $r: repeated_state / hello_baseline = ${ratios[-1]}x"
+done
+run fresh_mobile "$sim_url/jsapi/apps/demo/users/erin/getPhoneNumber" -s "$tmp/post.lua"
+loaded=$(rss_kb "$sim_pid" VmHWM)
+now=$(rss_kb "$sim_pid" VmRSS)
+
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+echo "repeated_state / hello_baseline: median ${median}x over $rounds rounds"
+echo "rss_idle_kb=$idle rss_peak_loaded_kb=$loaded rss_after_load_kb=$now"
+"$helper" startup "$sim" 20

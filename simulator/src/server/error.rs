@@ -1,0 +1,423 @@
+//! The one error shape every 4xx answer carries, and the extractors whose rejections use it.
+//!
+//! `{"error":"<snake_case kind>","message":"<human text>","field":"<offending field or null>"}`.
+//! Axum's own extractors answer rejections in plain text; the server's handlers use [`JsonBody`],
+//! [`Params`] and [`Query`] instead, which turn every rejection into an [`ApiError`] naming the
+//! offending field.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A client error: a status and the JSON body `{"error","message","field"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    /// HTTP status (always 4xx).
+    #[serde(skip)]
+    pub status: StatusCode,
+    /// Stable snake_case kind, e.g. `unknown_app`.
+    pub error: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The offending field, path parameter or query parameter, if one is to blame.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(
+        status: StatusCode,
+        error: &str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> Self {
+        Self {
+            status,
+            error: error.to_string(),
+            message: message.into(),
+            field: field.map(str::to_string),
+        }
+    }
+
+    /// 400 `invalid_field`: a field has a value the server cannot use.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            message,
+            Some(field),
+        )
+    }
+
+    /// 404 `unknown_app`.
+    pub fn unknown_app(app_id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_app",
+            format!("no app {app_id:?} (list them with GET /__admin/apps)"),
+            Some("app_id"),
+        )
+    }
+
+    /// 404 `unknown_user`.
+    pub fn unknown_user(app_id: &str, user_id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_user",
+            format!(
+                "app {app_id:?} has no user {user_id:?} (list them with GET /__admin/apps/{app_id}/users)"
+            ),
+            Some("user_id"),
+        )
+    }
+
+    /// 404 `unknown_scenario`.
+    pub fn unknown_scenario(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_scenario",
+            format!("no catalogue scenario {id:?} (list them with GET /__admin/scenarios)"),
+            Some("scenario"),
+        )
+    }
+
+    /// 409 `conflict`: the resource already exists.
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message, Some(field))
+    }
+
+    /// The error for a bare status produced outside the handlers (unknown route, wrong method,
+    /// body too large...), with a generic kind.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (kind, message) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such route (see GET /openapi.json)"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this route does not answer that method (see GET /openapi.json)",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "the body must be JSON (Content-Type: application/json)",
+            ),
+            _ => ("bad_request", "the request could not be handled"),
+        };
+        Self::new(status, kind, message, None)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = if self.status.is_client_error() {
+            self.status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+/// The largest request body accepted, in bytes; larger bodies get 413 `body_too_large`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body deserialised into `T`; every failure becomes an [`ApiError`] naming the field.
+///
+/// An empty body is read as `{}` so that handlers whose fields all have defaults accept it.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| {
+                v.to_str()
+                    .map(|s| {
+                        let m = s
+                            .split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase();
+                        m == "application/json" || m.ends_with("+json")
+                    })
+                    .unwrap_or(false)
+            });
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_rejection)?;
+        if json_ct == Some(false) && !bytes.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON: send Content-Type: application/json (or none)",
+                Some("content-type"),
+            ));
+        }
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        match first {
+            None => parse_json(b"{}").map(JsonBody),
+            Some(b'{') => parse_json(&bytes).map(JsonBody),
+            Some(_) => {
+                // Report unparseable text as such; a well-formed non-object as the wrong type.
+                parse_json::<serde::de::IgnoredAny>(&bytes)?;
+                Err(ApiError::invalid("body", "the body must be a JSON object"))
+            }
+        }
+    }
+}
+
+fn bytes_rejection(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than {BODY_LIMIT} bytes"),
+            Some("body"),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            format!("the request body could not be read: {}", r.body_text()),
+            Some("body"),
+        )
+    }
+}
+
+/// Parses JSON into `T`, naming the offending field on failure (`a.b[2].c`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let malformed = |message: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {message}"),
+            Some("body"),
+        )
+    };
+    // Syntax first: serde_json reports some type errors (a number where an enum is expected)
+    // as syntax errors, so well-formedness is decided on its own.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(malformed(e.to_string()));
+    }
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    if value.is_ok() {
+        de.end().map_err(|e| malformed(e.to_string()))?;
+    }
+    value.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // `unknown field `x`, expected ...`: name the field itself, not its parent.
+        let field = match message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(name) if path == "." => name.to_string(),
+            Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
+            Some(name) => format!("{path}.{name}"),
+            None if path == "." => match message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(name) => name.to_string(),
+                None => "body".to_string(),
+            },
+            None => path,
+        };
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            format!("{field}: {message}"),
+            Some(&field),
+        )
+    })
+}
+
+/// Path parameters as strings, with rejections (bad percent-encoding, invalid UTF-8) as
+/// [`ApiError`]s.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Params(p.0))
+            .map_err(|r: PathRejection| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    format!("a path parameter is unusable: {}", r.body_text()),
+                    Some("path"),
+                )
+            })
+    }
+}
+
+/// Query parameters deserialised into `T` (use `deny_unknown_fields` on `T`), with rejections as
+/// [`ApiError`]s naming the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded_deserializer(q);
+        de.map(Query)
+    }
+}
+
+fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    // Decode pairs ourselves (axum's Query extractor hides the parameter name in its text), then
+    // feed them to serde as a JSON object of strings.
+    let mut map = serde_json::Map::new();
+    for (k, v) in form_pairs(q)? {
+        if map.contains_key(&k) {
+            return Err(ApiError::invalid(
+                &k,
+                format!("query parameter {k:?} is given more than once"),
+            ));
+        }
+        map.insert(k, serde_json::Value::String(v));
+    }
+    serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+            .unwrap_or(path);
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("query parameter {field}: {message}"),
+            Some(&field),
+        )
+    })
+}
+
+fn form_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(k).ok_or_else(|| {
+            ApiError::invalid(
+                "query",
+                "a query parameter name is not valid percent-encoded UTF-8",
+            )
+        })?;
+        let v = percent_decode(v).ok_or_else(|| {
+            ApiError::invalid(
+                &k,
+                format!("query parameter {k:?} is not valid percent-encoded UTF-8"),
+            )
+        })?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        consent: bool,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"consent":"yes"}"#).unwrap_err();
+        assert_eq!(
+            (e.error.as_str(), e.field.as_deref()),
+            ("invalid_field", Some("consent"))
+        );
+        let e = parse_json::<Body>(br#"{"consent":true,"inner":{"n":-1}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("inner.n"));
+        let e = parse_json::<Body>(br#"{"consent":true,"extra":1}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("extra"));
+        let e = parse_json::<Body>(br#"{"consent":true,"inner":{"n":1,"x":2}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("inner.x"));
+        let e = parse_json::<Body>(br#"{}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("consent"));
+        let e = parse_json::<Body>(br#"{"consent":tru"#).unwrap_err();
+        assert_eq!(
+            (e.error.as_str(), e.field.as_deref()),
+            ("malformed_json", Some("body"))
+        );
+        let e = parse_json::<Body>(br#"{"consent":true} x"#).unwrap_err();
+        assert_eq!(e.error, "malformed_json");
+    }
+
+    #[test]
+    fn percent_decoding_rejects_broken_escapes() {
+        assert_eq!(percent_decode("a%20b+c").as_deref(), Some("a b c"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(percent_decode("%4"), None);
+    }
+}
