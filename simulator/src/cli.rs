@@ -120,6 +120,10 @@ pub struct OpenArgs {
     /// Signature algorithm the merchant is configured for.
     #[arg(long, default_value = "RSA2", value_parser = parse_sign_type)]
     pub sign_type: SignType,
+    /// The input is the success-callback object `{"response": ...}` that my.getPhoneNumber
+    /// returns (and `alipay-sim serve` answers), not the bare envelope.
+    #[arg(long)]
+    pub callback: bool,
 }
 
 fn parse_sign_type(s: &str) -> Result<SignType, String> {
@@ -252,6 +256,22 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
     }
 }
 
+/// The envelope inside a success-callback object: its `response` string, or the raw text of its
+/// `response` object (the unencrypted "object" shape).
+fn envelope_of_callback(text: &str) -> Result<String, String> {
+    let members = crate::json::scan_object(text)
+        .map_err(|e| format!("success-callback object is not a JSON object: {e}"))?;
+    let m = members
+        .iter()
+        .find(|m| m.key == "response")
+        .ok_or("success-callback object has no \"response\" field")?;
+    match (&m.string, m.kind) {
+        (Some(s), _) => Ok(s.clone()),
+        (None, crate::json::Kind::Object) => Ok(text[m.span.clone()].to_string()),
+        _ => Err("success-callback \"response\" is neither a string nor an object".into()),
+    }
+}
+
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
@@ -311,6 +331,25 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
     };
     // Tolerate the trailing newline shells and editors add.
     let text = text.strip_suffix('\n').unwrap_or(&text);
+    let unwrapped;
+    let text = if a.callback {
+        match envelope_of_callback(text) {
+            Ok(t) => {
+                unwrapped = t;
+                unwrapped.as_str()
+            }
+            Err(message) => {
+                writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::json!({"error": "malformed_callback", "message": message})
+                )?;
+                return Ok(1);
+            }
+        }
+    } else {
+        text
+    };
     match opener.open(text) {
         Ok(o) => {
             let v = match &o.result {

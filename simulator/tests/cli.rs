@@ -176,6 +176,41 @@ fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
 }
 
 #[test]
+fn open_callback_reads_the_success_callback_object() {
+    let out = tempfile::tempdir().unwrap();
+    sim()
+        .args(["fixtures", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    for (id, want) in [
+        ("platform.success.mainland", "\"result\":\"mobile\""),
+        (
+            "platform.error.40001-missing-encrypt-key",
+            "\"code\":\"40001\"",
+        ),
+    ] {
+        let f: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(out.path().join(format!("{id}.json"))).unwrap(),
+        )
+        .unwrap();
+        let callback = f["success_callback"].to_string();
+        sim()
+            .args(["open", "--callback"])
+            .write_stdin(callback)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(want));
+    }
+    sim()
+        .args(["open", "--callback"])
+        .write_stdin(r#"{"res":1}"#)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("malformed_callback"));
+}
+
+#[test]
 fn usage_and_input_errors_exit_2_with_a_named_cause() {
     sim().arg("--no-such-flag").assert().code(2);
     sim()

@@ -442,10 +442,15 @@ impl IntoResponse for ForwardError {
             ),
             ForwardError::Loop(_) => (StatusCode::FORBIDDEN, "forward_loop", None),
             ForwardError::HostHeader(_) => (StatusCode::FORBIDDEN, "forward_refused", Some("host")),
-            ForwardError::Failed(_) => (StatusCode::BAD_GATEWAY, "forward_failed", Some("url")),
-            ForwardError::Timeout(_) => {
-                (StatusCode::GATEWAY_TIMEOUT, "forward_timeout", Some("url"))
+            // 424, not 502/504: the simulator never answers 5xx, so a 5xx always means a simulator bug.
+            ForwardError::Failed(_) => {
+                (StatusCode::FAILED_DEPENDENCY, "forward_failed", Some("url"))
             }
+            ForwardError::Timeout(_) => (
+                StatusCode::FAILED_DEPENDENCY,
+                "forward_timeout",
+                Some("url"),
+            ),
         };
         let body = serde_json::json!({
             "error": kind,
@@ -1077,7 +1082,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_closed_port_is_a_clear_502() {
+    async fn a_closed_port_is_a_clear_424() {
         // Bind then drop, so the port is (very likely) closed.
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -1089,7 +1094,7 @@ mod tests {
             post_json(serde_json::json!({"url": format!("http://127.0.0.1:{port}/decrypt")})),
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_GATEWAY, "{json}");
+        assert_eq!(status, StatusCode::FAILED_DEPENDENCY, "{json}");
         assert_eq!(json["error"], "forward_failed");
         assert!(
             json["message"]

@@ -324,8 +324,7 @@ fn paths() -> Value {
             json!({"200": ok("The merchant's answer.", schema_ref("ForwardAnswer")), "400": bad.clone(),
                    "403": error("Refused target (forward_refused, field url) or a forwarding loop."),
                    "415": error("The body is not JSON."),
-                   "502": error("The merchant could not be reached (forward_failed)."),
-                   "504": error("The merchant did not answer in time (forward_timeout).")})),
+                   "424": error("The merchant could not be reached (forward_failed) or did not answer in time (forward_timeout).")})),
             body(schema_ref("ForwardRequest"), true))},
         "/__admin/scenarios": {"get": op("The catalogue", "Every scenario accepted by ?scenario=.", "admin", vec![],
             json!({"200": ok("Scenarios.", json!({"type": "array", "items": schema_ref("Scenario")}))}))}
