@@ -23,14 +23,39 @@ pub const STACK_MARKERS: &[&str] = &[
     "Traceback (most recent call last)",
     "Exception in thread",
     "at java.",
-    "\tat ",
-    "\\tat ",
-    "    at ",
     "at Object.<anonymous>",
     "node:internal/",
     "goroutine 1 [running]",
     "--- End of stack trace",
 ];
+
+/// A stack-frame line of Java, Node or .NET (`\tat a.B.c(B.java:12)`, `    at f (/app/x.js:1:2)`,
+/// `   at A.B() in C:\\x.cs:line 3`), also inside a JSON string (`\\n    at ...`): an indented
+/// `at ` line shaped like a frame, so that prose such as "    at least" is not mistaken for one.
+fn stack_frame(body: &str) -> Option<&str> {
+    body.split('\n').flat_map(|l| l.split("\\n")).find(|line| {
+        // A JSON-escaped tab counts as indentation.
+        let t = line.trim_start().trim_start_matches("\\t").trim_start();
+        let indented = line.len() != t.len();
+        let Some(rest) = t.strip_prefix("at ") else {
+            return false;
+        };
+        // Java: `at com.example.Foo.bar(Foo.java:12)`, possibly cut short.
+        let dotted_name = !rest.contains(' ') && rest.trim_end_matches('.').contains('.');
+        let file_line = rest
+            .split(':')
+            .skip(1)
+            .any(|seg| seg.starts_with(|c: char| c.is_ascii_digit()));
+        let one_token_or_frame =
+            !rest.contains(' ') || rest.contains(" (") || rest.contains(" in ");
+        indented
+            && one_token_or_frame
+            && (file_line
+                || dotted_name
+                || rest.contains(":line ")
+                || rest.trim_end().ends_with(')'))
+    })
+}
 
 /// A received answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +198,11 @@ impl Judge {
                 "the answer contains a stack trace ({:?})",
                 m.trim()
             ));
+        } else if let Some(frame) = stack_frame(&body) {
+            problems.push(format!(
+                "the answer contains a stack trace ({:?})",
+                frame.trim()
+            ));
         }
         if let Some(ct) = target.ciphertext
             && (body.contains(ct) || body.contains(&ct.replace('/', "\\/")))
@@ -266,6 +296,28 @@ impl Judge {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stack_frames_are_found_and_prose_is_not() {
+        for trace in [
+            "Error: boom\n    at Object.parse (/app/server.js:12:7)",
+            "{\"error\":\"TypeError: x\\n    at handler (/srv/app.js:3:9)\"}",
+            "java.lang.IllegalStateException\n\tat com.shop.Phone.decrypt(Phone.java:42)",
+            "{\"trace\":\"x\\n\\tat com.shop.Phone.decrypt(Phone.java:42)\"}",
+            "System.Exception\n   at Shop.Phone.Decrypt() in C:\\src\\Phone.cs:line 17",
+            "Error\n    at /app/index.js:5:3",
+        ] {
+            assert!(super::stack_frame(trace).is_some(), "{trace}");
+        }
+        for prose in [
+            "Please try again\n    at least once more.",
+            "{\"status\":\"rejected\",\"error\":\"bad_signature\"}",
+            "look at the docs",
+            "arrived at 10:30",
+        ] {
+            assert_eq!(super::stack_frame(prose), None, "{prose}");
+        }
+    }
+
     use super::*;
     use alipay_sim::keys::KeySet;
 
