@@ -303,6 +303,17 @@ async fn every_catalogue_scenario_can_be_forced_per_request_and_statelessly() {
     let j = get(&app, "/__admin/journal").await.json;
     let last = j.as_array().unwrap().last().unwrap().clone();
     assert!(last["scenario"].is_string());
+    // The journal's code: 10000 for successes, the platform code for errors, none for a
+    // rejected (tampered) answer.
+    for e in j.as_array().unwrap() {
+        let code = &e["code"];
+        match e["outcome"].as_str().unwrap() {
+            "accept" | "no_mobile" => assert_eq!(code, "10000", "{e}"),
+            "platform_error" | "retry_later" => assert!(code.is_string(), "{e}"),
+            "reject" => assert!(code.is_null(), "{e}"),
+            other => panic!("unexpected outcome {other}"),
+        }
+    }
     let a = send(
         &app,
         Method::POST,

@@ -106,11 +106,15 @@ impl Journal {
                         scenario: e.scenario.as_deref(),
                         callback: e.callback.as_str(),
                         outcome: e.expected.as_ref().map(|x| x.outcome.to_string()),
-                        code: e.expected.as_ref().and_then(|x| x.code.as_deref()).or(e
-                            .expected
-                            .as_ref()
-                            .filter(|x| x.code.is_none())
-                            .map(|_| "10000")),
+                        // Successes carry 10000; a rejected (tampered) answer carries no code.
+                        code: e.expected.as_ref().and_then(|x| {
+                            x.code.as_deref().or(matches!(
+                                x.outcome,
+                                crate::scenario::Outcome::Accept
+                                    | crate::scenario::Outcome::NoMobile
+                            )
+                            .then_some("10000"))
+                        }),
                         sub_code: e.expected.as_ref().and_then(|x| x.sub_code.as_deref()),
                         faults: &e.faults,
                         answer,
