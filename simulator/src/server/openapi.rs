@@ -45,7 +45,11 @@ fn user_param() -> Value {
 }
 
 fn body(schema: Value, required: bool) -> Value {
-    json!({"required": required, "content": json_content(schema)})
+    let mut b = json!({"required": required, "content": json_content(schema)});
+    if !required {
+        b["description"] = json!("Optional: an absent body is read as {}.");
+    }
+    b
 }
 
 fn op(summary: &str, description: &str, tag: &str, params: Vec<Value>, responses: Value) -> Value {
@@ -95,10 +99,10 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "app_id": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "Required on POST; must match the path on PUT/PATCH."},
-                "name": {"type": "string", "maxLength": 200},
-                "console": schema_ref("Console"),
-                "keys": {"enum": ["embedded", "generated"], "default": "embedded",
+                "app_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "Required on POST; on PUT/PATCH it may be omitted or null, and otherwise must equal the path's app_id."},
+                "name": {"type": ["string", "null"], "maxLength": 200, "description": "null or omitted: the app_id."},
+                "console": {"anyOf": [schema_ref("Console"), {"type": "null"}], "description": "null or omitted: fully configured (PATCH: unchanged)."},
+                "keys": {"enum": ["embedded", "generated", null], "default": "embedded",
                          "description": "embedded: the server's key set (embedded TEST keys or --keys). generated: a fresh set made when the app is created (two RSA-2048 key generations: a fraction of a second to a few seconds)."}
             }
         },
@@ -106,9 +110,10 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "user_id": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
-                "authorised": {"type": "boolean", "default": false, "description": "Consented on the getAuthorize button with scope phoneNumber."},
-                "mobile": {"type": ["string", "null"],
+                "user_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "Required on POST; on PUT/PATCH it may be omitted or null, and otherwise must equal the path's user_id."},
+                "authorised": {"type": ["boolean", "null"], "default": false, "description": "Consented on the getAuthorize button with scope phoneNumber."},
+                "mobile": {"anyOf": [{"type": "null"}, {"enum": ["", "fresh", "generated"]},
+                                     {"type": "string", "pattern": "^([0-9]{5,15}|[0-9]{1,4}-[0-9]{4,14})$"}],
                            "description": "A number (mainland 11 digits, or cc-number for overseas), \"\" (empty mobile), null (no mobile key), \"fresh\" (a new generated mobile on every call), \"generated\" or omitted (one generated mobile, kept). Generated mobiles follow the seed."}
             }
         },
@@ -217,7 +222,9 @@ fn schemas() -> Value {
                            "elapsed_ms": {"type": "integer"}, "truncated": {"type": "boolean"},
                            "lossy": {"type": "boolean"}, "url": {"type": "string"}}},
         "Seed": {"type": "object", "additionalProperties": false, "required": ["seed"],
-                 "properties": {"seed": {"type": "integer", "minimum": 0}, "drawn": {"type": "integer"}}}
+                 "properties": {"seed": {"type": "integer", "minimum": 0}, "drawn": {"type": "integer"}}},
+        "SeedInput": {"type": "object", "additionalProperties": false, "required": ["seed"],
+                 "properties": {"seed": {"type": "integer", "minimum": 0, "maximum": u64::MAX}}}
     })
 }
 
@@ -262,16 +269,16 @@ fn paths() -> Value {
             "get": op("List apps", "", "admin", vec![], json!({"200": ok("Apps.", json!({"type": "array", "items": schema_ref("App")}))})),
             "post": with_body(op("Create an app", "app_id is required; name, console and keys default.", "admin", vec![],
                 json!({"201": ok("Created.", schema_ref("App")), "400": bad.clone(), "409": error("The app exists, or the app limit (1000) is reached.")})),
-                body(schema_ref("App"), true))
+                body(json!({"allOf": [schema_ref("App")], "required": ["app_id"]}), true))
         },
         "/__admin/apps/{app_id}": {
             "get": op("Read an app", "", "admin", vec![app_param()], json!({"200": ok("The app.", schema_ref("App")), "404": error("Unknown app.")})),
             "put": with_body(op("Create or replace an app", "Users are kept.", "admin", vec![app_param()],
                 json!({"200": ok("Replaced.", schema_ref("App")), "201": ok("Created.", schema_ref("App")), "400": bad.clone(), "409": error("App limit reached.")})),
-                body(schema_ref("App"), true)),
+                body(schema_ref("App"), false)),
             "patch": with_body(op("Update an app", "A JSON merge patch (RFC 7386), e.g. {\"console\":{\"product_bound\":false}}.", "admin", vec![app_param()],
                 json!({"200": ok("Updated.", schema_ref("App")), "400": bad.clone(), "404": error("Unknown app.")})),
-                body(json!({"type": "object"}), true)),
+                body(schema_ref("App"), false)),
             "delete": op("Delete an app", "", "admin", vec![app_param()], json!({"204": {"description": "Deleted."}, "404": error("Unknown app.")}))
         },
         "/__admin/apps/{app_id}/bundle": {"get": op("The merchant bundle",
@@ -281,22 +288,22 @@ fn paths() -> Value {
             "get": op("List users", "", "admin", vec![app_param()], json!({"200": ok("Users.", json!({"type": "array", "items": schema_ref("User")})), "404": error("Unknown app.")})),
             "post": with_body(op("Create a user", "user_id is required.", "admin", vec![app_param()],
                 json!({"201": ok("Created.", schema_ref("User")), "400": bad.clone(), "404": error("Unknown app."), "409": error("The user exists, or the user limit (10000 per app) is reached.")})),
-                body(schema_ref("User"), true))
+                body(json!({"allOf": [schema_ref("User")], "required": ["user_id"]}), true))
         },
         "/__admin/apps/{app_id}/users/{user_id}": {
             "get": op("Read a user", "", "admin", user_ops(), json!({"200": ok("The user.", schema_ref("User")), "404": not_found.clone()})),
             "put": with_body(op("Create or replace a user", "", "admin", user_ops(),
                 json!({"200": ok("Replaced.", schema_ref("User")), "201": ok("Created.", schema_ref("User")), "400": bad.clone(), "404": error("Unknown app."), "409": error("User limit reached.")})),
-                body(schema_ref("User"), true)),
+                body(schema_ref("User"), false)),
             "patch": with_body(op("Update a user", "A JSON merge patch, except that \"mobile\": null sets \"no mobile key\".", "admin", user_ops(),
                 json!({"200": ok("Updated.", schema_ref("User")), "400": bad.clone(), "404": not_found.clone()})),
-                body(json!({"type": "object"}), true)),
+                body(schema_ref("User"), false)),
             "delete": op("Delete a user", "", "admin", user_ops(), json!({"204": {"description": "Deleted."}, "404": not_found.clone()}))
         },
         "/__admin/faults": {
             "get": op("Fault settings", "", "admin", vec![], json!({"200": ok("The settings.", schema_ref("Faults"))})),
             "put": with_body(op("Set faults", "Replaces the settings; omitted fields mean no fault.", "admin", vec![],
-                json!({"200": ok("The settings.", schema_ref("Faults")), "400": bad.clone()})), body(schema_ref("Faults"), true)),
+                json!({"200": ok("The settings.", schema_ref("Faults")), "400": bad.clone()})), body(schema_ref("Faults"), false)),
             "delete": op("Clear faults", "", "admin", vec![], json!({"200": ok("The settings.", schema_ref("Faults"))}))
         },
         "/__admin/journal": {
@@ -312,7 +319,7 @@ fn paths() -> Value {
         "/__admin/seed": {
             "get": op("The mobile seed", "", "admin", vec![], json!({"200": ok("Seed and draws so far.", schema_ref("Seed"))})),
             "put": with_body(op("Set the mobile seed", "Restarts the generated-mobile sequence: the same seed gives the same mobiles.", "admin", vec![],
-                json!({"200": ok("The seed.", schema_ref("Seed")), "400": bad})), body(schema_ref("Seed"), true))
+                json!({"200": ok("The seed.", schema_ref("Seed")), "400": bad})), body(schema_ref("SeedInput"), true))
         },
         "/": {"get": op("The emulator page", "A browser page that plays the mini-program: button, my.getPhoneNumber, forwarding to a merchant server.", "ui", vec![],
             json!({"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}}))},
