@@ -242,10 +242,7 @@ pub async fn get_app(
     Params(p): Params<AppPath>,
 ) -> Result<Json<Value>, ApiError> {
     let w = state.read();
-    let app = w
-        .apps
-        .get(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app(&p.app_id)?;
     Ok(Json(app.to_json(&p.app_id)))
 }
 
@@ -345,10 +342,7 @@ pub async fn bundle(
     Params(p): Params<AppPath>,
 ) -> Result<Json<Value>, ApiError> {
     let w = state.read();
-    let app = w
-        .apps
-        .get(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app(&p.app_id)?;
     Ok(Json(app.bundle(&p.app_id)))
 }
 
@@ -358,10 +352,7 @@ pub async fn list_users(
     Params(p): Params<AppPath>,
 ) -> Result<Json<Value>, ApiError> {
     let w = state.read();
-    let app = w
-        .apps
-        .get(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app(&p.app_id)?;
     Ok(Json(Value::Array(
         app.users.iter().map(|(id, u)| u.to_json(id)).collect(),
     )))
@@ -375,10 +366,7 @@ fn store_user(
     create_only: bool,
 ) -> Result<(StatusCode, Value), ApiError> {
     let mut w = state.write();
-    let app = w
-        .apps
-        .get_mut(app_id)
-        .ok_or_else(|| ApiError::unknown_app(app_id))?;
+    let app = w.app_mut(app_id)?;
     let exists = app.users.contains_key(user_id);
     if exists && create_only {
         return Err(ApiError::conflict(
@@ -440,10 +428,7 @@ pub async fn get_user(
     Params(p): Params<UserPath>,
 ) -> Result<Json<Value>, ApiError> {
     let w = state.read();
-    let app = w
-        .apps
-        .get(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app(&p.app_id)?;
     let u = app
         .users
         .get(&p.user_id)
@@ -477,10 +462,7 @@ pub async fn patch_user(
     let patch = patch_object(patch)?;
     let current = {
         let w = state.read();
-        let app = w
-            .apps
-            .get(&p.app_id)
-            .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+        let app = w.app(&p.app_id)?;
         app.users
             .get(&p.user_id)
             .cloned()
@@ -497,10 +479,7 @@ pub async fn patch_user(
     body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
     let record = user_record(&state, input)?;
     let mut w = state.write();
-    let app = w
-        .apps
-        .get_mut(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app_mut(&p.app_id)?;
     let slot = app
         .users
         .get_mut(&p.user_id)
@@ -516,10 +495,7 @@ pub async fn delete_user(
     Params(p): Params<UserPath>,
 ) -> Result<StatusCode, ApiError> {
     let mut w = state.write();
-    let app = w
-        .apps
-        .get_mut(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app_mut(&p.app_id)?;
     app.users
         .remove(&p.user_id)
         .ok_or_else(|| ApiError::unknown_user(&p.app_id, &p.user_id))?;

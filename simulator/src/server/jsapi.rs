@@ -83,6 +83,31 @@ fn json_response(callback: Callback, body: axum::body::Bytes) -> Response {
     r
 }
 
+/// [`transport_faults`], journaling a call that a dropped connection ends.
+async fn journaled_transport_faults(
+    state: &AppState,
+    rid: &RequestId,
+    api: &'static str,
+    p: &UserPath,
+    scenario: Option<&str>,
+    f: &Faults,
+    fired: &mut Vec<&'static str>,
+) -> Option<Response> {
+    let r = transport_faults(f, fired).await?;
+    record(
+        state,
+        rid,
+        api,
+        Some(p),
+        scenario,
+        Callback::Dropped,
+        None,
+        std::mem::take(fired),
+        Default::default(),
+    );
+    Some(r)
+}
+
 /// Applies the connection-level faults (drop, latency). `Some(response)` means: answer that.
 async fn transport_faults(f: &Faults, fired: &mut Vec<&'static str>) -> Option<Response> {
     if faults::roll(f.drop_rate) {
@@ -98,10 +123,7 @@ async fn transport_faults(f: &Faults, fired: &mut Vec<&'static str>) -> Option<R
 
 fn ensure_user(state: &AppState, p: &UserPath) -> Result<(), ApiError> {
     let w = state.read();
-    let app = w
-        .apps
-        .get(&p.app_id)
-        .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+    let app = w.app(&p.app_id)?;
     if !app.users.contains_key(&p.user_id) {
         return Err(ApiError::unknown_user(&p.app_id, &p.user_id));
     }
@@ -128,26 +150,14 @@ pub async fn authorize(
     ensure_user(&state, &p)?;
     let f = state.current_faults();
     let mut fired = Vec::new();
-    if let Some(r) = transport_faults(&f, &mut fired).await {
-        record(
-            &state,
-            &rid,
-            "authorize",
-            Some(&p),
-            None,
-            Callback::Dropped,
-            None,
-            fired,
-            Default::default(),
-        );
+    if let Some(r) =
+        journaled_transport_faults(&state, &rid, "authorize", &p, None, &f, &mut fired).await
+    {
         return Ok(r);
     }
     {
         let mut w = state.write();
-        let app = w
-            .apps
-            .get_mut(&p.app_id)
-            .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+        let app = w.app_mut(&p.app_id)?;
         let user = app
             .users
             .get_mut(&p.user_id)
@@ -194,18 +204,9 @@ pub async fn get_setting(
     ensure_user(&state, &p)?;
     let f = state.current_faults();
     let mut fired = Vec::new();
-    if let Some(r) = transport_faults(&f, &mut fired).await {
-        record(
-            &state,
-            &rid,
-            "getSetting",
-            Some(&p),
-            None,
-            Callback::Dropped,
-            None,
-            fired,
-            Default::default(),
-        );
+    if let Some(r) =
+        journaled_transport_faults(&state, &rid, "getSetting", &p, None, &f, &mut fired).await
+    {
         return Ok(r);
     }
     let authorised = {
@@ -301,18 +302,10 @@ pub async fn get_phone_number(
     if !f.is_quiet() {
         // Unknown ids get their 404 before any fault fires (answer_for checks them otherwise).
         ensure_user(&state, &p)?;
-        if let Some(r) = transport_faults(&f, &mut fired).await {
-            record(
-                &state,
-                &rid,
-                "getPhoneNumber",
-                Some(&p),
-                scenario,
-                Callback::Dropped,
-                None,
-                fired,
-                Default::default(),
-            );
+        if let Some(r) =
+            journaled_transport_faults(&state, &rid, "getPhoneNumber", &p, scenario, &f, &mut fired)
+                .await
+        {
             return Ok(r);
         }
         if faults::roll(f.fail_rate) {
@@ -370,10 +363,7 @@ fn answer_for(
     // Snapshot under the read lock; sign without it.
     let (console, record, keys, version) = {
         let w = state.read();
-        let app = w
-            .apps
-            .get(&p.app_id)
-            .ok_or_else(|| ApiError::unknown_app(&p.app_id))?;
+        let app = w.app(&p.app_id)?;
         let user = app
             .users
             .get(&p.user_id)

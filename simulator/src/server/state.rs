@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::error::ApiError;
 use super::faults::Faults;
 use super::journal::Journal;
 use crate::envelope::Sealed;
@@ -328,6 +329,18 @@ fn parse_setting(s: &str) -> MobileSetting {
 }
 
 impl World {
+    /// The app `id`, or the 404 error naming it.
+    pub fn app(&self, id: &str) -> Result<&App, ApiError> {
+        self.apps.get(id).ok_or_else(|| ApiError::unknown_app(id))
+    }
+
+    /// The app `id` for changing, or the 404 error naming it.
+    pub fn app_mut(&mut self, id: &str) -> Result<&mut App, ApiError> {
+        self.apps
+            .get_mut(id)
+            .ok_or_else(|| ApiError::unknown_app(id))
+    }
+
     /// The zero-configuration world: app `demo` (fully configured) with users alice (mainland
     /// mobile), bob (overseas), carol (empty mobile), dave (not authorised), erin (fresh mobile
     /// per call); apps `no-encryption`, `no-product` and `unsigned`, each with user alice.
