@@ -72,17 +72,6 @@ impl From<SeverityArg> for Severity {
     }
 }
 
-fn parse_aes_bits(s: &str) -> Result<usize, String> {
-    match s {
-        "128" => Ok(128),
-        "192" => Ok(192),
-        "256" => Ok(256),
-        _ => Err(format!(
-            "{s:?} is not an AES key size (expected 128, 192 or 256)"
-        )),
-    }
-}
-
 /// Options shared by `run` and `demo`: reports and the exit threshold.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -149,7 +138,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "RSA2")]
     pub merchant_signing: SigningChoice,
     /// The endpoint's AES key size.
-    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
+    #[arg(long, default_value_t = 128, value_parser = crate::merchant::parse_aes_bits)]
     pub merchant_aes_bits: usize,
     /// Skip the behaviour checks (parallel requests).
     #[arg(long)]

@@ -123,12 +123,8 @@ impl Contract {
             message,
         };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let at = e
-                .span()
-                .map(|sp| {
-                    let line = text[..sp.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
+            let at = alipay_sim::scenario::toml_error_line(text, &e)
+                .map(|line| format!(" (line {line})"))
                 .unwrap_or_default();
             err("-", format!("not valid TOML: {}{at}", e.message().trim()))
         })?;

@@ -165,10 +165,7 @@ impl Judge {
         }
         description.push_str("; no key material, stack trace or ciphertext echo");
         Expected {
-            outcome: e.outcome.to_string(),
-            mobile: e.mobile.clone(),
-            code: e.code.clone(),
-            sub_code: e.sub_code.clone(),
+            class: e.clone(),
             description,
         }
     }

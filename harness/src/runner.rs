@@ -277,10 +277,12 @@ fn task_failed(s: &alipay_sim::scenario::Scenario, e: &tokio::task::JoinError) -
         bug_class: s.bug_class,
         verdict: Verdict::Error,
         expected: crate::verdict::Expected {
-            outcome: s.expect.outcome.to_string(),
-            mobile: None,
-            code: s.expect.code.clone(),
-            sub_code: s.expect.sub_code.clone(),
+            class: alipay_sim::scenario::Expectation {
+                outcome: s.expect.outcome,
+                mobile: None,
+                code: s.expect.code.clone(),
+                sub_code: s.expect.sub_code.clone(),
+            },
             description: s.expect.outcome.to_string(),
         },
         request: None,

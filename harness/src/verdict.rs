@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use alipay_sim::scenario::{BugClass, Severity};
+use alipay_sim::scenario::{BugClass, Expectation, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The harness's conclusion about one case.
@@ -59,17 +59,10 @@ impl fmt::Display for CaseKind {
 /// What a correct merchant answers, as data and in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expected {
-    /// The outcome class: `accept`, `no_mobile`, `platform_error`, `retry_later` or `reject`.
-    pub outcome: String,
-    /// The mobile the answer must carry (accept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<String>,
-    /// The platform error code the answer must report, when the contract reads one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The platform error subCode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_code: Option<String>,
+    /// The outcome class and its mobile or platform code, as the case states them (serialised
+    /// inline: `outcome`, `mobile`, `code`, `sub_code`).
+    #[serde(flatten)]
+    pub class: Expectation,
     /// The rule in words, e.g. `2xx with the mobile 13812345678 in the body`.
     pub description: String,
 }
@@ -195,10 +188,12 @@ mod tests {
             bug_class: BugClass::AuthBypass,
             verdict,
             expected: Expected {
-                outcome: "reject".into(),
-                mobile: None,
-                code: None,
-                sub_code: None,
+                class: Expectation {
+                    outcome: alipay_sim::scenario::Outcome::Reject,
+                    mobile: None,
+                    code: None,
+                    sub_code: None,
+                },
                 description: "4xx".into(),
             },
             request: None,

@@ -305,7 +305,7 @@ impl KeySet {
                 files::ATTACKER_AES,
             ),
         ] {
-            put(private, private_pem(&pair.signer))?;
+            put(private, pair.signer.private_pem())?;
             put(pem, public_key_pem(pair.verifier.public_key()))?;
             put(b64, format!("{}\n", pair.public_one_line()))?;
             put(aes_file, format!("{}\n", aes.to_base64()))?;
@@ -327,10 +327,6 @@ impl KeySet {
         )?;
         Ok(written)
     }
-}
-
-fn private_pem(signer: &Signer) -> String {
-    signer.private_pem()
 }
 
 /// The warning every generated key file set carries.

@@ -19,7 +19,9 @@ use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::MerchantConfig;
-use super::reference::{answer, open_and_answer, read_envelope, refused, rejected, with_state};
+use super::reference::{
+    answer, open_and_answer, platform_error, read_envelope, refused, rejected, with_state,
+};
 
 /// Which bug a broken merchant has (`alipay-harness merchant --broken KIND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -199,16 +201,7 @@ async fn busy_final(State(m): Shared, body: Body) -> Response {
     };
     match m.opener.open(&envelope).map(|o| o.result) {
         // BUG: 20000 answered as a final platform error, like 40003.
-        Ok(Opened::PlatformError(e)) if e.is_retryable() => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "status": "platform_error",
-                "code": e.code,
-                "sub_code": e.sub_code,
-                "sub_msg": e.sub_msg,
-            })),
-        )
-            .into_response(),
+        Ok(Opened::PlatformError(e)) if e.is_retryable() => platform_error(&e),
         Ok(result) => answer(&result),
         Err(e) => refused(&e),
     }

@@ -190,7 +190,8 @@ pub struct MerchantArgs {
     pub broken: Option<Broken>,
 }
 
-fn parse_aes_bits(s: &str) -> Result<usize, String> {
+/// Parses an AES key size in bits (`128`, `192` or `256`); shared by `merchant` and `run`.
+pub(crate) fn parse_aes_bits(s: &str) -> Result<usize, String> {
     match s {
         "128" => Ok(128),
         "192" => Ok(192),

@@ -25,6 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use alipay_sim::envelope::{OpenError, Opened, Opener};
+use alipay_sim::payload::PlatformError;
 use axum::Json;
 use axum::body::{Body, HttpBody as _};
 use axum::extract::State;
@@ -130,17 +131,22 @@ pub(crate) fn answer(result: &Opened) -> Response {
             Json(json!({"status": "retry_later", "code": e.code})),
         )
             .into_response(),
-        Opened::PlatformError(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "status": "platform_error",
-                "code": e.code,
-                "sub_code": e.sub_code,
-                "sub_msg": e.sub_msg,
-            })),
-        )
-            .into_response(),
+        Opened::PlatformError(e) => platform_error(e),
     }
+}
+
+/// 422 reporting a (final) platform error with its code, subCode and subMsg.
+pub(crate) fn platform_error(e: &PlatformError) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "status": "platform_error",
+            "code": e.code,
+            "sub_code": e.sub_code,
+            "sub_msg": e.sub_msg,
+        })),
+    )
+        .into_response()
 }
 
 /// 400 `{"status":"rejected","error":"<class>"}`.

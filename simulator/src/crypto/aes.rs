@@ -4,7 +4,8 @@
 use aes::{Aes128, Aes192, Aes256};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+use cbc::cipher::block_padding::{Padding, Pkcs7};
+use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 
 use crate::error::{AesError, KeyError};
 
@@ -62,17 +63,23 @@ impl AesKey {
 ///
 /// A plaintext whose length is a multiple of 16 gains a whole block of `0x10` padding.
 pub fn encrypt(key: &AesKey, plaintext: &[u8]) -> Vec<u8> {
+    encrypt_padded::<Pkcs7>(key, plaintext)
+}
+
+/// AES-CBC with a zero IV and the padding `P`; `NoPadding` lets the tamper cases write a
+/// padding of their own (the caller then supplies whole blocks).
+pub(crate) fn encrypt_padded<P: Padding>(key: &AesKey, data: &[u8]) -> Vec<u8> {
     let k = key.as_bytes();
     match k.len() {
         16 => cbc::Encryptor::<Aes128>::new_from_slices(k, &ZERO_IV)
             .expect("length checked by AesKey")
-            .encrypt_padded_vec::<Pkcs7>(plaintext),
+            .encrypt_padded_vec::<P>(data),
         24 => cbc::Encryptor::<Aes192>::new_from_slices(k, &ZERO_IV)
             .expect("length checked by AesKey")
-            .encrypt_padded_vec::<Pkcs7>(plaintext),
+            .encrypt_padded_vec::<P>(data),
         _ => cbc::Encryptor::<Aes256>::new_from_slices(k, &ZERO_IV)
             .expect("length checked by AesKey")
-            .encrypt_padded_vec::<Pkcs7>(plaintext),
+            .encrypt_padded_vec::<P>(data),
     }
 }
 

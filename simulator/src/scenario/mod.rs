@@ -523,16 +523,27 @@ pub fn valid_id(id: &str) -> bool {
         })
 }
 
+/// The 1-based line of `text` a TOML parse error points at, when it has a position.
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> Option<usize> {
+    e.span()
+        .map(|sp| before(text, sp.start).matches('\n').count() + 1)
+}
+
+/// `text` up to byte `at`, floored to a character boundary (never panics).
+fn before(text: &str, at: usize) -> &str {
+    let mut end = at.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn parse_one(path: &str, text: &str, check_model: bool) -> Result<Scenario, ScenarioError> {
     let s: Scenario = toml::from_str(text).map_err(|e| {
         let message = e.message().to_string();
         let field = field_of(text, &e);
-        let at = e
-            .span()
-            .map(|sp| {
-                let line = text[..sp.start.min(text.len())].matches('\n').count() + 1;
-                format!(" (line {line})")
-            })
+        let at = toml_error_line(text, &e)
+            .map(|line| format!(" (line {line})"))
             .unwrap_or_default();
         ScenarioError {
             path: path.to_string(),
@@ -620,7 +631,7 @@ fn field_of(text: &str, e: &toml::de::Error) -> String {
     let Some(span) = e.span() else {
         return "-".into();
     };
-    let upto = &text[..span.start.min(text.len())];
+    let upto = before(text, span.start);
     let mut table = String::new();
     for line in upto.lines() {
         let l = line.trim();

@@ -5,11 +5,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::NoPadding};
+use cbc::cipher::block_padding::NoPadding;
 use serde::{Deserialize, Serialize};
 
 use super::build::KeyRole;
-use crate::crypto::{AesKey, SignType};
+use crate::crypto::SignType;
+use crate::crypto::aes::encrypt_padded;
 use crate::envelope::{EnvelopeFields, Sealed, assemble, encrypt_to_base64, quoted, seal};
 use crate::keys::KeySet;
 use crate::payload::{Payload, PlatformError};
@@ -78,8 +79,6 @@ pub(crate) struct Parts {
     pub extra: Vec<String>,
     /// Replaces the whole body when set.
     pub body: Option<String>,
-    /// A prefix member block (for duplicate keys): `"response":...,"sign":"..."`.
-    pub prefix: Option<String>,
 }
 
 impl Parts {
@@ -97,7 +96,6 @@ impl Parts {
             fields,
             extra: Vec::new(),
             body: None,
-            prefix: None,
         }
     }
 
@@ -115,14 +113,6 @@ impl Parts {
             self.sign_type,
             self.fields,
         );
-        if let Some(prefix) = &self.prefix {
-            // {"response":<genuine>,"sign":"..", "response":<canary>...}
-            env = format!("{{{prefix},{}", &env[1..]);
-            // Drop the second sign so only the genuine one is present.
-            if let Some(s) = &self.sign {
-                env = env.replacen(&format!(",\"sign\":\"{s}\""), "", 1);
-            }
-        }
         if !self.extra.is_empty() {
             env.pop();
             for m in &self.extra {
@@ -159,24 +149,6 @@ fn flip_middle_bit(b64: &str) -> String {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
     STANDARD.encode(bytes)
-}
-
-/// Encrypts with a caller-made padding (for the bad-padding case).
-fn encrypt_unpadded(key: &AesKey, padded: &[u8]) -> Vec<u8> {
-    use aes::{Aes128, Aes192, Aes256};
-    let iv = [0u8; 16];
-    let k = key.as_bytes();
-    match k.len() {
-        16 => cbc::Encryptor::<Aes128>::new_from_slices(k, &iv)
-            .expect("checked length")
-            .encrypt_padded_vec::<NoPadding>(padded),
-        24 => cbc::Encryptor::<Aes192>::new_from_slices(k, &iv)
-            .expect("checked length")
-            .encrypt_padded_vec::<NoPadding>(padded),
-        _ => cbc::Encryptor::<Aes256>::new_from_slices(k, &iv)
-            .expect("checked length")
-            .encrypt_padded_vec::<NoPadding>(padded),
-    }
 }
 
 /// Applies one flag.
@@ -232,15 +204,18 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
             p.signed_with = KeyRole::Attacker;
         }
         Flag::DuplicateResponse => {
+            // {"response":<genuine signed 40003>,"sign":<its signature>,"response":<canary>}
             let genuine = seal(
                 &Payload::Error(PlatformError::invalid_auth_relations()).to_json(),
                 &crate::envelope::SealOptions::standard(&keys.aes, &keys.platform.signer),
             );
-            let ct = genuine.ciphertext.unwrap_or_default();
-            p.prefix = Some(format!(
-                "\"response\":\"{ct}\",\"sign\":\"{}\"",
-                genuine.sign.unwrap_or_default()
-            ));
+            let canary = std::mem::replace(
+                &mut p.token,
+                quoted(&genuine.ciphertext.unwrap_or_default()),
+            );
+            p.sign = genuine.sign;
+            p.signed_with = KeyRole::Platform;
+            p.extra.push(format!("\"response\":{canary}"));
         }
         Flag::WrongAesKey => {
             p.token = quoted(&encrypt_to_base64(&keys.attacker_aes, pt.as_bytes()));
@@ -254,7 +229,7 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
             }
             padded.extend(std::iter::repeat_n(0u8, n - 1));
             padded.push(n as u8);
-            p.token = quoted(&STANDARD.encode(encrypt_unpadded(&keys.aes, &padded)));
+            p.token = quoted(&STANDARD.encode(encrypt_padded::<NoPadding>(&keys.aes, &padded)));
             p.resign(keys);
         }
         Flag::TruncateCiphertext => {

@@ -361,12 +361,8 @@ fn init_tracing(verbose: bool) {
 pub fn run(args: ServeArgs, stdout: &mut dyn Write) -> anyhow::Result<i32> {
     init_tracing(args.verbose);
     let keys = args.sources.key_set()?;
-    // A user's catalogue is validated before serving (its errors exit 2); the embedded one is
-    // loaded after the listener is up, so the first answer does not wait for it.
-    let catalogue = match &args.sources.scenarios {
-        Some(_) => Some(args.sources.catalogue()?),
-        None => None,
-    };
+    // A user's catalogue is validated before serving (its errors exit 2).
+    let catalogue = args.sources.catalogue()?;
     let state = AppState::with_seed(keys, catalogue, args.seed);
     state.warm_up();
     let runtime = tokio::runtime::Builder::new_multi_thread()

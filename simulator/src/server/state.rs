@@ -407,8 +407,8 @@ impl World {
 /// Everything the handlers share.
 #[derive(Debug)]
 pub struct Shared {
-    /// The scenario catalogue; see [`AppState::catalogue`].
-    pub catalogue: std::sync::OnceLock<Catalogue>,
+    /// The scenario catalogue.
+    pub catalogue: Catalogue,
     /// The server's key set ("embedded" apps use it).
     pub keys: Arc<KeySet>,
     /// Apps and users.
@@ -439,19 +439,14 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// A fresh default state over a key set and a catalogue, with the default seed.
     pub fn new(keys: KeySet, catalogue: Catalogue) -> Self {
-        Self::with_seed(keys, Some(catalogue), DEFAULT_SEED)
+        Self::with_seed(keys, catalogue, DEFAULT_SEED)
     }
 
-    /// A fresh default state whose generated mobiles follow `seed`. Without a catalogue, the
-    /// embedded one is loaded on first use (see [`AppState::warm_up`]).
-    pub fn with_seed(keys: KeySet, catalogue: Option<Catalogue>, seed: u64) -> Self {
+    /// A fresh default state whose generated mobiles follow `seed`.
+    pub fn with_seed(keys: KeySet, catalogue: Catalogue, seed: u64) -> Self {
         let keys = Arc::new(keys);
-        let cell = std::sync::OnceLock::new();
-        if let Some(c) = catalogue {
-            let _ = cell.set(c);
-        }
         Self(Arc::new(Shared {
-            catalogue: cell,
+            catalogue,
             world: RwLock::new(World::default_with(&keys)),
             keys,
             mobiles: MobileGenerator::new(seed),
@@ -462,25 +457,20 @@ impl AppState {
         }))
     }
 
-    /// The catalogue. The embedded one is validated by building every case (RSA signatures, a
-    /// good part of a second in debug builds), so `serve` loads it on a background thread
-    /// ([`AppState::warm_up`]) after it starts listening; a request that needs it first waits.
+    /// The catalogue.
     pub fn catalogue(&self) -> &Catalogue {
-        self.catalogue.get_or_init(Catalogue::embedded)
+        &self.catalogue
     }
 
-    /// On a background thread: makes one throw-away RSA2 signature (the signing backend's first
-    /// use costs tens of milliseconds), then loads the catalogue. `serve` calls it before binding,
-    /// so the first answer does not pay for either.
+    /// On a background thread, makes one throw-away RSA2 signature: the signing backend's first
+    /// use costs tens of milliseconds (entropy seeding), which the first answer should not pay.
     pub fn warm_up(&self) {
-        let s = self.clone();
+        let keys = Arc::clone(&self.keys);
         std::thread::spawn(move || {
-            let _ = s
-                .keys
+            let _ = keys
                 .platform
                 .signer
                 .sign(crate::crypto::SignType::Rsa2, b"alipay-sim warm-up");
-            s.catalogue();
         });
     }
 
