@@ -52,16 +52,7 @@ contract="$root/harness/contracts/reference.toml"
 harness=${ALIPAY_HARNESS:-}
 if [ -z "$harness" ]; then
   echo "== building alipay-harness"
-  harness=$(cd "$root" && cargo build -p alipay-harness --bin alipay-harness --message-format=json-render-diagnostics |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "alipay-harness":
-        print(msg["executable"])') || { fail setup "cargo build -p alipay-harness failed"; finish; }
-  harness=$(echo "$harness" | tail -n 1)
+  harness=$(bash "$here/cargo-bin.sh" alipay-harness) || { fail setup "cargo build -p alipay-harness failed"; finish; }
 fi
 [ -x "$harness" ] || { fail setup "alipay-harness binary not found (got '$harness')"; finish; }
 echo "using $harness"

@@ -57,19 +57,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export INTEROP_PYTHON="$venv/bin/python"
 
-echo "== building alipay-sim"
 sim=${ALIPAY_SIM:-}
 if [ -z "$sim" ]; then
-  sim=$(cd "$root" && cargo build --release -p alipay-sim --bin alipay-sim --message-format=json-render-diagnostics |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "alipay-sim":
-        print(msg["executable"])') || die "cargo build failed"
-  sim=$(echo "$sim" | tail -n 1)
+  echo "== building alipay-sim"
+  sim=$(bash "$here/cargo-bin.sh" alipay-sim --release) || die "cargo build failed"
 fi
 [ -x "$sim" ] || die "alipay-sim binary not found (got '$sim')"
 echo "using $sim"
