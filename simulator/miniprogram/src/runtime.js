@@ -244,7 +244,7 @@ export class Runtime {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new RuntimeError(`cannot reach alipay-sim at ${this.simulator.url} for ${method} ${path}: ${e?.cause?.code ?? e?.message ?? e}`);
+      throw new RuntimeError(`cannot reach alipay-sim at ${this.simulator.url} for ${method} ${path}: ${e?.cause?.code || e?.cause?.message || e?.message || e}`);
     }
     const text = await resp.text();
     if (resp.status !== 200) {
@@ -413,6 +413,8 @@ export class Runtime {
           rt._runPage('a setTimeout callback', () => fn(...rest));
           rt._end(op);
         }, ms);
+        // A page's timer does not keep the test process alive; settled() waits for it.
+        handle.unref?.();
         timers.set(handle, op);
         return handle;
       },
@@ -469,9 +471,9 @@ export class LoadedPage {
     this.instance = instance;
   }
 
-  /** The page's current `data`. */
+  /** A copy of the page's current `data` (plain objects of this realm, for deepEqual). */
   get data() {
-    return this.instance.data;
+    return plain(this.instance.data);
   }
 
   /**
