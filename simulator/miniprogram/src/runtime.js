@@ -244,7 +244,10 @@ export class Runtime {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new RuntimeError(`cannot reach alipay-sim at ${this.simulator.url} for ${method} ${path}: ${e?.cause?.code || e?.cause?.message || e?.message || e}`);
+      throw new RuntimeError(
+        `no answer from alipay-sim at ${this.simulator.url} to ${method} ${path}: ${e?.cause?.code || e?.cause?.message || e?.message || e} ` +
+          '(is it running? a drop_rate fault also closes connections without an answer)',
+      );
     }
     const text = await resp.text();
     if (resp.status !== 200) {

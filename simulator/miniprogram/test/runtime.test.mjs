@@ -160,7 +160,14 @@ test('a simulator that is not running: one error naming it', async () => {
   await new Promise((r) => spare.close(r));
   const rt = createRuntime({ simulator: url });
   const p = await rt.loadPage(page('Page({ onAuth() {}, onRefuse() {} });'));
-  await assert.rejects(p.pressAuthorizeButton(), (e) => e.message.startsWith(`cannot reach alipay-sim at ${url} for POST /jsapi/apps/demo/users/alice/authorize: ECONNREFUSED`));
+  await assert.rejects(p.pressAuthorizeButton(), (e) => e.message.startsWith(`no answer from alipay-sim at ${url} to POST /jsapi/apps/demo/users/alice/authorize: ECONNREFUSED (is it running?`));
+});
+
+test('a drop fault: the error says the simulator closed the connection on purpose', async () => {
+  await sim.setFaults({ drop_rate: 1 });
+  const rt = createRuntime({ simulator: sim });
+  const p = await rt.loadPage(page('Page({ onAuth() {}, onRefuse() {} });'));
+  await assert.rejects(p.pressAuthorizeButton(), /no answer from alipay-sim at .* to POST .*authorize: .*a drop_rate fault also closes connections/);
 });
 
 test('a page that never settles: the error names what it waits for', async () => {
