@@ -174,14 +174,27 @@ export class Runtime {
     }
   }
 
-  /** Runs page code, recording (not propagating) what it throws. */
+  /**
+   * Runs page code, recording (not propagating) what it throws. When it returns a promise (an
+   * `async` method), the page is busy until that promise settles, and a rejection is recorded too.
+   */
   _runPage(where, fn) {
+    let result;
     try {
-      return fn();
+      result = fn();
     } catch (e) {
       this.errors.push(new PageError(`page code threw in ${where}: ${e?.stack ?? e}`, { cause: e }));
       return undefined;
     }
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      const op = this._begin(`the promise returned by ${where}`);
+      Promise.resolve(result)
+        .catch((e) => {
+          this.errors.push(new PageError(`page code rejected in ${where}: ${e?.stack ?? safeJson(e)}`, { cause: e }));
+        })
+        .finally(() => this._end(op));
+    }
+    return result;
   }
 
   _runtimeFailure(error) {
@@ -413,6 +426,7 @@ export class Runtime {
       setTimeout: (fn, ms, ...rest) => {
         const op = rt._begin(`setTimeout(${ms ?? 0})`);
         const handle = setTimeout(() => {
+          timers.delete(handle);
           rt._runPage('a setTimeout callback', () => fn(...rest));
           rt._end(op);
         }, ms);
@@ -428,6 +442,13 @@ export class Runtime {
           timers.delete(handle);
         }
       },
+      // An interval never ends, so the page does not wait for it to settle.
+      setInterval: (fn, ms, ...rest) => {
+        const handle = setInterval(() => rt._runPage('a setInterval callback', () => fn(...rest)), ms);
+        handle.unref?.();
+        return handle;
+      },
+      clearInterval: (handle) => clearInterval(handle),
     };
     const context = vm.createContext(sandbox, { name: s.js });
     try {

@@ -144,6 +144,34 @@ test('a page whose callback throws: settled() rejects with the page\'s error', a
   assert.equal(rt.calls[0].callback, 'success', 'the callback that threw is still recorded');
 });
 
+test('an async handler: the page is busy until it resolves, and its rejection is the error', async () => {
+  const rt = createRuntime({ simulator: sim });
+  const p = await rt.loadPage(
+    page(`Page({
+      async onAuth() {
+        await new Promise((r) => setTimeout(r, 30));
+        const res = await my.getPhoneNumber();
+        my.alert({ title: 'got', content: typeof res.response });
+      },
+      onRefuse() {},
+    });`),
+  );
+  await p.pressAuthorizeButton();
+  assert.deepEqual(rt.alerts, [{ title: 'got', content: 'string', buttonText: '确定' }]);
+  await sim.setFaults({ fail_rate: 1 });
+  await assert.rejects(p.pressAuthorizeButton(), (e) => e instanceof PageError && e.message.startsWith('page code rejected in onAuth (onGetAuthorize): {"error":1,"errorMessage":"该接口暂不支持"}'));
+});
+
+test('setInterval runs without holding the page busy; clearInterval stops it', async () => {
+  const rt = createRuntime({ simulator: sim });
+  const p = await rt.loadPage(page('Page({ onAuth() { let n = 0; const h = setInterval(() => { n += 1; if (n === 3) { clearInterval(h); my.alert({ content: String(n) }); } }, 10); }, onRefuse() {} });'));
+  await p.pressAuthorizeButton();
+  assert.deepEqual(rt.alerts, []);
+  await new Promise((r) => setTimeout(r, 150));
+  await rt.settled();
+  assert.deepEqual(rt.alerts.map((a) => a.content), ['3']);
+});
+
 test('a user or app the simulator does not know: the simulator\'s own message', async () => {
   const rt = createRuntime({ simulator: sim, user: 'zed' });
   const p = await rt.loadPage(page('Page({ onAuth() {}, onRefuse() {} });'));
