@@ -4,8 +4,10 @@
 # Installs the package's npm dependencies (npm ci, from the committed package-lock.json), finds or
 # builds the alipay-sim and alipay-harness binaries, then runs:
 #   1. the package's own tests and the node:test example under Node's test runner
-#      (test/*.test.mjs, examples/node/*.test.mjs): the document's sample page in six flows,
-#      my.request's wire behaviour, the runtime's errors;
+#      (test/*.test.mjs, examples/node/*.test.mjs): the document's sample page in six flows
+#      against the reference merchant and four against the official-SDK merchant
+#      (interop/node/merchant.mjs; its npm ci is done here when missing), my.request's wire
+#      behaviour, the runtime's errors;
 #   2. the Jest example (examples/jest, native ES modules);
 #   3. the Vitest example (examples/vitest);
 #   4. the README's example ("Testing your mini-program page") in a fresh project that installs
@@ -38,6 +40,14 @@ if [ ! -d node_modules/htmlparser2 ] || [ ! -d node_modules/jest ] || [ ! -d nod
   npm ci --ignore-scripts --no-audit --no-fund >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; die "npm ci failed"; }
   cp package-lock.json node_modules/.package-lock.json.ci
 fi
+
+# The official Alipay Node SDK, for the merchant written on it (interop/node/merchant.mjs).
+if [ ! -f "$root/interop/node/node_modules/alipay-sdk/package.json" ]; then
+  echo "# npm ci in interop/node (alipay-sdk)"
+  (cd "$root/interop/node" && npm ci --prefer-offline --ignore-scripts --no-audit --no-fund) >"$work/npm-sdk.log" 2>&1 ||
+    { cat "$work/npm-sdk.log" >&2; die "npm ci in interop/node failed"; }
+fi
+export MINIPROGRAM_REQUIRE_SDK=1
 
 if [ -z "${ALIPAY_SIM:-}" ] && [ -n "${SIM_BIN:-}" ]; then ALIPAY_SIM=$SIM_BIN; fi
 if [ -z "${ALIPAY_SIM:-}" ]; then

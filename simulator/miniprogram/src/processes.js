@@ -67,7 +67,13 @@ export function spawnListening(bin, args, { what, hint, timeoutMs = 15000, env =
   });
 }
 
-function stopChild(child) {
+/**
+ * Stops a child process: SIGTERM, then SIGKILL after 5 s.
+ *
+ * @param {import('node:child_process').ChildProcess} child
+ * @returns {Promise<void>} once it has exited
+ */
+export function stopChild(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

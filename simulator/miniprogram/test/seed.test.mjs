@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator, startMerchant, createRuntime } from '../src/index.js';
+import { spawnListening, stopChild } from '../src/processes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PAGE = path.join(here, 'fixtures/seed/index');
@@ -30,9 +31,19 @@ const COMMITTED = {
   'index.axml': '9361f8acb8a02f6aae5d2608a1fe8a350a8ded5be642eaeac8f9ccc3807abb23',
 };
 
+// A merchant we did not write the decryption of: interop/node/merchant.mjs, on the official
+// Alipay Node SDK (test.sh installs it with npm ci in interop/node).
+const REPO = path.resolve(here, '../../..');
+const SDK_MERCHANT = path.join(REPO, 'interop/node/merchant.mjs');
+const SDK_INSTALLED = fs.existsSync(path.join(REPO, 'interop/node/node_modules/alipay-sdk/package.json'));
+// test.sh sets this: there the SDK must be installed, so its absence fails instead of skipping.
+const SDK_SKIP = SDK_INSTALLED ? false : 'alipay-sdk is not installed in interop/node (npm ci there)';
+if (!SDK_INSTALLED && process.env.MINIPROGRAM_REQUIRE_SDK === '1') throw new Error(`${SDK_SKIP}, and MINIPROGRAM_REQUIRE_SDK=1`);
+
 let sim;
 let merchant;
 let rejecting;
+let sdkMerchant;
 
 before(async () => {
   sim = await startSimulator();
@@ -40,10 +51,17 @@ before(async () => {
   // A merchant that refuses every genuine envelope: it verifies `sign` over the ciphertext
   // without its surrounding quotes (the classic mistake), so it answers 400 to everything.
   rejecting = await startMerchant({ broken: 'unquoted-sign' });
+  if (SDK_INSTALLED) {
+    const { url, child } = await spawnListening(process.execPath, [SDK_MERCHANT, '--port', '0', '--keys', path.join(REPO, 'keys')], {
+      what: 'interop/node/merchant.mjs',
+      hint: '',
+    });
+    sdkMerchant = { url, stop: () => stopChild(child) };
+  }
 });
 
 after(async () => {
-  await Promise.all([sim?.stop(), merchant?.stop(), rejecting?.stop()]);
+  await Promise.all([sim?.stop(), merchant?.stop(), rejecting?.stop(), sdkMerchant?.stop()]);
 });
 
 beforeEach(async () => {
@@ -197,3 +215,25 @@ test('no mapping for the sample\'s URL: my.request fails with error 11 and says 
   assert.match(res.errorMessage, /https:\/\/your-server-address\/ is not mapped to a local server: pass createRuntime\(\{urls: \{"https:\/\/your-server-address"/);
   assert.equal(rt.requests[0].target, undefined);
 });
+
+// The same flows against the official-SDK merchant: what the runtime's my.request sends is what a
+// back end on Alipay's own SDK accepts, not only what our reference merchant accepts.
+const SDK_FLOWS = [
+  ['success', { user: 'dave' }, null, 'getPhoneNumber 解密结果', null, { status: 'ok', mobile: '13900001111' }],
+  ['40003', { scenario: 'platform.error.40003-invalid-auth-relations' }, null, 'getPhoneNumber 解密失败', 422, { status: 'platform_error', code: '40003' }],
+  ['20000', {}, { busy_rate: 1 }, 'getPhoneNumber 解密失败', 503, { status: 'retry_later', code: '20000' }],
+  ['empty mobile', { user: 'carol' }, null, 'getPhoneNumber 解密失败', 422, { status: 'no_mobile' }],
+];
+for (const [name, opts, faults, title, status, expected] of SDK_FLOWS) {
+  test(`official-SDK merchant (interop/node): ${name}`, { skip: SDK_SKIP }, async () => {
+    if (faults) await sim.setFaults(faults);
+    const rt = runtime({ merchant: sdkMerchant, ...opts });
+    const page = await rt.loadPage(PAGE);
+    await page.pressAuthorizeButton({ consent: true });
+    assert.equal(rt.alerts.length, 1);
+    assert.equal(rt.alerts[0].title, title);
+    const shown = JSON.parse(rt.alerts[0].content);
+    const answer = status === null ? shown : (assert.equal(shown.error, 19), assert.equal(shown.status, status), shown.data);
+    for (const [k, v] of Object.entries(expected)) assert.equal(answer[k], v, `${k} in ${rt.alerts[0].content}`);
+  });
+}
