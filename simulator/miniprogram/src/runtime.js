@@ -183,32 +183,35 @@ export class Runtime {
     try {
       result = fn();
     } catch (e) {
-      this.errors.push(new PageError(`page code threw in ${where}: ${e?.stack ?? e}`, { cause: e }));
+      this._recordError(new PageError(`page code threw in ${where}: ${e?.stack ?? e}`, { cause: e }));
       return undefined;
     }
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
       const op = this._begin(`the promise returned by ${where}`);
       Promise.resolve(result)
         .catch((e) => {
-          this.errors.push(new PageError(`page code rejected in ${where}: ${e?.stack ?? safeJson(e)}`, { cause: e }));
+          this._recordError(new PageError(`page code rejected in ${where}: ${e?.stack ?? safeJson(e)}`, { cause: e }));
         })
         .finally(() => this._end(op));
     }
     return result;
   }
 
-  _runtimeFailure(error) {
+  /** Records an error; whoever waits in settled() hears of it at once. */
+  _recordError(error) {
     this.errors.push(error);
+    const waiters = this._waiters.splice(0);
+    for (const w of waiters) w();
   }
 
   /**
    * Waits until the page has nothing in flight: no my.* call unanswered, no callback to run, no
-   * timer pending.
+   * timer pending, no promise returned by an async page method unsettled.
    *
    * @returns {Promise<void>}
-   * @throws {PageError|RuntimeError} the first exception page code threw, or the first call the
-   *   simulator refused (unknown app or user, say); a page that is still busy after
-   *   `settleTimeoutMs` (default 10 s) names what it is waiting for
+   * @throws {PageError|RuntimeError} as soon as there is one: the first exception page code threw,
+   *   or the first call the simulator refused (unknown app or user, say); a page that is still
+   *   busy after `settleTimeoutMs` (default 10 s) names what it is waiting for
    */
   settled() {
     const check = () => {
@@ -233,7 +236,10 @@ export class Runtime {
         reject(new RuntimeError(`the page did not settle within ${this.settleTimeoutMs} ms; still waiting for: ${waiting}`));
       }, this.settleTimeoutMs);
       this._waiters.push(finish);
-      if (this._pending.size === 0) {
+      if (this.errors.length > 0) {
+        this._waiters.splice(this._waiters.indexOf(finish), 1);
+        finish();
+      } else if (this._pending.size === 0) {
         const id = this._begin('settling');
         setImmediate(() => this._end(id));
       }
@@ -318,7 +324,14 @@ export class Runtime {
           (e) => {
             record.callback = 'none';
             record.error = e?.message ?? String(e);
-            rt._runtimeFailure(e instanceof RuntimeError ? e : new RuntimeError(`my.${api}: ${e?.message ?? e}`, { cause: e }));
+            const error = e instanceof RuntimeError ? e : new RuntimeError(`my.${api}: ${e?.message ?? e}`, { cause: e });
+            rt._recordError(error);
+            // A promise-style caller must not wait forever: it gets the same error (already
+            // reported by settled(), so a caller that ignores the promise raises nothing more).
+            if (settle) {
+              promise.catch(() => {});
+              settle.rej(error);
+            }
           },
         )
         .finally(() => rt._end(op));
@@ -534,7 +547,7 @@ export class LoadedPage {
       if (handler) rt._runPage(`${handler} (${event})`, () => this.instance[handler](e));
       result = { event, handler };
     } catch (e) {
-      rt._runtimeFailure(e);
+      rt._recordError(e);
     } finally {
       rt._end(op);
     }

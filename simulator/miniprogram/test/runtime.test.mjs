@@ -137,6 +137,18 @@ test('my.getSetting follows the answer on the sheet; promise-style getPhoneNumbe
   assert.equal(p.data.after, false);
 });
 
+test('the simulator object: patchUser changes what getPhoneNumber answers, the journal shows the calls', async () => {
+  await sim.patchUser('demo', 'alice', { mobile: '' });
+  const rt = createRuntime({ simulator: sim });
+  const p = await rt.loadPage(page('Page({ onAuth() { my.getPhoneNumber({}); }, onRefuse() {} });'));
+  await p.pressAuthorizeButton();
+  const journal = await sim.journal();
+  const gpn = journal.filter((e) => e.api === 'getPhoneNumber');
+  assert.deepEqual(journal.map((e) => [e.api, e.callback]), [['authorize', 'onGetAuthorize'], ['getPhoneNumber', 'success']]);
+  assert.equal(gpn[0].outcome, 'no_mobile');
+  assert.equal(gpn[0].answer.response, rt.calls[0].res.response, 'the page got exactly what the simulator answered');
+});
+
 test('a page whose callback throws: settled() rejects with the page\'s error', async () => {
   const rt = createRuntime({ simulator: sim });
   const p = await rt.loadPage(page('Page({ onAuth() { my.getPhoneNumber({ success: (res) => { res.nope.deeper; } }); }, onRefuse() {} });'));
@@ -179,6 +191,15 @@ test('a user or app the simulator does not know: the simulator\'s own message', 
   const rt2 = createRuntime({ simulator: sim, scenario: 'platform.no.such' });
   const p2 = await rt2.loadPage(page('Page({ onAuth() { my.getPhoneNumber({}); }, onRefuse() {} });'));
   await assert.rejects(p2.pressAuthorizeButton(), /alipay-sim answered 404 to POST .*getPhoneNumber\?scenario=platform\.no\.such: unknown_scenario/);
+});
+
+test('a promise-style call the simulator refuses: the press rejects at once with the simulator\'s error', async () => {
+  const rt = createRuntime({ simulator: sim, scenario: 'platform.no.such', settleTimeoutMs: 5000 });
+  const p = await rt.loadPage(page('Page({ async onAuth() { await my.getPhoneNumber(); my.alert({ content: "unreachable" }); }, onRefuse() {} });'));
+  const started = Date.now();
+  await assert.rejects(p.pressAuthorizeButton(), (e) => e instanceof RuntimeError && /unknown_scenario/.test(e.message));
+  assert.ok(Date.now() - started < 4000, 'did not wait for the settle timeout');
+  assert.deepEqual(rt.alerts, []);
 });
 
 test('a simulator that is not running: one error naming it', async () => {
