@@ -148,7 +148,8 @@ export async function sendRequest(req, abortSignal) {
   } catch (e) {
     if (timedOut) throw new RequestFailure(13, `request:fail timeout after ${req.timeout} ms`);
     if (abortSignal?.aborted) throw new RequestFailure(9, 'request:fail abort');
-    const cause = e?.cause?.code || e?.cause?.message || e?.message || String(e);
+    const c = e?.cause;
+    const cause = c ? [c.code, c.message].filter(Boolean).join(': ') || String(c) : e?.message || String(e);
     throw new RequestFailure(12, `request:fail network error: ${cause}`);
   } finally {
     clearTimeout(timer);

@@ -143,7 +143,7 @@ function failedAlert(rt) {
   const [alert] = rt.alerts;
   assert.equal(alert.title, 'getPhoneNumber 解密失败');
   const res = JSON.parse(alert.content);
-  assert.equal(res.error, 19);
+  assert.equal(res.error, 19, alert.content);
   assert.equal(res.errorMessage, 'http status error');
   return res;
 }
