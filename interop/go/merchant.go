@@ -58,6 +58,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -306,7 +307,8 @@ func stringField(obj map[string]json.RawMessage, name string) (value string, pre
 	return value, true, nil
 }
 
-// checkStrict accepts exactly one JSON value with no duplicate key in any object.
+// checkStrict accepts exactly one JSON value with no duplicate key in any object and no lone
+// UTF-16 surrogate escape (encoding/json would silently turn one into U+FFFD).
 func checkStrict(text []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	if err := checkValue(dec); err != nil {
@@ -315,7 +317,40 @@ func checkStrict(text []byte) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the JSON value")
 	}
+	if hasLoneSurrogate(text) {
+		return errors.New("lone surrogate escape")
+	}
 	return nil
+}
+
+// hasLoneSurrogate scans valid JSON for a \uD800-\uDFFF escape that is not half of a pair.
+func hasLoneSurrogate(text []byte) bool {
+	hex4 := func(i int) uint64 { v, _ := strconv.ParseUint(string(text[i:i+4]), 16, 32); return v }
+	inString := false
+	for i := 0; i < len(text); i++ {
+		switch {
+		case text[i] == '"':
+			inString = !inString
+		case text[i] == '\\' && inString && text[i+1] != 'u':
+			i++ // an escaped character, possibly a quote
+		case text[i] == '\\' && inString:
+			r := hex4(i + 2)
+			if r >= 0xDC00 && r <= 0xDFFF {
+				return true
+			}
+			if r >= 0xD800 && r <= 0xDBFF {
+				if i+12 > len(text) || text[i+6] != '\\' || text[i+7] != 'u' {
+					return true
+				}
+				if low := hex4(i + 8); low < 0xDC00 || low > 0xDFFF {
+					return true
+				}
+				i += 6
+			}
+			i += 5
+		}
+	}
+	return false
 }
 
 func checkValue(dec *json.Decoder) error {
