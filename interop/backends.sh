@@ -180,7 +180,7 @@ PY
 # Bodies no catalogue case sends, each of which a strict merchant refuses with its one 400 answer:
 # duplicate keys inside the payload, trailing data, deep nesting, bad UTF-8, lone surrogates, nulls.
 cat >"$tmp/check_hostile.py" <<'PY'
-import http.client, sys, urllib.parse
+import http.client, json, sys, urllib.parse
 
 url, label = sys.argv[1:3]
 target = urllib.parse.urlsplit(url)
@@ -214,6 +214,20 @@ for name, body in bodies.items():
         print("ok %s.hostile.%s" % (label, name))
     else:
         print("FAIL %s.hostile.%s: %d %r, expected 400" % (label, name, status, raw[:200]))
+# ...and the same parser must still read what is valid: an escaped surrogate pair and '\/'.
+conn = http.client.HTTPConnection(target.hostname, target.port, timeout=15)
+conn.request("POST", "/phone", body=b'{"response":{"code":"40003","msg":"x","subCode":"a.b","subMsg":"\\ud842\\udfb7 \\/ \u65e0"}}')
+res = conn.getresponse()
+status, raw = res.status, res.read()
+conn.close()
+try:
+    sub_msg = json.loads(raw).get("sub_msg")
+except ValueError:
+    sub_msg = None
+if status == 422 and sub_msg == "\U00020bb7 / \u65e0":
+    print("ok %s.hostile.escaped-pair-accepted" % label)
+else:
+    print("FAIL %s.hostile.escaped-pair-accepted: %d %r, expected 422 with sub_msg '\U00020bb7 / \u65e0'" % (label, status, raw[:200]))
 if len(answers) > 1:
     print("FAIL %s.hostile.uniform-refusal: %d different bodies: %r" % (label, len(answers), sorted(answers)))
 PY
