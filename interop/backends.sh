@@ -21,7 +21,9 @@
 #      subMsg); every refusal must be the same 400 body (no oracle) and never contain the canary.
 #    Across the configurations every fixture must have been checked against every language. In the
 #    default configuration ten more hostile bodies (duplicate keys inside the payload, trailing
-#    data, 5000-deep nesting, bad UTF-8, lone surrogate, null sign, ...) must each get that one 400.
+#    data, 5000-deep nesting, bad UTF-8, lone surrogate, null sign, ...) must each get that one 400,
+#    and a bad AES key, a bad public key, a missing key file and an unknown option must each stop
+#    the merchant with exit 2 and one message naming the problem.
 # 4. Self-test of the fixture check: the harness's reference merchant passes it, and two of the
 #    harness's deliberately broken merchants fail it on exactly the fixtures that target their bug.
 set -uo pipefail
@@ -342,11 +344,11 @@ for lang in java go php; do
     read -r cname signing bits key own <<<"$config"
     name="$lang.$cname"
     echo "== $name"
-    # The default configuration reads the key files (PEM public key); the others the environment
-    # (one-line base64 public key), so both ways in are exercised for every language.
+    # The default configuration is README's command line: key files (PEM public key) and the
+    # default listen address; the others use the environment (one-line base64 public key).
     if [ "$cname" = rsa2-128 ]; then
       start "$name" env -u ALIPAY_PUBLIC_KEY -u ALIPAY_AES_KEY -u ALIPAY_SIGN_TYPE bash -c 'merchant "$@"' - "$lang" \
-        --listen 127.0.0.1:0 --public-key "$root/keys/platform/public.spki.pem" --aes-key "$root/keys/platform/aes.b64.txt" || continue
+        --public-key "$root/keys/platform/public.spki.pem" --aes-key "$root/keys/platform/aes.b64.txt" || continue
     else
       start "$name" env ALIPAY_PUBLIC_KEY="$public_b64" ALIPAY_AES_KEY="$key" ALIPAY_SIGN_TYPE="$signing" \
         bash -c 'merchant "$@"' - "$lang" --listen 127.0.0.1:0 || continue
@@ -358,6 +360,27 @@ for lang in java go php; do
       relay "$tmp/$name.hostile"
     fi
     stop
+  done
+  # Bad configuration: one message naming the problem, exit 2, before listening.
+  for bad in "aes-key:env ALIPAY_AES_KEY=AAAA:AES.key" "public-key:env ALIPAY_PUBLIC_KEY=bm90LWEta2V5:public.key" \
+    "option:env:bogus" "key-file:env:/nonexistent/public.pem"; do
+    IFS=: read -r what envset expect <<<"$bad"
+    extra=()
+    case $what in
+      option) extra=(--bogus x) ;;
+      key-file) extra=(--public-key /nonexistent/public.pem) ;;
+    esac
+    rc=0
+    env ALIPAY_PUBLIC_KEY="$public_b64" ALIPAY_AES_KEY="$aes128" ${envset#env} bash -c 'merchant "$@"' - "$lang" "${extra[@]}" \
+      >"$tmp/bad.out" 2>"$tmp/bad.err" </dev/null & bad_pid=$!
+    ( sleep 20; kill "$bad_pid" 2>/dev/null ) & watchdog=$!
+    wait "$bad_pid" || rc=$?
+    kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+    if [ "$rc" = 2 ] && [ ! -s "$tmp/bad.out" ] && grep -qiE -- "$expect" "$tmp/bad.err"; then
+      pass "$lang.config.$what (exit 2: $(head -n 1 "$tmp/bad.err"))"
+    else
+      fail "$lang.config.$what" "expected exit 2, nothing on stdout and a message naming '$expect'; got exit $rc, stdout '$(head -c 200 "$tmp/bad.out")', stderr '$(head -c 300 "$tmp/bad.err")'"
+    fi
   done
   missing=$(python3 -c 'import json, sys
 ids = [f["id"] for f in json.load(open(sys.argv[1]))["files"]]

@@ -76,7 +76,7 @@ type Merchant struct {
 	AESKey    []byte         // 16, 24 or 32 bytes
 }
 
-// Answer is one HTTP answer: status, JSON body, and whether to add Retry-After.
+// Answer is one HTTP answer: a status and a JSON object of strings (503 adds Retry-After).
 type Answer struct {
 	Status int
 	Body   map[string]string
@@ -445,16 +445,18 @@ func setting(file, env string, flagName string) (value, source string, err error
 
 // parsePublicKey reads one-line base64 SPKI (the console form) or a PEM "PUBLIC KEY" block.
 func parsePublicKey(text string) (*rsa.PublicKey, error) {
-	der, err := decodeBase64(text)
+	var der []byte
 	if strings.HasPrefix(text, "-----BEGIN") {
 		block, rest := pem.Decode([]byte(text))
 		if block == nil || block.Type != "PUBLIC KEY" || len(bytes.TrimSpace(rest)) != 0 {
 			return nil, errors.New("not a single PEM PUBLIC KEY block")
 		}
-		der, err = block.Bytes, nil
-	}
-	if err != nil {
-		return nil, errors.New("not base64 (expected one line of base64 SPKI, or PEM)")
+		der = block.Bytes
+	} else {
+		var err error
+		if der, err = decodeBase64(text); err != nil {
+			return nil, errors.New("not base64 (expected one line of base64 SPKI, or PEM)")
+		}
 	}
 	key, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
@@ -473,11 +475,18 @@ func configure(args []string) (*Merchant, string, error) {
 	publicKeyFile := fs.String("public-key", "", "file with the Alipay public key (else $ALIPAY_PUBLIC_KEY)")
 	aesKeyFile := fs.String("aes-key", "", "file with the base64 AES key (else $ALIPAY_AES_KEY)")
 	signType := fs.String("sign-type", "", "RSA2, RSA or none (else $ALIPAY_SIGN_TYPE, else RSA2)")
+	fs.SetOutput(io.Discard) // one message, printed by main
+	const usage = "usage: merchant [--listen HOST:PORT] [--public-key FILE] [--aes-key FILE] [--sign-type RSA2|RSA|none]"
 	if err := fs.Parse(args); err != nil {
-		return nil, "", err
+		if err == flag.ErrHelp {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("%v\n%s", err, usage)
 	}
 	if fs.NArg() > 0 {
-		return nil, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, "", fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
 	}
 	m := &Merchant{SignType: *signType}
 	if m.SignType == "" {

@@ -16,8 +16,8 @@ while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage "missing value for $1"
   case $1 in
     --listen) listen=$2 ;;
-    --public-key) ALIPAY_PUBLIC_KEY=$(cat -- "$2") || usage "cannot read --public-key $2"; export ALIPAY_PUBLIC_KEY ;;
-    --aes-key) ALIPAY_AES_KEY=$(cat -- "$2") || usage "cannot read --aes-key $2"; export ALIPAY_AES_KEY ;;
+    --public-key) ALIPAY_PUBLIC_KEY=$(cat -- "$2" 2>/dev/null) || usage "cannot read --public-key $2"; export ALIPAY_PUBLIC_KEY ;;
+    --aes-key) ALIPAY_AES_KEY=$(cat -- "$2" 2>/dev/null) || usage "cannot read --aes-key $2"; export ALIPAY_AES_KEY ;;
     --sign-type) export ALIPAY_SIGN_TYPE=$2 ;;
     *) usage "unknown option '$1'" ;;
   esac
