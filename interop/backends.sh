@@ -24,7 +24,8 @@
 #    data, 5000-deep nesting, bad UTF-8, lone surrogate, null sign, ...) must each get that one 400,
 #    and a bad AES key, a bad public key, a missing key file and an unknown option must each stop
 #    the merchant with exit 2 and one message naming the problem.
-# 4. Self-test of the fixture check: the harness's reference merchant passes it, and two of the
+# 4. Timing: the default-configuration harness run's wall time for each merchant as a ratio to the
+#    same run against the reference merchant (printed, never asserted). Self-test of the fixture check: the harness's reference merchant passes it, and two of the
 #    harness's deliberately broken merchants fail it on exactly the fixtures that target their bug.
 set -uo pipefail
 
@@ -283,6 +284,7 @@ harness_check() {
     --merchant-signing "$signing" --merchant-aes-bits "$bits" --fail-on low \
     --format "json=$report" --format terminal >"$tmp/$name.harness.out" 2>&1 || rc=$?
   t1=$(date +%s%N)
+  echo "$name $(((t1 - t0) / 1000000))" >>"$tmp/timings"
   echo "# $name: harness $(tail -n 2 "$tmp/$name.harness.out" | head -n 1) (exit $rc, $(((t1 - t0) / 1000000)) ms wall)"
   python3 - "$report" "$name" "$rc" "$@" >"$tmp/$name.verdicts" <<'PY' || echo "FAIL $2.harness: cannot read the JSON report" >>"$tmp/$name.verdicts"
 import json, sys
@@ -404,6 +406,21 @@ selftest() {
     fail "selftest.$name" "expected the fixture check to fail exactly [${expected}], it failed [${got}]"
   fi
 }
+# Timing (information, not a test): the default-configuration harness run against each merchant,
+# as a ratio to the same run against the harness's reference merchant, measured here and now.
+if start reference.rsa2-128 "$harness" merchant --addr 127.0.0.1:0 --keys "$root/keys"; then
+  harness_check reference.rsa2-128 RSA2 128 platform.success.mainland
+  stop
+  python3 - "$tmp/timings" <<'PY'
+import sys
+ms = dict(line.split() for line in open(sys.argv[1]))
+base = int(ms["reference.rsa2-128"])
+for lang in ("java", "go", "php"):
+    if lang + ".rsa2-128" in ms:
+        t = int(ms[lang + ".rsa2-128"])
+        print("# timing: %-4s %5d ms for the 40-case harness run = %.1fx the reference merchant (%d ms, same run)" % (lang, t, t / base, base))
+PY
+fi
 selftest reference ""
 selftest busy-final "platform.busy.20000 platform.busy.20000-unencrypted " --broken busy-final
 selftest empty-mobile-ok "platform.success.empty-mobile platform.success.mobile-absent " --broken empty-mobile-ok
