@@ -21,11 +21,13 @@
 #      subMsg); every refusal must be the same 400 body (no oracle) and never contain the canary.
 #    Across the configurations every fixture must have been checked against every language. In the
 #    default configuration ten more hostile bodies (duplicate keys inside the payload, trailing
-#    data, 5000-deep nesting, bad UTF-8, lone surrogate, null sign, ...) must each get that one 400,
+#    data, 5000-deep nesting, bad UTF-8, lone surrogate, null sign, ...) must each get that one 400
+#    while an escaped surrogate pair and '\/' are still read right,
 #    and a bad AES key, a bad public key, a missing key file and an unknown option must each stop
 #    the merchant with exit 2 and one message naming the problem.
 # 4. Timing: the default-configuration harness run's wall time for each merchant as a ratio to the
-#    same run against the reference merchant (printed, never asserted). Self-test of the fixture check: the harness's reference merchant passes it, and two of the
+#    same run against the reference merchant (printed, never asserted).
+# 5. Self-test of the fixture check: the harness's reference merchant passes it, and two of the
 #    harness's deliberately broken merchants fail it on exactly the fixtures that target their bug.
 set -uo pipefail
 
@@ -391,7 +393,7 @@ print(" ".join(i for i in ids if i not in seen))' "$fixtures/manifest.json" "$tm
   if [ -z "$missing" ]; then pass "$lang.every-fixture"; else fail "$lang.every-fixture" "never checked: $missing"; fi
 done
 
-# --- 4. the fixture check can fail ----------------------------------------------------------------
+# --- 4. timing, 5. the fixture check can fail ----------------------------------------------------
 # selftest <name> <expected failing fixture ids> <merchant args...>
 selftest() {
   local name=$1 expected=$2 got
