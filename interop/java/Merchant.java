@@ -292,6 +292,11 @@ public final class Merchant {
                 } catch (Refused e) {
                     answer = REJECTED;
                     why = e.getMessage();
+                } catch (RuntimeException e) {
+                    // Not expected; whatever it was came from the request: the same refusal, and
+                    // only the exception's class in the log (its message could hold the input).
+                    answer = REJECTED;
+                    why = "unexpected " + e.getClass().getName();
                 }
             }
         }
