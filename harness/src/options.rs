@@ -14,8 +14,8 @@ use reqwest::Url;
 use crate::case::EndpointProfile;
 use crate::contract::Contract;
 use crate::delivery::Delivery;
-use crate::runner::Limits;
 use crate::select::{self, Selection};
+use crate::transport::{Limits, TlsOptions};
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub profile: EndpointProfile,
     /// Run the behaviour checks too.
     pub behaviour: bool,
+    /// How HTTPS certificates are trusted.
+    pub tls: TlsOptions,
 }
 
 /// Parses and checks an endpoint URL.
@@ -113,6 +115,7 @@ impl RunOptions {
             delivery: Delivery::raw(),
             profile: EndpointProfile::STANDARD,
             behaviour: true,
+            tls: TlsOptions::default(),
         }
     }
 }

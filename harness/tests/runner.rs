@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alipay_harness::cli::{Cli, run_async};
 use alipay_harness::delivery::{Delivery, PreparedRequest};
-use alipay_harness::runner::{HttpClient, Limits, TransportError};
+use alipay_harness::transport::{HttpClient, Limits, TransportError};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

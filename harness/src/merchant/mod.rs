@@ -8,9 +8,7 @@
 //! bug real backends have; the verdict-matrix test (`harness/tests/matrix.rs`) proves the harness
 //! fails each of them on exactly the cases that target its bug.
 //!
-//! Wiring (for the CLI module): the `merchant` subcommand is
-//! `Merchant(merchant::MerchantArgs)` in the command enum, dispatched to
-//! [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
+//! `alipay-harness merchant` runs [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
 
 pub mod broken;
 pub mod reference;
