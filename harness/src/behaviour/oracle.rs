@@ -165,6 +165,13 @@ pub fn normalise(body: &str, variant: &Variant) -> String {
         for f in forms.iter().filter(|f| f.len() >= 16) {
             out = out.replace(f.as_str(), with);
         }
+        // The padding of an echo, however it is escaped, goes with it.
+        for pad in ["=", "\\u003d", "\\u003D", "%3D", "%3d", "&#61;"] {
+            let padded = format!("{with}{pad}");
+            while out.contains(&padded) {
+                out = out.replace(&padded, with);
+            }
+        }
     }
     for (re, with) in volatile() {
         out = re.replace_all(&out, *with).into_owned();

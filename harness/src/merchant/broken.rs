@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
+mod hidden;
+
 use super::MerchantConfig;
 use super::reference::{
     answer, open_and_answer, platform_error, read_envelope, refused, rejected, with_state,
@@ -63,6 +65,27 @@ pub enum Broken {
     /// Correct answers, but only after 3 seconds (`SLOW_DELAY`): a backend calling a slow
     /// dependency on every request.
     Slow,
+    /// Returns the SDK's exception text when decryption fails, as a Java backend does with
+    /// `AlipayApiException.getMessage()` (`AES解密失败：Aes内容 = <ciphertext>; charset = UTF-8`),
+    /// serialised by Gson, which writes `=` as `\u003d` (and `/` as `\/`): the echoed
+    /// ciphertext is invisible to a literal substring check.
+    EscapedLeak,
+    /// [`Broken::LeakyErrors`] behind a compressing reverse proxy: every answer is gzipped
+    /// (`Content-Encoding: gzip`), so the leaks are only visible once decoded.
+    GzipLeak,
+    /// Decrypts before verifying and answers each failure with its own error (`bad_base64`,
+    /// `bad_length`, `bad_padding`, `bad_plaintext`) before `bad_signature`, like
+    /// smartwalle/alipay's `DecodePhoneNumber`: a padding oracle. Genuine and tampered cases
+    /// are all answered correctly.
+    DecryptFirst,
+    /// Panics (an `unwrap()` on the parsed body, no panic-catching layer) on a body that is not
+    /// a JSON object with string fields: the connection closes without an answer, while every
+    /// other request is answered.
+    CrashReset,
+    /// A web app that redirects (`302 Location: /phone/error?...`) for every verified outcome
+    /// that is not a mobile (platform errors, no mobile, busy) instead of answering it: no
+    /// client code reads a 302 from `my.request` as an outcome.
+    RedirectErrors,
 }
 
 /// How long [`Broken::Slow`] waits before every answer (longer than any sane client timeout).
@@ -122,6 +145,11 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::SharedCipher => post(shared_cipher),
         Broken::LeakyErrors => post(leaky_errors),
         Broken::Slow => post(slow),
+        Broken::EscapedLeak => post(hidden::escaped_leak),
+        Broken::GzipLeak => post(hidden::gzip_leak),
+        Broken::DecryptFirst => post(hidden::decrypt_first),
+        Broken::CrashReset => post(hidden::crash_reset),
+        Broken::RedirectErrors => post(hidden::redirect_errors),
     };
     with_state(handler, merchant)
 }
