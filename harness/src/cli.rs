@@ -23,7 +23,7 @@ use crate::plan;
 use crate::report::{FormatTarget, Reporters, RunInfo, RunReport};
 use crate::runner;
 use crate::select::Shard;
-use crate::transport::{HttpClient, Limits, TlsOptions};
+use crate::transport::{HttpClient, Limits};
 use crate::verdict::{self, Summary};
 
 /// The reference merchant's contract, as committed in `harness/contracts/reference.toml`.
@@ -219,10 +219,7 @@ impl RunArgs {
                 aes_bits: self.merchant_aes_bits,
             },
             behaviour: !self.no_behaviour,
-            tls: TlsOptions {
-                cacert: self.cacert.clone(),
-                insecure: self.insecure,
-            },
+            tls: options::tls(self.cacert.as_deref(), self.insecure)?,
         })
     }
 }

@@ -87,6 +87,17 @@ pub fn selection(
     })
 }
 
+/// The TLS options, with the `--cacert` file checked now (an exit-2 error naming the file).
+pub fn tls(cacert: Option<&Path>, insecure: bool) -> anyhow::Result<TlsOptions> {
+    if let Some(path) = cacert {
+        crate::transport::load_ca(path)?;
+    }
+    Ok(TlsOptions {
+        cacert: cacert.map(Path::to_path_buf),
+        insecure,
+    })
+}
+
 /// The contract at `path`, or the default rules.
 pub fn contract(path: Option<&Path>) -> anyhow::Result<Contract> {
     Ok(match path {

@@ -201,7 +201,8 @@ pub enum ClientError {
 /// The encodings the harness can decode, as sent in `Accept-Encoding`.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br";
 
-fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
+/// Reads the PEM CA certificates of `--cacert`.
+pub fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
     let pem = std::fs::read(path).map_err(|source| ClientError::CaUnreadable {
         path: path.into(),
         source,
