@@ -262,6 +262,22 @@ fn list_and_run_list_show_ids() {
     );
 }
 
+/// Behaviour-check ids, like catalogue ids, are never removed or renamed.
+#[test]
+fn landed_behaviour_ids_are_never_removed() {
+    let all = listed(&["run", "--list"]);
+    for id in include_str!("landed-behaviour-ids.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            all.iter().any(|a| a == id),
+            "landed behaviour id {id} was removed"
+        );
+    }
+}
+
 #[test]
 fn shards_partition_all_ids() {
     let all: BTreeSet<String> = listed(&["run", "--list"]).into_iter().collect();
