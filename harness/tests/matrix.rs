@@ -208,6 +208,37 @@ async fn reference_passes_everything_in_the_standard_configuration() {
     );
 }
 
+/// Issue 9 item 5: a merchant that refuses the unsigned platform errors (rather than reporting
+/// them) is just as right: everything passes, and the reasons say it refused and what reporting
+/// would have told the developer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_refusing_unsigned_errors_passes_too() {
+    let cfg = MerchantConfig {
+        refuse_unsigned_errors: true,
+        ..MerchantConfig::default()
+    };
+    let run = run(cfg, &[]).await;
+    assert!(run.failing.is_empty(), "{}", explain(&run));
+    assert_eq!(run.exit_code, 0);
+    for id in ANY_CONFIGURATION {
+        let case = run.report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *id)
+            .unwrap();
+        assert_eq!(case["answer"]["status"], 400, "{case}");
+        let reason = case["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("the merchant refused it")
+                && reason.contains("reporting it would have told the developer"),
+            "{id}: {reason}"
+        );
+    }
+    // An unsigned success is refused as before.
+    assert!(run.passed.contains("tamper.plaintext.success-unsigned"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_without_signing() {
     let cfg = MerchantConfig {
