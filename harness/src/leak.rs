@@ -283,12 +283,13 @@ impl Views {
 
     /// True when some view holds a PEM block marker.
     pub fn has_pem(&self) -> bool {
-        self.readable.iter().any(|t| {
-            t.contains("-----BEGIN") || t.contains("PRIVATE KEY-----") || t.contains("PRIVATEKEY")
-        }) || self
-            .texts
+        self.readable
             .iter()
-            .any(|t| t.contains("-----BEGIN") || t.contains("PRIVATEKEY-----"))
+            .any(|t| t.contains("-----BEGIN") || t.contains("PRIVATE KEY-----"))
+            || self
+                .texts
+                .iter()
+                .any(|t| t.contains("-----BEGIN") || t.contains("PRIVATEKEY-----"))
     }
 
     /// True when some decoded base64 run is a DER private key (PKCS#8 RSA, EC or Ed25519, or

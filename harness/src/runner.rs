@@ -155,19 +155,18 @@ impl<F: FnMut(&CaseResult)> Gate<'_, F> {
 
     /// Takes one finished case; `Err` when the run must stop (nothing reachable).
     fn take(&mut self, r: CaseResult, err: Option<TransportError>) -> Result<(), ()> {
-        match err {
-            None => {
-                if r.answer.status.is_some() && !self.answered {
-                    self.answered = true;
-                    for (mut h, e) in std::mem::take(&mut self.held) {
-                        if e.is_crash() {
-                            crash_is_a_failure(&mut h, &e);
-                        }
-                        self.emit(h);
-                    }
+        // Any HTTP status (even of an answer too large to judge) shows the endpoint answers.
+        if r.answer.status.is_some() && !self.answered {
+            self.answered = true;
+            for (mut h, e) in std::mem::take(&mut self.held) {
+                if e.is_crash() {
+                    crash_is_a_failure(&mut h, &e);
                 }
-                self.emit(r);
+                self.emit(h);
             }
+        }
+        match err {
+            None => self.emit(r),
             Some(e) if self.answered => {
                 let mut r = r;
                 if e.is_crash() {
