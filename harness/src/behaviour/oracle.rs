@@ -317,6 +317,10 @@ fn judge_exchanges(
                     .insert(Seen::Answer(a.status, normalised));
             }
             Err(e) if e.is_crash() => {
+                problems.push(format!(
+                    "({}) {}: the connection dropped without an answer (a crash on this input; a refusal was expected)",
+                    v.name, v.label
+                ));
                 seen.entry(x.variant).or_default().insert(Seen::Dropped);
             }
             Err(e) => no_verdict.push(format!("({}) {e}", v.name)),
