@@ -69,6 +69,9 @@ pub fn stack_frame(body: &str) -> Option<&str> {
     })
 }
 
+/// Longer secrets are matched by their first this many characters.
+pub const MAX_SECRET_CHARS: usize = 4096;
+
 /// Base64 runs shorter than this are not decoded (too short to carry a secret).
 const MIN_BLOB_CHARS: usize = 16;
 /// At most this many base64 runs of one answer are decoded (bounds the work on hostile bodies).
@@ -341,9 +344,16 @@ impl Secret {
         }
     }
 
-    /// A secret given as base64 text (a ciphertext); its bytes when the text decodes.
+    /// A secret given as base64 text (a ciphertext); its bytes when the text decodes. Only the
+    /// first [`MAX_SECRET_CHARS`] characters are used: an answer echoing that much of it echoes
+    /// it (and the `tamper.body.huge` ciphertext is a megabyte).
     pub fn from_base64(what: &'static str, text: &str) -> Self {
-        match LENIENT_STANDARD.decode(text.trim()) {
+        let text = text.trim();
+        let text = match text.char_indices().nth(MAX_SECRET_CHARS) {
+            Some((i, _)) => &text[..i],
+            None => text,
+        };
+        match LENIENT_STANDARD.decode(text) {
             Ok(bytes) if !bytes.is_empty() => {
                 let mut s = Self::from_bytes(what, &bytes);
                 let own = canonical(text);
@@ -587,6 +597,14 @@ mod tests {
             assert!(s.found_in(&Views::of(&body)), "{body}");
         }
         assert!(!s.found_in(&Views::of("{\"error\":\"bad_padding\"}")));
+        // A megabyte ciphertext (tamper.body.huge) is matched by its start.
+        let huge = "QUJD".repeat(256 * 1024);
+        let s = Secret::from_base64("the case's ciphertext", &huge);
+        assert!(s.found_in(&Views::of(&format!(
+            "echo {}",
+            &huge[..MAX_SECRET_CHARS + 8]
+        ))));
+        assert!(!s.found_in(&Views::of(&huge[..64])));
     }
 
     #[test]
