@@ -3,9 +3,10 @@
 //! A merchant's answer is read the way a person (or an attacker) would read it, not only as its
 //! raw bytes: the harness builds [`Views`] of the body (the raw text; JSON strings unescaped by
 //! `serde_json`, nested JSON included; `\uXXXX`, `\/` and HTML numeric escapes undone in text
-//! that is not JSON, such as a page embedding a script; percent-decoding by `percent-encoding`;
-//! line breaks and `=` padding removed, so a secret split over lines is whole again; and every
-//! base64 or base64url run decoded, as bytes and, when it is text, as one more view). A secret
+//! that is not JSON, such as a page embedding a script; HTML tags dropped; percent-decoding by
+//! `percent-encoding`; line breaks and `=` padding removed, so a secret split over lines is
+//! whole again; and every base64 or base64url run decoded, as bytes and, when it is text, as
+//! one more view). A secret
 //! ([`KeyMaterial`]: the AES keys, the private keys of the key set and any DER private key; and
 //! the case's ciphertext) is looked for in all of them, in base64, base64url and hex form.
 //!
@@ -241,6 +242,17 @@ impl Views {
         }
         if body.contains('\\') || body.contains("&#") {
             readable.push(unescape_embedded(body));
+        }
+        if body.contains('<') {
+            // HTML: a secret split by <br> (or wrapped in <span>s) reads whole on the page.
+            static TAG: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            let tag = TAG.get_or_init(|| {
+                regex::Regex::new(r"<[/a-zA-Z][^<>]{0,40}>").expect("a valid pattern")
+            });
+            let text = tag.replace_all(body, "").into_owned();
+            if text != body {
+                readable.push(unescape_embedded(&text));
+            }
         }
         let mut decoded = Vec::new();
         for t in &readable {
@@ -545,6 +557,7 @@ mod tests {
             format!("key={hex}"),
             format!("{{\"detail\":\"{wrapped}\"}}"),
             format!("{{\"e\":\"{{\\\"inner\\\":\\\"{gson}\\\"}}\"}}"),
+            format!("<p>key: {a}<br>{b}</p>"),
         ] {
             assert_eq!(
                 km.found_in(&Views::of(&body)),
@@ -573,6 +586,14 @@ mod tests {
         assert_eq!(
             km.found_in(&Views::of(&format!("key={one_line}"))),
             Some("a private key (one-line)")
+        );
+        // PKCS#1 (the RSAPrivateKey inside the PKCS#8 of a 2048-bit key, from byte 26), one line.
+        let der = STANDARD.decode(&one_line).unwrap();
+        assert_eq!(&der[22..24], &[0x04, 0x82], "PKCS#8 OCTET STRING header");
+        let pkcs1 = STANDARD.encode(&der[26..]);
+        assert_eq!(
+            km.found_in(&Views::of(&format!("{{\"key\":\"{pkcs1}\"}}"))),
+            Some("a private key (DER, base64)")
         );
         // Someone else's private key: found by its DER shape.
         let other = KeySet::generate();
