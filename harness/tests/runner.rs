@@ -359,3 +359,47 @@ async fn an_undecodable_answer_fails_the_case() {
         "{c}"
     );
 }
+
+/// No false failure from the oracle check: an endpoint whose single rejection carries a fresh
+/// trace id (letters and digits) every time is uniform once ids are masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracle_check_masks_per_request_ids() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    async fn refuse() -> (axum::http::StatusCode, String) {
+        let n = N.fetch_add(7919, Ordering::Relaxed);
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            format!(r#"{{"error":"rejected","trace":"tr{n:x}q{}z"}}"#, n * 31),
+        )
+    }
+    let app = axum::Router::new().fallback(axum::routing::post(refuse));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let cli = Cli::try_parse_from([
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &format!("http://{addr}/"),
+        "--cases",
+        "behaviour.oracle.*",
+        "--format",
+        "json",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let code = run_async(cli, &mut out, false).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let c = &v["cases"][0];
+    assert_eq!(c["verdict"], "pass", "{c}");
+    assert_eq!(code, 0);
+    assert!(
+        c["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("id-like tokens masked")),
+        "{c}"
+    );
+}
