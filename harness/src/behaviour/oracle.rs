@@ -200,7 +200,8 @@ pub fn mask_tokens(body: &str) -> String {
         let t = &c[0];
         let digits = t.chars().any(|ch| ch.is_ascii_digit());
         let letters = t.chars().any(|ch| ch.is_ascii_alphabetic());
-        if t.len() >= 20 || (digits && letters) || !letters {
+        // Mixed letters and digits, or no letters at all, or long: an id.
+        if t.len() >= 20 || digits || !letters {
             "<id>".to_string()
         } else {
             t.to_string()
