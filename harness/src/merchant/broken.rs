@@ -388,6 +388,8 @@ mod tests {
     fn names_are_kebab_case() {
         assert_eq!(Broken::SkipVerify.to_string(), "skip-verify");
         assert_eq!(Broken::EmptyMobileOk.to_string(), "empty-mobile-ok");
+        assert_eq!(Broken::DecryptFirst.to_string(), "decrypt-first");
+        assert_eq!(Broken::RedirectErrors.to_string(), "redirect-errors");
     }
 
     #[test]

@@ -280,7 +280,10 @@ mod tests {
         assert_eq!(cli.args.signing, SigningChoice::None);
         assert_eq!(cli.args.aes_bits, 256);
         assert_eq!(cli.args.broken, Some(Broken::SkipVerify));
+        let strict = Cli::try_parse_from(["merchant", "--refuse-unsigned-errors"]).unwrap();
+        assert!(strict.args.refuse_unsigned_errors);
         let defaults = Cli::try_parse_from(["merchant"]).unwrap();
+        assert!(!defaults.args.refuse_unsigned_errors);
         assert_eq!(defaults.args.signing, SigningChoice::Rsa2);
         assert_eq!(defaults.args.aes_bits, 128);
         assert_eq!(defaults.args.broken, None);
