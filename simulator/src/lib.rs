@@ -32,7 +32,7 @@
 //! | `--keys DIR` / `--scenarios DIR` or the embedded ones | [`sources`] |
 //! | the plaintext as Alipay writes it, and reading it back | [`payload`] |
 //! | sealing and opening envelopes; the success-callback object | [`envelope`] |
-//! | the strict JSON scanner (raw spans, duplicate keys refused) and Alipay's JSON writer | [`json`] |
+//! | the JSON scanner keeping raw spans and duplicate keys (serde_json), Alipay's JSON writer | [`json`] |
 //! | console, user and platform state deciding the answer | [`platform`] |
 //! | the catalogue: file format, loading, building a case, tamper mutations | [`scenario`] |
 //! | deterministic mobile numbers | [`mobile`] |
