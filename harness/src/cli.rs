@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alipay_sim::platform::Signing;
 use alipay_sim::scenario::Severity;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -17,7 +18,7 @@ use crate::contract::Contract;
 use crate::delivery::{Delivery, DeliverySpec};
 use crate::judge::Judge;
 use crate::leak::KeyMaterial;
-use crate::merchant::{self, MerchantArgs, SigningChoice};
+use crate::merchant::{self, MerchantArgs};
 use crate::options::{self, RunOptions};
 use crate::plan;
 use crate::report::{FormatTarget, Reporters, RunInfo, RunReport};
@@ -138,8 +139,8 @@ pub struct RunArgs {
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
     /// The signature type the endpoint verifies (`none`: no Alipay public key configured).
-    #[arg(long, value_enum, default_value = "RSA2")]
-    pub merchant_signing: SigningChoice,
+    #[arg(long, default_value = "RSA2", value_parser = merchant::SigningParser)]
+    pub merchant_signing: Signing,
     /// The endpoint's AES key size.
     #[arg(long, default_value_t = 128, value_parser = crate::merchant::parse_aes_bits)]
     pub merchant_aes_bits: usize,
@@ -215,7 +216,7 @@ impl RunArgs {
             concurrency: self.concurrency as usize,
             delivery: Delivery::new(&self.deliver, &self.headers)?,
             profile: EndpointProfile {
-                signing: self.merchant_signing.sign_type(),
+                signing: self.merchant_signing,
                 aes_bits: self.merchant_aes_bits,
             },
             behaviour: !self.no_behaviour,
@@ -364,6 +365,24 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
     }
 }
 
+/// The one line `main` prints for an error: its chain joined by ": ", leaving out a cause the
+/// line already ends with (some library errors print their source in their own message too, so
+/// `{:#}` would say it twice).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Runs the command on a new tokio runtime (for `main`; tests inside a runtime use
 /// [`run_async`]).
 pub fn run(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<i32> {
@@ -414,7 +433,7 @@ mod tests {
         assert_eq!(a.output.formats.len(), 2);
         assert_eq!(a.shard, Some(Shard { index: 2, count: 3 }));
         let o = a.options().unwrap();
-        assert_eq!(o.profile.signing, None);
+        assert_eq!(o.profile.signing, Signing::None);
         assert_eq!(o.profile.aes_bits, 256);
         assert_eq!(o.fail_on, Severity::High);
         for bad in [
@@ -428,6 +447,20 @@ mod tests {
             argv.extend(bad.iter().copied());
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner detail")]
+        struct Inner;
+        #[derive(Debug, thiserror::Error)]
+        #[error("file f: {0}")]
+        struct Outer(#[source] Inner);
+        let e = anyhow::Error::new(Outer(Inner)).context("--keys");
+        assert_eq!(error_line(&e), "--keys: file f: inner detail");
+        let e = anyhow::Error::new(Inner).context("--keys");
+        assert_eq!(error_line(&e), "--keys: inner detail");
     }
 
     #[test]

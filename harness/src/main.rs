@@ -21,7 +21,7 @@ fn main() {
     let code = match alipay_harness::cli::run(cli, &mut stdout, is_tty) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", alipay_harness::cli::error_line(&e));
             2
         }
     };

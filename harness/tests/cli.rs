@@ -331,5 +331,22 @@ fn version_and_help() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--fail-on"))
-        .stdout(predicate::str::contains("--shard"));
+        .stdout(predicate::str::contains("--shard"))
+        .stdout(predicate::str::contains(
+            "[possible values: RSA2, RSA, none]",
+        ));
+    harness()
+        .args(["merchant", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "[possible values: RSA2, RSA, none]",
+        ));
+    harness()
+        .args(["run", "--endpoint", "http://127.0.0.1:1/"])
+        .args(["--merchant-signing", "SHA256"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SHA256"))
+        .stderr(predicate::str::contains("RSA2, RSA, none"));
 }

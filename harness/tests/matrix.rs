@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use alipay_harness::merchant::{Broken, MerchantConfig, spawn};
-use alipay_sim::crypto::SignType;
+use alipay_sim::platform::Signing;
 
 const CONTRACT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts/reference.toml");
 
@@ -242,7 +242,7 @@ async fn reference_refusing_unsigned_errors_passes_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_without_signing() {
     let cfg = MerchantConfig {
-        signing: None,
+        signing: Signing::None,
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();
@@ -253,7 +253,7 @@ async fn reference_without_signing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_with_legacy_rsa() {
     let cfg = MerchantConfig {
-        signing: Some(SignType::Rsa),
+        signing: Signing::Rsa,
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();

@@ -187,8 +187,8 @@ fn refusal(status: StatusCode, error: &str) -> Response {
 mod tests {
     use super::*;
     use crate::merchant::MerchantConfig;
-    use alipay_sim::crypto::SignType;
     use alipay_sim::keys::KeySet;
+    use alipay_sim::platform::Signing;
     use alipay_sim::scenario::{Catalogue, Outcome};
     use axum::http::Request;
     use tower::ServiceExt as _;
@@ -223,7 +223,7 @@ mod tests {
         let mut checked = 0;
         for scenario in Catalogue::embedded().scenarios() {
             let profile = scenario.merchant_profile();
-            let applies = (profile.any_signing || profile.verifies == cfg.signing)
+            let applies = (profile.any_signing || profile.verifies == cfg.signing.sign_type())
                 && profile.aes_bits.is_none_or(|b| b == cfg.aes_bits);
             if !applies {
                 continue;
@@ -282,10 +282,10 @@ mod tests {
     #[tokio::test]
     async fn every_case_gets_its_expected_answer_in_the_other_configurations() {
         for (signing, aes_bits) in [
-            (None, 128),
-            (Some(SignType::Rsa), 128),
-            (Some(SignType::Rsa2), 192),
-            (Some(SignType::Rsa2), 256),
+            (Signing::None, 128),
+            (Signing::Rsa, 128),
+            (Signing::Rsa2, 192),
+            (Signing::Rsa2, 256),
         ] {
             let cfg = MerchantConfig {
                 signing,
@@ -293,7 +293,7 @@ mod tests {
                 ..MerchantConfig::default()
             };
             // Each configuration has its own success case besides the unencrypted errors.
-            assert!(catalogue_against(cfg).await > 5, "{signing:?} {aes_bits}");
+            assert!(catalogue_against(cfg).await > 5, "{signing} {aes_bits}");
         }
     }
 
