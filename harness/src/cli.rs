@@ -365,6 +365,30 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
     }
 }
 
+impl Cli {
+    /// The command only lists ids (`list`, `run --list`): a reader that stops early (`| head`)
+    /// is not an error for it.
+    pub fn only_lists(&self) -> bool {
+        match &self.command {
+            Command::List(_) => true,
+            Command::Run(args) => args.list,
+            Command::Merchant(_) | Command::Demo(_) => false,
+        }
+    }
+}
+
+/// True when the error (or a cause of it) is a write to a closed pipe, direct or through
+/// `serde_json`'s writer.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+    })
+}
+
 /// The one line `main` prints for an error: its chain joined by ": ", leaving out a cause the
 /// line already ends with (some library errors print their source in their own message too, so
 /// `{:#}` would say it twice).
@@ -449,6 +473,18 @@ mod tests {
         }
     }
 
+    /// A writer whose reader is gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn an_error_line_says_each_cause_once() {
         #[derive(Debug, thiserror::Error)]
@@ -461,6 +497,11 @@ mod tests {
         assert_eq!(error_line(&e), "--keys: file f: inner detail");
         let e = anyhow::Error::new(Inner).context("--keys");
         assert_eq!(error_line(&e), "--keys: inner detail");
+        assert!(!is_broken_pipe(&e));
+        let pipe = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&pipe.context("writing the list")));
+        let json = serde_json::to_writer(ClosedPipe, &[1]).unwrap_err();
+        assert!(is_broken_pipe(&anyhow::Error::new(json)));
     }
 
     #[test]

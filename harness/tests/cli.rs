@@ -319,6 +319,43 @@ fn last_failed_selects_failed_and_errored_ids() {
     );
 }
 
+/// `alipay-harness ARGS | head` where the reader is already gone: every write to stdout fails
+/// with a broken pipe (deterministically, unlike a reader racing the writer).
+#[test]
+fn a_listing_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    for args in [
+        &["list"][..],
+        &["list", "--format", "json"],
+        &["run", "--list", "--endpoint", "http://127.0.0.1:1/"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    // A run that cannot write its report is still an error (exit 2), named once.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
+        .args(["demo", "--format", "json"])
+        .stdout(writer)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn version_and_help() {
     harness()
