@@ -319,8 +319,24 @@ fn last_failed_selects_failed_and_errored_ids() {
     );
 }
 
-/// `alipay-harness ARGS | head` where the reader is already gone: every write to stdout fails
-/// with a broken pipe (deterministically, unlike a reader racing the writer).
+/// Runs `alipay-harness ARGS` with stdout a pipe whose reader is already gone, as
+/// `alipay-harness ARGS | head` meets it: every write fails with a broken pipe
+/// (deterministically, unlike a reader racing the writer). Returns the exit code and stderr.
+fn into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
+        .args(args)
+        .stdout(writer)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_listing_into_a_closed_pipe_ends_quietly_with_exit_0() {
     for args in [
@@ -328,28 +344,11 @@ fn a_listing_into_a_closed_pipe_ends_quietly_with_exit_0() {
         &["list", "--format", "json"],
         &["run", "--list", "--endpoint", "http://127.0.0.1:1/"],
     ] {
-        let (reader, writer) = std::io::pipe().unwrap();
-        drop(reader);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
-            .args(args)
-            .stdout(writer)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
-        assert_eq!(stderr, "", "{args:?}");
+        assert_eq!(into_closed_pipe(args), (Some(0), String::new()), "{args:?}");
     }
     // A run that cannot write its report is still an error (exit 2), named once.
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
-        .args(["demo", "--format", "json"])
-        .stdout(writer)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = into_closed_pipe(&["demo", "--format", "json"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.starts_with("error: ") && stderr.contains("Broken pipe"),
         "{stderr}"
