@@ -104,7 +104,8 @@ pub struct RunArgs {
     /// Scenario directory (default: the embedded catalogue).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
-    /// Key directory laid out like `keys/` (default: the embedded TEST-ONLY keys).
+    /// Key set to seal the cases with, laid out like `keys/`: the harness plays Alipay, so it
+    /// needs the Alipay private key too (default: the embedded TEST-ONLY keys).
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
     /// Run only ids matching this glob (`*`, `?`); repeatable.

@@ -24,7 +24,6 @@
 //! | results and exit codes | [`verdict`] |
 //! | terminal, JSON and JUnit reports; the curl that reproduces a request | [`report`], [`curl`] |
 //! | the reference merchant (`merchant`, `demo`) and the deliberately broken ones | [`merchant`] |
-#![warn(missing_docs)]
 
 pub mod behaviour;
 pub mod case;
