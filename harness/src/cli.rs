@@ -394,18 +394,7 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// line already ends with (some library errors print their source in their own message too, so
 /// `{:#}` would say it twice).
 pub fn error_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.ends_with(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
+    alipay_sim::error::chain_line(e.as_ref())
 }
 
 /// Runs the command on a new tokio runtime (for `main`; tests inside a runtime use
