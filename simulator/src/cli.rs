@@ -37,6 +37,10 @@ pub enum Command {
     Keys(KeysCommand),
     /// Serve the JSAPI (authorise, my.getPhoneNumber, my.getSetting) and the admin API over HTTP.
     Serve(crate::server::ServeArgs),
+    /// Write N distinct signed envelopes, each with the answer it must get, for load engines.
+    Corpus(crate::corpus::CorpusArgs),
+    /// Check that a running `serve` answers (exit 0 healthy, 1 not), e.g. as a container HEALTHCHECK.
+    Health(crate::health::HealthArgs),
 }
 
 /// Where keys and scenarios come from.
@@ -223,6 +227,8 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
         }
         Command::Open(a) => open_cmd(a, stdout),
         Command::Serve(a) => crate::server::run(a, stdout),
+        Command::Corpus(a) => Ok(crate::corpus::run(a, stdout)?),
+        Command::Health(a) => Ok(crate::health::run(a, stdout)?),
         Command::Keys(KeysCommand::Generate { out, force }) => {
             let marker = out.join(keys::files::PLATFORM_PRIVATE);
             if marker.exists() && !force {

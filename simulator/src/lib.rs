@@ -20,10 +20,12 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod corpus;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod fixture;
+pub mod health;
 pub mod json;
 pub mod keys;
 pub mod payload;
