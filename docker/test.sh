@@ -15,8 +15,10 @@ SIM_HOST=$ROOT/target/x86_64-unknown-linux-gnu/release/alipay-sim   # the same s
 work=$(mktemp -d)
 containers=()
 dockerd_pid=
+compose=()
 cleanup() {
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
+  [ ${#compose[@]} -eq 0 ] || "${compose[@]}" down -t 2 >/dev/null 2>&1
   if [ -n "$dockerd_pid" ]; then
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
@@ -40,6 +42,7 @@ need=()
 command -v docker >/dev/null || need+=(docker.io)
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v curl >/dev/null || need+=(curl)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== docker: installing ${need[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive
@@ -180,6 +183,47 @@ ok=0
 docker run --rm --network host -v "$work/data:/data" "$IMAGE" corpus --count 200 --mix genuine=9,tamper=1 --out /data/c.ndjson >/dev/null || ok=1
 [ "$(wc -l <"$work/data/c.ndjson" 2>/dev/null)" = 200 ] || ok=1
 check "corpus writes into a mounted /data as the non-root user" "$ok"
+
+# --- README's GitHub Actions step: the harness from the image, contract and reports in a mount --
+mport=$(free_port)
+mname=alipay-sim-test-merchant-$$
+containers+=("$mname")
+docker run -d --name "$mname" --network host --entrypoint alipay-harness "$IMAGE" \
+  merchant --addr "127.0.0.1:$mport" >/dev/null
+mkdir -p "$work/checkout/ci"
+cp harness/contracts/reference.toml "$work/checkout/ci/harness.toml"
+ok=0
+for _ in $(seq 50); do curl -s -o /dev/null -X POST "http://127.0.0.1:$mport/api/phone" && break; sleep 0.1; done
+(
+  cd "$work/checkout" &&
+  docker run --rm --network host --user "$(id -u):$(id -g)" -v "$PWD:/work" -w /work \
+    --entrypoint alipay-harness "$IMAGE" \
+    run --endpoint "http://127.0.0.1:$mport/api/phone" --contract ci/harness.toml \
+    --shard 1/2 --fail-on high \
+    --format terminal --format junit=harness-junit.xml --format json=harness.json
+) >"$work/gha.log" 2>&1 || ok=1
+grep -q '<testsuite' "$work/checkout/harness-junit.xml" 2>/dev/null || ok=1
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/checkout/harness.json" 2>/dev/null || ok=1
+[ "$ok" -eq 0 ] || tail -20 "$work/gha.log"
+check "README's GitHub Actions harness step (contract and reports through a mount) passes" "$ok"
+docker rm -f "$mname" >/dev/null 2>&1
+
+# --- the compose example, as README shows it, on host networking -----------------------------
+sim_port=$(free_port)
+merchant_port=$(free_port)
+export SIM_PORT=$sim_port MERCHANT_PORT=$merchant_port ALIPAY_SIM_IMAGE=$IMAGE
+compose=(docker-compose -p "alipay-sim-test-$$" -f docker-compose.example.yml -f docker/compose.host.yml)
+networks_before=$(docker network ls -q | sort)
+"${compose[@]}" up --exit-code-from harness >"$work/compose.log" 2>&1
+rc=$?
+"${compose[@]}" down -t 2 >/dev/null 2>&1
+compose=()
+ok=0
+[ "$rc" -eq 0 ] || ok=1
+grep -q 'harness.*0 failed' "$work/compose.log" || ok=1
+[ "$(docker network ls -q | sort)" = "$networks_before" ] || { echo "a network was created"; ok=1; }
+[ "$ok" -eq 0 ] || { echo "exit $rc"; tail -40 "$work/compose.log"; }
+check "docker-compose.example.yml: simulator and merchant healthy, the one-shot harness passes" "$ok"
 
 echo "docker: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -104,7 +104,8 @@ check "distributed (1 master, 2 workers), NDJSON, reference merchant: zero wrong
 
 # --- 2. one process, CSV corpus ---------------------------------------------------------------
 log=$work/csv.log
-"$LOCUST" "${common[@]}" -u 4 -r 4 -t 3s --host "$merchant_url" --corpus "$work/corpus.csv" >"$log" 2>&1
+"$LOCUST" "${common[@]}" -u 4 -r 4 -t 3s --host "$merchant_url" --merchant-path /api/phone \
+  --corpus "$work/corpus.csv" >"$log" 2>&1
 rc=$?
 grep -E '^corpus check' "$log"
 ok=0

@@ -3,8 +3,8 @@
 //!
 //! It sends `GET /healthz` to the server (by default at `ALIPAY_SIM_ADDR`, the address `serve`
 //! binds, with an unspecified address such as `0.0.0.0` replaced by loopback) and exits 0 when
-//! the answer is `200` with `{"status":"ok"}`, 1 when the server is unreachable or answers
-//! anything else, and 2 when the flags are wrong. Host names are resolved by the system resolver,
+//! the answer is `200` with `{"status":"ok"}` (with `--any-status`: any HTTP answer), 1 when the
+//! server is unreachable or answers anything else, and 2 when the flags are wrong. Host names are resolved by the system resolver,
 //! so `--url http://localhost:8780/healthz` also checks name resolution where it runs.
 
 use std::io::Write;
@@ -26,6 +26,10 @@ pub struct HealthArgs {
     /// Full URL to check instead, e.g. http://localhost:8780/healthz.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Healthy when the URL answers HTTP at all, whatever the status and body: for a service
+    /// without a health endpoint, such as `alipay-harness merchant` (POST only).
+    #[arg(long)]
+    pub any_status: bool,
     /// Seconds to wait for the answer (0.1 to 60).
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_timeout)]
     pub timeout: f64,
@@ -119,10 +123,10 @@ pub fn run(args: HealthArgs, stdout: &mut dyn Write) -> Result<i32, HealthError>
         .enable_all()
         .build()
         .map_err(|e| HealthError::Client(e.to_string()))?;
-    let verdict = runtime.block_on(check(&url, timeout))?;
+    let verdict = runtime.block_on(check(&url, timeout, args.any_status))?;
     match verdict {
-        Ok(version) => {
-            writeln!(stdout, "healthy: {url} (alipay-sim {version})")?;
+        Ok(what) => {
+            writeln!(stdout, "healthy: {url} ({what})")?;
             Ok(0)
         }
         Err(why) => {
@@ -132,8 +136,12 @@ pub fn run(args: HealthArgs, stdout: &mut dyn Write) -> Result<i32, HealthError>
     }
 }
 
-/// `Ok(Ok(version))` when healthy, `Ok(Err(why))` when not.
-async fn check(url: &str, timeout: Duration) -> Result<Result<String, String>, HealthError> {
+/// `Ok(Ok(what))` when healthy, `Ok(Err(why))` when not.
+async fn check(
+    url: &str,
+    timeout: Duration,
+    any_status: bool,
+) -> Result<Result<String, String>, HealthError> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(timeout)
@@ -149,6 +157,9 @@ async fn check(url: &str, timeout: Duration) -> Result<Result<String, String>, H
         Ok(b) => b,
         Err(e) => return Ok(Err(format!("reading the answer: {}", describe(&e)))),
     };
+    if any_status {
+        return Ok(Ok(format!("answered HTTP {status}")));
+    }
     if status != reqwest::StatusCode::OK {
         return Ok(Err(format!("answered HTTP {status}")));
     }
@@ -159,7 +170,10 @@ async fn check(url: &str, timeout: Duration) -> Result<Result<String, String>, H
     if v["status"] != "ok" {
         return Ok(Err(format!("answer has status {}", v["status"])));
     }
-    Ok(Ok(v["version"].as_str().unwrap_or("?").to_string()))
+    Ok(Ok(format!(
+        "alipay-sim {}",
+        v["version"].as_str().unwrap_or("?")
+    )))
 }
 
 /// The error and its causes on one line (reqwest's own text is only the outer layer).

@@ -118,6 +118,33 @@ fn a_closed_port_or_a_wrong_answer_is_unhealthy_with_exit_1() {
 }
 
 #[test]
+fn any_status_accepts_any_http_answer_but_not_silence() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        let mut buf = [0u8; 2048];
+        let _ = c.read(&mut buf);
+        c.write_all(
+            b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+    });
+    let url = format!("http://127.0.0.1:{port}/api/phone");
+    sim()
+        .args(["health", "--any-status", "--url", &url])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("answered HTTP 405"));
+    peer.join().unwrap();
+    // Nobody listens any more.
+    sim()
+        .args(["health", "--any-status", "--url", &url])
+        .assert()
+        .code(1);
+}
+
+#[test]
 fn a_silent_peer_times_out_as_unhealthy() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
