@@ -11,7 +11,8 @@
 //!    baseline is that × the number of cores. `openssl speed -multi CORES` is shown beside it.
 //! 2. The corpus writer (the library's [`alipay_sim::corpus::write_to`], all cores, the default
 //!    `genuine` mix: one AES encryption and one RSA2 signature per line) writes `--count` lines to
-//!    a temporary file; its rate is lines/s over the wall-clock time.
+//!    a temporary file; its rate is lines/s over the wall-clock time. The same on one thread
+//!    (`--count / cores` lines) compares with one OpenSSL process.
 //! 3. Bounded memory: the example runs itself as a child process per size (`--rss-counts`,
 //!    default 10000 and 1000000 lines), each writing its corpus to a temporary file and then
 //!    reading its own peak resident set (`VmHWM` in `/proc/self/status`).
@@ -91,20 +92,14 @@ fn plan() -> Plan {
 }
 
 /// Writes `count` lines to a temporary file on every core; returns (lines/s, bytes).
-fn write_corpus(count: u64) -> Result<(f64, u64), String> {
+fn write_corpus(count: u64, threads: usize) -> Result<(f64, u64), String> {
     let dir = std::env::temp_dir().join(format!("corpus-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("corpus.ndjson");
     let plan = plan();
     let started = Instant::now();
-    let s = corpus::write_to(
-        &plan,
-        count,
-        Format::Ndjson,
-        corpus::default_threads(),
-        &path,
-    )
-    .map_err(|e| e.to_string());
+    let s =
+        corpus::write_to(&plan, count, Format::Ndjson, threads, &path).map_err(|e| e.to_string());
     let elapsed = started.elapsed();
     let _ = std::fs::remove_dir_all(&dir);
     let s = s?;
@@ -205,7 +200,8 @@ fn run(s: &Settings) -> Result<(), String> {
         let multi = openssl_sign(s.seconds, Some(cores))?;
         Some((one, multi))
     };
-    let (rate, bytes) = write_corpus(s.count)?;
+    let (rate, bytes) = write_corpus(s.count, cores)?;
+    let (rate1, _) = write_corpus((s.count / cores as u64).max(1), 1)?;
     println!("| measurement | value | ratio |");
     println!("|---|---:|---|");
     let baseline = openssl.as_ref().map(|((_, one), _)| one * cores as f64);
@@ -217,6 +213,14 @@ fn run(s: &Settings) -> Result<(), String> {
         "| corpus, {} genuine lines, {cores} threads: lines/s | {rate:.0} | {} |",
         s.count,
         ratio(baseline)
+    );
+    println!(
+        "| corpus, {} genuine lines, 1 thread: lines/s | {rate1:.0} | {} |",
+        (s.count / cores as u64).max(1),
+        match &openssl {
+            Some(((_, one), _)) => format!("{:.2} × one openssl process", rate1 / one),
+            None => "n/a".into(),
+        }
     );
     if let Some(((cmd1, one), (cmdm, multi))) = &openssl {
         println!("| `{cmd1}`: sign/s (one process) | {one:.0} | |");
@@ -258,7 +262,7 @@ fn main() {
             .get(1)
             .ok_or_else(|| "--child needs a count".to_string())
             .and_then(|c| number(c))
-            .and_then(write_corpus)
+            .and_then(|n| write_corpus(n, corpus::default_threads()))
             .and_then(|(rate, _)| Ok((peak_rss_kib()?, rate)));
         match result {
             Ok((rss, rate)) => println!("{rss} {rate}"),

@@ -24,9 +24,9 @@
 //! | `envelope` | the exact request body (`res.response`, as the mini-program forwards it) |
 //!
 //! Every mobile in a corpus (`expect.mobile` and `canary`) is distinct: line `id` gets number
-//! `P(id)` where `P` is a seeded permutation of `0..7·10⁹`, written as a mainland number
-//! `1[3-9]dddddddd d` (or `1-dddddddddd` for the overseas case). So a corpus holds at most
-//! [`MAX_COUNT`] lines. The same count, mix, seed and keys always give the same file.
+//! `P(id)` where `P` is a seeded permutation of `0..7·10⁹`, written as a mainland number (`1`, a
+//! digit 3-9 and nine digits; `1-` and ten digits for the overseas case). So a corpus holds at
+//! most [`MAX_COUNT`] lines. The same count, mix, seed and keys always give the same file.
 //!
 //! With `--format csv` the same records are written as RFC 4180 CSV with a header line:
 //! `id,case,outcome,mobile,code,sub_code,canary,content_type,envelope` (absent values are empty).
@@ -561,7 +561,7 @@ fn csv_field(out: &mut Vec<u8>, f: &str) {
     }
 }
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
     /// Lines written.

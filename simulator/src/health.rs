@@ -14,7 +14,7 @@ use std::time::Duration;
 /// `alipay-sim health` arguments.
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
-    /// Address the server listens on, HOST:PORT or a port alone (0.0.0.0 and [::] are checked
+    /// Address the server listens on, HOST:PORT or a port alone (`0.0.0.0` and `[::]` are checked
     /// on loopback). Ignored when --url is given.
     #[arg(
         long,
