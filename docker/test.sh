@@ -212,7 +212,13 @@ docker rm -f "$mname" >/dev/null 2>&1
 sim_port=$(free_port)
 merchant_port=$(free_port)
 export SIM_PORT=$sim_port MERCHANT_PORT=$merchant_port ALIPAY_SIM_IMAGE=$IMAGE
-compose=(docker-compose -p "alipay-sim-test-$$" -f docker-compose.example.yml -f docker/compose.host.yml)
+# Compose refuses published ports on the host network, and an override can only add ports: the
+# test runs the example with its `ports:` entries cut out, everything else as written.
+awk '/^    ports:$/ {skip=1; next} skip && /^      - / {next} {skip=0; print}' \
+  docker-compose.example.yml >"$work/docker-compose.example.yml"
+grep -q '^ *ports:' "$work/docker-compose.example.yml" && die "could not cut the ports out of the compose example"
+compose=(docker-compose -p "alipay-sim-test-$$" --project-directory "$ROOT"
+  -f "$work/docker-compose.example.yml" -f docker/compose.host.yml)
 networks_before=$(docker network ls -q | sort)
 "${compose[@]}" up --exit-code-from harness >"$work/compose.log" 2>&1
 rc=$?
