@@ -9,7 +9,9 @@
 #      merchant: zero wrong, missing or leaked mobiles, each worker its own slice;
 #   2. the same file in one process with a CSV corpus: zero failures;
 #   3. the check can fail: against `alipay-harness merchant --broken skip-verify` (accepts forged
-#      envelopes) the run must exit 1 reporting leaked mobiles.
+#      envelopes) the run must exit 1 reporting leaked mobiles;
+#   4. against `--broken shared-cipher` (one result slot shared by all requests) it must exit 1
+#      reporting wrong mobiles.
 # Ends with `N passed, M failed`; exit 0 only when all passed (2 when it could not run).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -125,6 +127,18 @@ ok=0
 grep -q '^corpus check: .* [1-9][0-9]* leaked mobile' "$log" || ok=1
 [ "$ok" -eq 0 ] || tail -40 "$log"
 check "a skip-verify merchant is caught leaking forged mobiles (exit 1)" "$ok"
+
+# --- 4. ... and a merchant that hands one user's mobile to another under load ------------------
+start_merchant --broken shared-cipher
+log=$work/shared.log
+"$LOCUST" "${common[@]}" -u 8 -r 8 -t 3s --host "$merchant_url" --corpus "$work/corpus.ndjson" >"$log" 2>&1
+rc=$?
+grep -E '^corpus check' "$log"
+ok=0
+[ "$rc" -eq 1 ] || ok=1
+grep -q '^corpus check: [0-9]* requests, [1-9][0-9]* wrong mobile' "$log" || ok=1
+[ "$ok" -eq 0 ] || tail -40 "$log"
+check "a shared-cipher merchant is caught answering other users' mobiles (exit 1)" "$ok"
 
 echo "load: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
