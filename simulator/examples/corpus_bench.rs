@@ -193,15 +193,17 @@ fn run(s: &Settings) -> Result<(), String> {
             "release"
         }
     );
-    let openssl = if s.quick {
-        None
-    } else {
-        let one = openssl_sign(s.seconds, None)?;
-        let multi = openssl_sign(s.seconds, Some(cores))?;
-        Some((one, multi))
-    };
-    let (rate, bytes) = write_corpus(s.count, cores)?;
+    // Each corpus measurement right after the OpenSSL one it is compared with, so that both see
+    // about the same load from whatever else runs on the machine.
+    let one = (!s.quick)
+        .then(|| openssl_sign(s.seconds, None))
+        .transpose()?;
     let (rate1, _) = write_corpus((s.count / cores as u64).max(1), 1)?;
+    let multi = (!s.quick)
+        .then(|| openssl_sign(s.seconds, Some(cores)))
+        .transpose()?;
+    let (rate, bytes) = write_corpus(s.count, cores)?;
+    let openssl = one.zip(multi);
     println!("| measurement | value | ratio |");
     println!("|---|---:|---|");
     let baseline = openssl.as_ref().map(|((_, one), _)| one * cores as f64);
