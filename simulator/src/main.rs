@@ -5,6 +5,7 @@
 //! with exit code 0, as other Unix tools do.
 
 mod cli;
+mod health;
 
 use clap::Parser;
 
