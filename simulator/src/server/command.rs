@@ -9,11 +9,16 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::net::TcpListener;
 
+use super::Sources;
 use super::forward::{self, ForwardConfig};
 use super::listener::{self, Limits};
+use super::middleware::VERSION;
 use super::mobiles::DEFAULT_SEED;
+use super::routes::app_with;
 use super::state::AppState;
-use super::{DEFAULT_ADDR, Sources, VERSION};
+
+/// The default bind address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8780";
 
 /// `serve` arguments.
 #[derive(Debug, Args)]
@@ -197,7 +202,7 @@ pub fn run(args: ServeArgs, stdout: &mut dyn Write) -> anyhow::Result<i32> {
         };
         listener::serve_with(
             listener,
-            super::app_with(state.clone(), forward_cfg),
+            app_with(state.clone(), forward_cfg),
             limits,
             shutdown_signal(),
         )

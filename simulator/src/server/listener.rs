@@ -36,6 +36,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 
+use super::middleware::{VERSION, VERSION_HEADER};
+
 /// The default of [`Limits::header_timeout`] (`serve --header-timeout`).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default of [`Limits::idle_timeout`] (`serve --idle-timeout`).
@@ -97,6 +99,8 @@ pub async fn serve_with(
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
     let builder = Arc::new(builder);
+    // Tells connections still waiting for their first byte that the server is stopping.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -126,31 +130,33 @@ pub async fn serve_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked {
-            inner: stream,
-            activity: Arc::clone(&activity),
-        });
-        let service = Tracking {
-            inner: TowerToHyperService::new(router.clone()),
-            activity: Arc::clone(&activity),
-        };
-        let conn = graceful.watch(builder.serve_connection(io, service));
-        let idle = limits.idle_timeout;
+        let router = router.clone();
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
+        let mut stopping = stop_rx.clone();
         tokio::spawn(async move {
+            // Until its first byte arrives a connection holds only its socket: hyper's buffers
+            // are allocated when it first reads, so a flood of silent connections stays cheap.
+            let first_wait = limits.idle_timeout.min(limits.header_timeout);
+            let mut first = [0u8; 1];
             tokio::select! {
-                r = conn => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
+                // `peek`, not `readable`: readiness can be reported before any byte is there.
+                r = stream.peek(&mut first) => if r.is_err() { return },
+                () = tokio::time::sleep(first_wait) => {
+                    tracing::debug!(%peer, "silent connection closed after {first_wait:?}");
+                    return;
                 }
-                () = activity.idle_for(idle) => {
-                    tracing::debug!(%peer, "idle connection closed after {idle:?}");
-                }
+                _ = stopping.changed() => return,
             }
+            // Boxed: the task of a connection that never sends a byte stays small.
+            Box::pin(serve_connection(
+                stream, peer, router, &builder, watcher, limits,
+            ))
+            .await;
             drop(slot);
         });
     }
+    let _ = stop_tx.send(true);
     drop(listener);
     tracing::info!("shutting down: no new connections; finishing in-flight requests");
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
@@ -160,6 +166,38 @@ pub async fn serve_with(
         tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; exiting anyway");
     }
     Ok(())
+}
+
+/// Serves one connection whose first byte has arrived, until it ends or goes idle.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    router: Router,
+    builder: &hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    limits: Limits,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let service = Tracking {
+        inner: TowerToHyperService::new(router),
+        activity: Arc::clone(&activity),
+    };
+    let conn = watcher.watch(builder.serve_connection(io, service));
+    let idle = limits.idle_timeout;
+    tokio::select! {
+        r = conn => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+        () = activity.idle_for(idle) => {
+            tracing::debug!(%peer, "idle connection closed after {idle:?}");
+        }
+    }
 }
 
 /// The whole answer to a connection beyond the cap.
@@ -175,8 +213,8 @@ fn refusal_bytes(max: usize) -> Vec<u8> {
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
          connection: close\r\n{}: {}\r\ncontent-length: {}\r\n\r\n{body}",
-        super::VERSION_HEADER,
-        super::VERSION,
+        VERSION_HEADER,
+        VERSION,
         body.len()
     )
     .into_bytes()

@@ -2,7 +2,7 @@
 //! for every error, the version and id headers, and a debug log line.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,7 +10,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::{REQUEST_ID_HEADER, REQUEST_TIMEOUT, VERSION, VERSION_HEADER};
+
+/// The header carrying the simulator's version on every response.
+pub const VERSION_HEADER: &str = "x-alipay-sim-version";
+/// The header carrying the request id on every response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The simulator's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The longest a request with a body may take (the largest latency fault is 30 s); then 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The id of one request (from a client's `X-Request-Id`, or generated), in the request's
 /// extensions.
