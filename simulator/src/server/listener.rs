@@ -45,9 +45,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default of [`Limits::max_connections`] (`serve --max-connections`).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// How many refused connections are being answered at once; past that they are closed at once.
-pub const MAX_REFUSALS_IN_FLIGHT: usize = 64;
+pub(crate) const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 /// The longest a refused connection is kept (to send the 503 and read what the peer sent).
-pub const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+pub(crate) const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 /// How long graceful shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
