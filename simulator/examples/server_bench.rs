@@ -9,7 +9,8 @@
 //! - `server_bench flood BIN [CONNECTIONS] [SERVE_ARGS...]`: starts `BIN serve`, opens
 //!   CONNECTIONS idle connections at once, holds them 2 s, closes them, and reports the server's
 //!   RSS before, during and after (1 s and 10 s after the close), its peak (VmHWM), and how many
-//!   connections were served, refused with 503, or closed without an answer;
+//!   connections were served, refused with 503, or closed without an answer
+//!   (`FLOOD_FIRST_BYTE=1`: each connection first sends one byte of a request head);
 //! - `server_bench soak BIN [SECONDS] [CLIENTS]`: starts `BIN serve` and for SECONDS runs CLIENTS
 //!   concurrent `getPhoneNumber` callers on `demo/erin` (a fresh mobile per call: one RSA2
 //!   signature each, the signing limit) plus one admin caller cycling through create user,
@@ -181,9 +182,17 @@ fn flood(bin: &str, n: usize, serve_args: &[String], settle: Duration) -> Result
     let started = Instant::now();
     let mut socks = Vec::with_capacity(n);
     let mut failed_connects = 0usize;
+    // FLOOD_FIRST_BYTE=1: each connection sends one byte of a request head (a slowloris start),
+    // so the server starts reading it; otherwise the connections stay silent.
+    let first_byte = std::env::var_os("FLOOD_FIRST_BYTE").is_some();
     for _ in 0..n {
         match TcpStream::connect(&server.addr) {
-            Ok(s) => socks.push(s),
+            Ok(mut s) => {
+                if first_byte {
+                    let _ = s.write_all(b"G");
+                }
+                socks.push(s);
+            }
             Err(_) => failed_connects += 1,
         }
     }
@@ -214,11 +223,12 @@ fn flood(bin: &str, n: usize, serve_args: &[String], settle: Duration) -> Result
     let peak = server.kb("VmHWM");
     let healthy = post_once(&server.addr, "/jsapi/apps/demo/users/alice/getPhoneNumber");
     Ok(format!(
-        "flood: {n} connections opened in {connect_s:.1} s (failed connects: {failed_connects}), serve args: {serve_args:?}\n\
+        "flood: {n} {} connections opened in {connect_s:.1} s (failed connects: {failed_connects}), serve args: {serve_args:?}\n\
          connections 2 s later: {open} open (served), {refused} refused with 503, {closed} closed without an answer\n\
          rss_kb idle={idle} during={during} peak_vmhwm={peak} after_close_1s={after_1s} after_close_{}s={after_settle}\n\
          server fds: idle={fds_idle} during={fds_during} after={fds_after}\n\
          after - idle: {:+} KiB after 1 s, {:+} KiB after {} s; answers afterwards: {healthy}",
+        if first_byte { "one-byte" } else { "silent" },
         1 + settle.as_secs(),
         after_1s as i64 - idle as i64,
         after_settle as i64 - idle as i64,

@@ -15,9 +15,11 @@
 //!   closed. Refusals are themselves bounded ([`MAX_REFUSALS_IN_FLIGHT`] at once, each at most
 //!   [`REFUSAL_LINGER`]); past that a connection is closed at once.
 //!
-//! Every connection costs a hyper read buffer (8 KiB) and a task while it is open; the cap bounds
-//! that, and what a closed connection held is freed with it (see `BENCHMARKS.md`, "Connection
-//! flood", for the memory measured before, during and after a flood).
+//! Memory: until its first byte arrives a connection holds only its socket and a small task (a
+//! `peek` gate before hyper, whose read buffer would otherwise be reserved at once); a connection
+//! hyper serves holds two 8 KiB buffers. glibc keeps what a flood took in its per-thread arenas
+//! (only `malloc_trim` would give it back, an `unsafe` call this workspace forbids), so the cap
+//! is what bounds it. `BENCHMARKS.md` ("Connection flood") has the figures.
 
 use std::future::Future;
 use std::io;
@@ -43,7 +45,7 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default of [`Limits::idle_timeout`] (`serve --idle-timeout`).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default of [`Limits::max_connections`] (`serve --max-connections`).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// How many refused connections are being answered at once; past that they are closed at once.
 pub(crate) const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 /// The longest a refused connection is kept (to send the 503 and read what the peer sent).

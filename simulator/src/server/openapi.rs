@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::faults::MAX_LATENCY_MS;
 use super::journal::JOURNAL_CAPACITY;
+use super::listener::{DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use super::middleware::VERSION;
 
 fn schema_ref(name: &str) -> Value {
@@ -349,7 +350,7 @@ pub fn document() -> Value {
         "info": {
             "title": "alipay-sim",
             "version": VERSION,
-            "description": "The Alipay side of my.getPhoneNumber over HTTP: the mini-program JSAPI emulated (authorisation button, my.getPhoneNumber, my.getSetting) and an admin API under /__admin (apps, users, faults, journal, reset, seed, merchant bundles). TEST keys only. Every response carries X-Alipay-Sim-Version and X-Request-Id; every 4xx carries one Error object; bodies are limited to 64 KiB. Connections: a request head must arrive within serve --header-timeout (default 10 s), a connection with nothing in flight is closed after serve --idle-timeout (default 5 s) of silence, and a connection beyond serve --max-connections (default 512) is answered 503 with Retry-After: 1 and the Error object too_many_connections, then closed, before any route sees it."
+            "description": format!("The Alipay side of my.getPhoneNumber over HTTP: the mini-program JSAPI emulated (authorisation button, my.getPhoneNumber, my.getSetting) and an admin API under /__admin (apps, users, faults, journal, reset, seed, merchant bundles). TEST keys only. Every response carries X-Alipay-Sim-Version and X-Request-Id; every 4xx carries one Error object; bodies are limited to 64 KiB. Connections: a request head must arrive within serve --header-timeout (default {} s), a connection with nothing in flight is closed after serve --idle-timeout (default {} s) of silence, and a connection beyond serve --max-connections (default {DEFAULT_MAX_CONNECTIONS}) is answered 503 with Retry-After: 1 and the Error object too_many_connections, then closed, before any route sees it.", DEFAULT_HEADER_TIMEOUT.as_secs(), DEFAULT_IDLE_TIMEOUT.as_secs())
         },
         "servers": [{"url": "http://127.0.0.1:8780"}],
         "tags": [
