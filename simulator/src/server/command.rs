@@ -42,8 +42,8 @@ pub struct ServeArgs {
     /// it only loopback targets are allowed.
     #[arg(long = "allow-forward", value_name = "HOST[:PORT]", value_parser = forward::parse_allow_entry)]
     pub allow_forward: Vec<String>,
-    /// Seconds a request head (request line and headers) may take, counted from when the server
-    /// starts waiting for it; a slower peer is disconnected.
+    /// Seconds a request head (request line and headers) may take, counted from its first byte
+    /// (on a kept-alive connection, from the previous answer); a slower peer is disconnected.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     pub header_timeout: Duration,
     /// Seconds a connection with no request in flight may stay silent before it is closed.

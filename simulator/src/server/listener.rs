@@ -2,10 +2,11 @@
 //!
 //! `axum::serve` offers no connection knobs, so the loop drives hyper directly:
 //!
-//! - **header timeout** ([`Limits::header_timeout`]): from when the server starts waiting for a
-//!   request (the connection opened, or the previous answer was sent), the whole request head must
-//!   arrive within this time, or the connection is closed. A peer sending one header byte a
-//!   second is cut (hyper's `header_read_timeout`, driven by a Tokio timer);
+//! - **header timeout** ([`Limits::header_timeout`]): from the first byte of a new connection (on
+//!   a kept-alive one, from the previous answer), the whole request head must arrive within this
+//!   time, or the connection is closed. A peer sending one header byte a second is cut (hyper's
+//!   `header_read_timeout`, driven by a Tokio timer). A new connection that sends nothing is
+//!   closed after the smaller of the two timeouts;
 //! - **idle timeout** ([`Limits::idle_timeout`]): a connection with no request in flight that
 //!   receives nothing for this long is closed (a keep-alive connection left open, or one opened
 //!   and never used). The header timeout also bounds a silent connection, so the smaller of the
@@ -56,7 +57,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The connection limits of `serve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// The most time a request head may take, counted from when the server starts waiting for it.
+    /// The most time a request head may take, counted from its first byte (on a kept-alive
+    /// connection, from the previous answer).
     pub header_timeout: Duration,
     /// The most time a connection with no request in flight may stay silent.
     pub idle_timeout: Duration,
