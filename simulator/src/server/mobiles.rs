@@ -12,27 +12,7 @@ pub(crate) struct MobileGenerator {
     inner: Mutex<(u64, u64)>,
 }
 
-const SPACE: u64 = 7_000_000_000;
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The `n`-th generated mobile for `seed`.
-pub(crate) fn generated_mobile(seed: u64, n: u64) -> String {
-    let offset = splitmix(seed) % SPACE;
-    // A multiplier coprime with 7 x 10^9 = 2^9 x 5^9 x 7 makes the map a bijection.
-    let mut mul = splitmix(seed ^ 0x0005_eed0_fa11_9a7e) % SPACE;
-    while mul.is_multiple_of(2) || mul.is_multiple_of(5) || mul.is_multiple_of(7) {
-        mul = (mul + 1) % SPACE;
-    }
-    let x = (n % SPACE + offset) % SPACE;
-    let idx = ((u128::from(mul) * u128::from(x)) % u128::from(SPACE)) as u64;
-    format!("1{}{:09}", 3 + idx / 1_000_000_000, idx % 1_000_000_000)
-}
+use crate::mobile::generated_mobile;
 
 impl MobileGenerator {
     /// A generator at the start of `seed`'s sequence.
