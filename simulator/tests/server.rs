@@ -146,6 +146,11 @@ async fn open(app: &Router, app_id: &str, user: &str) -> Opened {
         .result
 }
 
+/// What alice, the default demo user, gets: her fixed mobile.
+fn alices_mobile() -> Opened {
+    Opened::Mobile("13812345678".into())
+}
+
 fn code(o: &Opened) -> &str {
     match o {
         Opened::PlatformError(e) => &e.code,
@@ -196,10 +201,7 @@ async fn health_and_headers_on_every_answer() {
 #[tokio::test]
 async fn default_state_gives_one_platform_outcome_per_user() {
     let app = fresh();
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
     assert_eq!(
         open(&app, "demo", "bob").await,
         Opened::Mobile("1-2025550123".into())
@@ -219,10 +221,7 @@ async fn default_state_gives_one_platform_outcome_per_user() {
     assert_eq!(code(&open(&app, "no-product", "alice").await), "40006");
     let unsigned = envelope_of(&phone(&app, "unsigned", "alice").await);
     assert!(!unsigned.contains("\"sign\""), "{unsigned}");
-    assert_eq!(
-        open(&app, "unsigned", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "unsigned", "alice").await, alices_mobile());
 }
 
 #[tokio::test]
@@ -694,10 +693,7 @@ async fn reset_and_seed_make_state_reproducible() {
     );
     assert_eq!(get(&app, "/__admin/journal").await.json, json!([]));
     assert_eq!(get(&app, "/__admin/faults").await.json["busy_rate"], 0.0);
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
     let bad = put(&app, "/__admin/seed", json!({"seed": -1})).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("seed"));
 }
@@ -982,10 +978,7 @@ async fn every_bad_request_gets_one_json_error_naming_the_field() {
         assert_error(&a, status, kind, field);
     }
     // Nothing above changed the state.
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
 }
 
 #[tokio::test]
@@ -1156,7 +1149,7 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
     let m = bundle_over_http(&c, &s.base, "demo").await;
     assert_eq!(
         m.open(v["response"].as_str().unwrap()).unwrap().result,
-        Opened::Mobile("13812345678".into())
+        alices_mobile()
     );
     // Drop: the connection closes without an answer.
     c.put(format!("{}/__admin/faults", s.base))
@@ -1312,7 +1305,7 @@ fn the_binary_prints_the_banner_and_address_serves_and_stops_on_sigterm() {
     let opened = Opener::new(Some(k.platform.verifier.clone()), Some(k.aes.clone()))
         .open(v["response"].as_str().unwrap())
         .unwrap();
-    assert_eq!(opened.result, Opened::Mobile("13812345678".into()));
+    assert_eq!(opened.result, alices_mobile());
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
