@@ -33,26 +33,9 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=interop/lib.sh
+source "$here/lib.sh"
 export NO_COLOR=1
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ] && exit 0
-  exit 1
-}
 
 # --- 1. toolchains ---------------------------------------------------------------------------------
 need=()
@@ -236,45 +219,6 @@ else:
 if len(answers) > 1:
     print("FAIL %s.hostile.uniform-refusal: %d different bodies: %r" % (label, len(answers), sorted(answers)))
 PY
-
-# relay <file>: counts the ok/FAIL lines of a check's output and prints the rest.
-relay() {
-  local line
-  while IFS= read -r line; do
-    case $line in
-      ok\ *) pass "${line#ok }" ;;
-      FAIL\ *) fail "${line#FAIL }" ;;
-      *) echo "$line" ;;
-    esac
-  done <"$1"
-}
-
-# start <name> <command...>: starts a merchant, waits for its "listening on URL" line, sets $url.
-start() {
-  local name=$1 line="" i
-  shift
-  : >"$tmp/$name.stdout"
-  "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.log" &
-  pids+=($!)
-  pid=$!
-  for ((i = 0; i < 300; i++)); do
-    line=$(head -n 1 "$tmp/$name.stdout")
-    [ -n "$line" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]]; then
-    url=${BASH_REMATCH[1]}
-    return 0
-  fi
-  fail "$name.start" "no 'listening on http://127.0.0.1:PORT' line (got '${line:0:200}'): $(tail -n 5 "$tmp/$name.log")"
-  return 1
-}
-stop() {
-  kill "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
 
 # harness_check <name> <signing> <bits> <must-pass ids...>: the harness against $url.
 harness_check() {

@@ -18,30 +18,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+start_prefix=merchant.
+# shellcheck source=interop/lib.sh
+source "$here/lib.sh"
 export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
 
 # The cases each merchant fails, all below high severity: findings about the official SDKs.
 EXPECTED_node="tamper.aes.bad-padding tamper.payload.signed-plaintext-error"
 EXPECTED_python="tamper.aes.bad-padding tamper.payload.signed-plaintext-error tamper.signature.sign-type-downgrade"
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ] && exit 0
-  exit 1
-}
 
 python=${INTEROP_PYTHON:-$here/.venv/bin/python}
 [ -d "$here/node/node_modules/alipay-sdk" ] || { fail setup "node/node_modules has no alipay-sdk: run interop/run.sh (or npm ci in interop/node)"; finish; }
@@ -56,27 +40,6 @@ if [ -z "$harness" ]; then
 fi
 [ -x "$harness" ] || { fail setup "alipay-harness binary not found (got '$harness')"; finish; }
 echo "using $harness"
-
-# start <name> <command...>: starts a merchant, waits for its "listening on URL" line, sets $url.
-start() {
-  local name=$1 line="" i
-  shift
-  : >"$tmp/$name.stdout" # exists before the background job opens it, so head never races it
-  "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.log" &
-  pids+=($!)
-  for ((i = 0; i < 300; i++)); do
-    line=$(head -n 1 "$tmp/$name.stdout")
-    [ -n "$line" ] && break
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]]; then
-    url=${BASH_REMATCH[1]}
-    return 0
-  fi
-  fail "merchant.$name.start" "no 'listening on http://127.0.0.1:PORT' line (got '${line:0:200}'): $(tail -n 5 "$tmp/$name.log")"
-  return 1
-}
 
 # check <name>: runs the harness against the merchant at $url and judges its JSON report.
 check() {
@@ -126,14 +89,7 @@ for cid in sorted(expected - seen):
 if passes == 0:
     print("FAIL merchant.%s.report: no case passed" % name)
 PY
-  local line
-  while IFS= read -r line; do
-    case $line in
-      ok\ *) pass "${line#ok }" ;;
-      FAIL\ *) fail "${line#FAIL }" ;;
-      *) echo "$line" ;;
-    esac
-  done <"$tmp/$name.verdicts"
+  relay "$tmp/$name.verdicts"
 }
 
 if start node node "$here/node/merchant.mjs" --port 0 --keys "$root/keys"; then check node; fi

@@ -59,14 +59,57 @@ async fn send(addr: SocketAddr) -> Result<alipay_harness::transport::Answer, Tra
         .0
 }
 
-#[tokio::test]
-async fn silent_endpoint_times_out() {
-    let addr = hostile(|s| async move {
-        // Accept, never answer, keep the connection open.
+/// An endpoint that accepts, never answers and keeps the connection open.
+async fn silent() -> SocketAddr {
+    hostile(|s| async move {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         drop(s);
     })
-    .await;
+    .await
+}
+
+/// Runs `alipay-harness run --endpoint http://ADDR/ --cases CASES [EXTRA...] --format json` in
+/// process; returns its exit code and the JSON report.
+async fn run_json(addr: SocketAddr, cases: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let endpoint = format!("http://{addr}/");
+    let mut args = vec![
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &endpoint,
+        "--cases",
+        cases,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--format", "json"]);
+    let cli = Cli::try_parse_from(args).unwrap();
+    let mut out = Vec::new();
+    let code = run_async(cli, &mut out, false).await.unwrap();
+    (code, serde_json::from_slice(&out).unwrap())
+}
+
+/// An endpoint that reads the request head, then sends `100 Continue` interim answers without
+/// end, pausing `pause` between them (zero: only yielding to the runtime).
+async fn continue_flood(pause: Duration) -> SocketAddr {
+    hostile(move |mut s| async move {
+        read_head(&mut s).await;
+        loop {
+            if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                return;
+            }
+            if pause.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(pause).await;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn silent_endpoint_times_out() {
+    let addr = silent().await;
     assert_eq!(send(addr).await.unwrap_err(), TransportError::Timeout(400));
 }
 
@@ -176,30 +219,14 @@ async fn redirects_are_answers_not_followed() {
 /// The whole CLI path: a silent endpoint gives error verdicts in the JSON report and exit 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_against_a_silent_endpoint_reports_errors() {
-    let addr = hostile(|s| async move {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        drop(s);
-    })
-    .await;
-    let cli = Cli::try_parse_from([
-        "alipay-harness",
-        "run",
-        "--endpoint",
-        &format!("http://{addr}/"),
-        "--cases",
+    let addr = silent().await;
+    let (code, v) = run_json(
+        addr,
         "tamper.body.*",
-        "--timeout-ms",
-        "300",
-        "--concurrency",
-        "8",
-        "--format",
-        "json",
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    let code = run_async(cli, &mut out, false).await.unwrap();
+        &["--timeout-ms", "300", "--concurrency", "8"],
+    )
+    .await;
     assert_eq!(code, 1);
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 4);
     for c in cases {
@@ -214,16 +241,7 @@ async fn run_against_a_silent_endpoint_reports_errors() {
 /// of which a client must read and skip) never gets to stretch it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continue_flood_does_not_stretch_the_deadline() {
-    let addr = hostile(|mut s| async move {
-        read_head(&mut s).await;
-        loop {
-            if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    let addr = continue_flood(Duration::ZERO).await;
     let started = std::time::Instant::now();
     let (result, elapsed) = HttpClient::new(LIMITS).unwrap().send(&request(addr)).await;
     let wall = started.elapsed();
@@ -238,45 +256,21 @@ async fn continue_flood_does_not_stretch_the_deadline() {
 /// the oracle check's three rounds, 3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behaviour_checks_keep_their_one_deadline_under_a_flood() {
-    let addr = hostile(|mut s| async move {
-        read_head(&mut s).await;
-        loop {
-            if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    let addr = continue_flood(Duration::from_millis(5)).await;
     // A deadline property, not a speed target: the bound is a multiple of the deadline well
     // below what per-request deadlines would take (4 and 3 deadlines).
     for (cases, limit_ms) in [
         ("behaviour.concurrency.*", 500 * 14 / 5),
         ("behaviour.oracle.*", 500 * 12 / 5),
     ] {
-        let cli = Cli::try_parse_from([
-            "alipay-harness",
-            "run",
-            "--endpoint",
-            &format!("http://{addr}/"),
-            "--cases",
-            cases,
-            "--timeout-ms",
-            "500",
-            "--format",
-            "json",
-        ])
-        .unwrap();
         let started = std::time::Instant::now();
-        let mut out = Vec::new();
-        let code = run_async(cli, &mut out, false).await.unwrap();
+        let (code, v) = run_json(addr, cases, &["--timeout-ms", "500"]).await;
         let wall = started.elapsed();
         assert_eq!(code, 1);
         assert!(
             wall < Duration::from_millis(limit_ms),
             "{cases} took {wall:?}"
         );
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["cases"][0]["verdict"], "error", "{}", v["cases"][0]);
     }
 }
@@ -334,20 +328,8 @@ async fn compressed_answers_are_decoded_and_bombs_stay_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_answer_fails_the_case() {
     let addr = encoded("zstd", b"(zstd bytes)".to_vec()).await;
-    let cli = Cli::try_parse_from([
-        "alipay-harness",
-        "run",
-        "--endpoint",
-        &format!("http://{addr}/"),
-        "--cases",
-        "tamper.body.empty",
-        "--format",
-        "json",
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    assert_eq!(run_async(cli, &mut out, false).await.unwrap(), 1);
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let (code, v) = run_json(addr, "tamper.body.empty", &[]).await;
+    assert_eq!(code, 1);
     let c = &v["cases"][0];
     assert_eq!(c["verdict"], "fail", "{c}");
     assert!(
@@ -376,20 +358,7 @@ async fn oracle_check_masks_per_request_ids() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let cli = Cli::try_parse_from([
-        "alipay-harness",
-        "run",
-        "--endpoint",
-        &format!("http://{addr}/"),
-        "--cases",
-        "behaviour.oracle.*",
-        "--format",
-        "json",
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    let code = run_async(cli, &mut out, false).await.unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let (code, v) = run_json(addr, "behaviour.oracle.*", &[]).await;
     let c = &v["cases"][0];
     assert_eq!(c["verdict"], "pass", "{c}");
     assert_eq!(code, 0);

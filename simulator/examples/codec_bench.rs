@@ -23,6 +23,9 @@ use alipay_sim::envelope::{Opened, Opener, SealOptions, encrypt_to_base64, seal}
 use alipay_sim::keys::{KeyPair, KeySet, parse_private_key};
 use alipay_sim::payload::Payload;
 
+#[path = "support/openssl_speed.rs"]
+mod openssl_speed;
+
 /// The committed TEST-ONLY platform private key, the same text `KeySet::embedded()` parses.
 const PLATFORM_PRIVATE_PEM: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -204,102 +207,6 @@ fn key_parse(settings: &Settings) -> Result<Rate, String> {
     })
 }
 
-/// What `openssl speed` reported.
-struct OpenSsl {
-    version: String,
-    command: String,
-    sign_per_sec: f64,
-    verify_per_sec: f64,
-}
-
-fn openssl_version() -> Result<String, String> {
-    let out = Command::new("openssl")
-        .arg("version")
-        .output()
-        .map_err(|e| format!("cannot run `openssl version`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("`openssl version` exited with {}", out.status));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn openssl_speed(seconds: u64) -> Result<OpenSsl, String> {
-    let version = openssl_version()?;
-    let args = [
-        "speed".to_string(),
-        "-elapsed".to_string(),
-        "-seconds".to_string(),
-        seconds.to_string(),
-        "rsa2048".to_string(),
-    ];
-    let command = format!("openssl {}", args.join(" "));
-    let out = Command::new("openssl")
-        .args(&args)
-        .output()
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{command}` exited with {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let (sign_per_sec, verify_per_sec) =
-        parse_openssl_speed(&text).map_err(|e| format!("`{command}` output: {e}"))?;
-    Ok(OpenSsl {
-        version,
-        command,
-        sign_per_sec,
-        verify_per_sec,
-    })
-}
-
-/// Reads sign/s and verify/s from `openssl speed rsa2048`'s table. The header names the columns
-/// (OpenSSL 1.1/3.0: `sign verify sign/s verify/s`; 3.2+ adds encrypt/decrypt columns), and the
-/// data row `rsa 2048 bits ...` (3.2+: `rsa   2048 bits`) lists the values in the same order.
-fn parse_openssl_speed(text: &str) -> Result<(f64, f64), String> {
-    let header: Vec<&str> = text
-        .lines()
-        .find(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            t.contains(&"sign/s") && t.contains(&"verify/s")
-        })
-        .ok_or("no header line with sign/s and verify/s")?
-        .split_whitespace()
-        .collect();
-    let row = text
-        .lines()
-        .find(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            t.len() > 3 && t[0] == "rsa" && t[1] == "2048" && t[2] == "bits"
-        })
-        .ok_or("no `rsa 2048 bits` row")?;
-    let values: Vec<&str> = row.split_whitespace().skip(3).collect();
-    if values.len() != header.len() {
-        return Err(format!(
-            "the row has {} values but the header names {} columns",
-            values.len(),
-            header.len()
-        ));
-    }
-    let column = |name: &str| -> Result<f64, String> {
-        let idx = header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or(format!("no {name} column"))?;
-        values[idx]
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .ok_or(format!(
-                "{name} value {:?} is not a positive number",
-                values[idx]
-            ))
-    };
-    Ok((column("sign/s")?, column("verify/s")?))
-}
-
 fn machine() -> Vec<String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.to_string())
@@ -375,7 +282,7 @@ fn bench(settings: &Settings) -> Result<String, String> {
     let openssl = if settings.quick {
         None
     } else {
-        Some(openssl_speed(settings.openssl_seconds)?)
+        Some(openssl_speed::rsa2048(settings.openssl_seconds, None)?)
     };
     let sign = openssl.as_ref().map(|o| o.sign_per_sec);
     let verify = openssl.as_ref().map(|o| o.verify_per_sec);
@@ -386,7 +293,7 @@ fn bench(settings: &Settings) -> Result<String, String> {
         machine().join("\n"),
         match &openssl {
             Some(o) => o.version.clone(),
-            None => openssl_version().unwrap_or_else(|e| e),
+            None => openssl_speed::version().unwrap_or_else(|e| e),
         }
     ));
     out.push(format!(
@@ -506,27 +413,6 @@ mod tests {
             assert!(report.contains(op), "{op} missing from:\n{report}");
         }
         assert!(report.contains("not judged in --quick mode"), "{report}");
-    }
-
-    #[test]
-    fn parses_openssl_3_0_table() {
-        let text = "                  sign    verify    sign/s verify/s\n\
-                    rsa 2048 bits 0.000663s 0.000019s   1509.0  52919.0\n";
-        assert_eq!(parse_openssl_speed(text).unwrap(), (1509.0, 52919.0));
-    }
-
-    #[test]
-    fn parses_openssl_3_2_table() {
-        let text = "                   sign    verify    encrypt   decrypt   sign/s verify/s  encr./s  decr./s\n\
-                    rsa   2048 bits 0.000700s 0.000020s 0.000021s 0.000690s   1428.6  50000.0  47619.0   1449.3\n";
-        assert_eq!(parse_openssl_speed(text).unwrap(), (1428.6, 50000.0));
-    }
-
-    #[test]
-    fn refuses_output_without_the_table() {
-        assert!(parse_openssl_speed("Doing 2048 bits private rsa's\n").is_err());
-        let text = "sign verify sign/s verify/s\nrsa 2048 bits 0.1s 0.1s\n";
-        assert!(parse_openssl_speed(text).is_err());
     }
 
     #[test]

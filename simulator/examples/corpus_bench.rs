@@ -27,6 +27,9 @@ use alipay_sim::corpus::{self, Format, Mix, Plan};
 use alipay_sim::keys::KeySet;
 use alipay_sim::scenario::Catalogue;
 
+#[path = "support/openssl_speed.rs"]
+mod openssl_speed;
+
 struct Settings {
     count: u64,
     seconds: u64,
@@ -120,18 +123,10 @@ fn peak_rss_kib() -> Result<u64, String> {
 /// Runs this example as a child that writes `count` lines and reports its peak RSS.
 fn child_rss(count: u64) -> Result<(u64, f64), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args(["--child", &count.to_string()])
-        .output()
-        .map_err(|e| format!("cannot run the child: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "child for {count} lines exited with {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = openssl_speed::stdout_of(
+        Command::new(exe).args(["--child", &count.to_string()]),
+        &format!("the child for {count} lines"),
+    )?;
     let mut parts = text.split_whitespace();
     let rss = parts.next().and_then(|v| v.parse().ok());
     let rate = parts.next().and_then(|v| v.parse().ok());
@@ -141,46 +136,10 @@ fn child_rss(count: u64) -> Result<(u64, f64), String> {
     }
 }
 
-/// sign/s from `openssl speed -elapsed -seconds S [-multi N] rsa2048`.
+/// The command and its sign/s of `openssl speed -elapsed [-multi N] -seconds S rsa2048`.
 fn openssl_sign(seconds: u64, multi: Option<usize>) -> Result<(String, f64), String> {
-    let mut args = vec!["speed".to_string(), "-elapsed".into()];
-    if let Some(n) = multi {
-        args.extend(["-multi".into(), n.to_string()]);
-    }
-    args.extend(["-seconds".into(), seconds.to_string(), "rsa2048".into()]);
-    let command = format!("openssl {}", args.join(" "));
-    let out = Command::new("openssl")
-        .args(&args)
-        .output()
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("`{command}` exited with {}", out.status));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    // The header names the columns; the `rsa 2048 bits` row lists the values in that order.
-    let header: Vec<&str> = text
-        .lines()
-        .find(|l| l.split_whitespace().any(|t| t == "sign/s"))
-        .ok_or_else(|| format!("`{command}`: no sign/s column"))?
-        .split_whitespace()
-        .collect();
-    let row: Vec<&str> = text
-        .lines()
-        .find(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["rsa", "2048", "bits"])
-        .ok_or_else(|| format!("`{command}`: no rsa 2048 bits row"))?
-        .split_whitespace()
-        .skip(3)
-        .collect();
-    let idx = header
-        .iter()
-        .position(|h| *h == "sign/s")
-        .unwrap_or(usize::MAX);
-    let v = row
-        .get(idx)
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| format!("`{command}`: unreadable sign/s"))?;
-    Ok((command, v))
+    let speed = openssl_speed::rsa2048(seconds, multi)?;
+    Ok((speed.command, speed.sign_per_sec))
 }
 
 fn run(s: &Settings) -> Result<(), String> {

@@ -7,6 +7,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
 
+mod common;
+
 fn sim() -> Command {
     let mut c = Command::cargo_bin("alipay-sim").unwrap();
     c.env_remove("ALIPAY_SIM_KEYS")
@@ -18,15 +20,36 @@ fn keys_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys")
 }
 
+/// `alipay-sim fixtures --out DIR`, which must succeed.
+fn write_fixtures(dir: &Path) {
+    sim()
+        .args(["fixtures", "--out"])
+        .arg(dir)
+        .assert()
+        .success();
+}
+
+/// A JSON file, parsed.
+fn read_json(path: impl AsRef<Path>) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The envelope `alipay-sim seal ID` prints (the command must succeed).
+fn seal(id: &str) -> Vec<u8> {
+    sim()
+        .args(["seal", id])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 #[test]
 fn fixtures_are_byte_identical_across_runs_and_match_the_manifest() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(a.path())
-        .assert()
-        .success();
+    write_fixtures(a.path());
     sim()
         .args(["fixtures", "--out"])
         .arg(b.path())
@@ -34,8 +57,7 @@ fn fixtures_are_byte_identical_across_runs_and_match_the_manifest() {
         .arg(keys_dir())
         .assert()
         .success();
-    let manifest: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(a.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = read_json(a.path().join("manifest.json"));
     let files = manifest["files"].as_array().unwrap();
     assert!(files.len() >= 30);
     for f in files {
@@ -63,18 +85,14 @@ fn every_fixture_validates_against_the_committed_schema() {
         serde_json::from_str(include_str!("../fixture.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let out = tempfile::tempdir().unwrap();
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(out.path())
-        .assert()
-        .success();
+    write_fixtures(out.path());
     let mut n = 0;
     for e in fs::read_dir(out.path()).unwrap() {
         let p = e.unwrap().path();
         if p.file_name().unwrap() == "manifest.json" {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
+        let v: serde_json::Value = read_json(&p);
         let errors: Vec<String> = validator
             .iter_errors(&v)
             .map(|e| format!("{e} at {}", e.instance_path))
@@ -84,10 +102,7 @@ fn every_fixture_validates_against_the_committed_schema() {
     }
     assert!(n >= 30);
     // The schema is not vacuous: a fixture with a missing field or a bad outcome fails it.
-    let mut bad: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(out.path().join("platform.success.mainland.json")).unwrap(),
-    )
-    .unwrap();
+    let mut bad: serde_json::Value = read_json(out.path().join("platform.success.mainland.json"));
     bad["expected"]["outcome"] = "maybe".into();
     assert!(!validator.is_valid(&bad));
     bad.as_object_mut().unwrap().remove("res_response");
@@ -114,13 +129,7 @@ fn fixtures_without_out_print_one_json_line_per_scenario() {
 
 #[test]
 fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
-    let env = sim()
-        .args(["seal", "platform.success.mainland"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let env = seal("platform.success.mainland");
     let out = sim()
         .arg("open")
         .write_stdin(env.clone())
@@ -133,13 +142,7 @@ fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
     assert_eq!(v["result"], "mobile");
     assert_eq!(v["mobile"].as_str().unwrap().len(), 11);
 
-    let tampered = sim()
-        .args(["seal", "tamper.signature.bit-flip"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let tampered = seal("tamper.signature.bit-flip");
     sim()
         .arg("open")
         .write_stdin(tampered)
@@ -157,13 +160,7 @@ fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
         .success();
     sim()
         .args(["open", "--no-verify"])
-        .write_stdin(
-            sim()
-                .args(["seal", "platform.success.unsigned"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
+        .write_stdin(seal("platform.success.unsigned"))
         .assert()
         .success()
         .stdout(predicate::str::contains("\"result\":\"mobile\""));
@@ -178,11 +175,7 @@ fn open_accepts_a_sealed_envelope_and_rejects_a_tampered_one() {
 #[test]
 fn open_callback_reads_the_success_callback_object() {
     let out = tempfile::tempdir().unwrap();
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(out.path())
-        .assert()
-        .success();
+    write_fixtures(out.path());
     for (id, want) in [
         ("platform.success.mainland", "\"result\":\"mobile\""),
         (
@@ -190,10 +183,7 @@ fn open_callback_reads_the_success_callback_object() {
             "\"code\":\"40001\"",
         ),
     ] {
-        let f: serde_json::Value = serde_json::from_str(
-            &fs::read_to_string(out.path().join(format!("{id}.json"))).unwrap(),
-        )
-        .unwrap();
+        let f: serde_json::Value = read_json(out.path().join(format!("{id}.json")));
         let callback = f["success_callback"].to_string();
         sim()
             .args(["open", "--callback"])
@@ -300,20 +290,7 @@ fn keys_generate_writes_a_loadable_test_only_set_and_refuses_to_overwrite() {
 /// Spawns `alipay-sim ARGS` with piped stdout and stderr, and reads the first stdout line (empty
 /// when the command wrote none). The stdout pipe is closed on return.
 fn spawn_first_line(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alipay-sim"))
-        .args(args)
-        .env_remove("ALIPAY_SIM_ADDR")
-        .env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, _stdout, line) = common::spawn_sim(args, std::process::Stdio::piped());
     (child, line)
 }
 
@@ -344,7 +321,6 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
 
 /// Starts `alipay-sim serve ARGS`, returns its first stdout line, and stops it.
 fn serve_first_line(args: &[&str]) -> (Option<i32>, String, String) {
-    use std::io::Read as _;
     let (mut child, line) = spawn_first_line(&[&["serve"][..], args].concat());
     let code = if line.is_empty() {
         child.wait().unwrap().code()
@@ -353,13 +329,7 @@ fn serve_first_line(args: &[&str]) -> (Option<i32>, String, String) {
         child.wait().unwrap();
         None
     };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = common::read_stderr(&mut child);
     (code, line, err)
 }
 
@@ -380,14 +350,7 @@ fn serve_takes_the_port_as_the_usage_line_shows() {
 
 #[test]
 fn callback_mix_ups_name_the_flag() {
-    let envelope = String::from_utf8(
-        sim()
-            .args(["seal", "platform.success.mainland"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let envelope = String::from_utf8(seal("platform.success.mainland")).unwrap();
     let callback = serde_json::json!({ "response": envelope.trim_end() }).to_string();
     // A bare envelope given to --callback.
     sim()
@@ -428,7 +391,7 @@ fn open_works_with_a_merchant_only_key_directory() {
         fs::copy(keys_dir().join(rel), merchant.path().join(rel)).unwrap();
     }
     for id in ["platform.success.mainland", "platform.success.aes-256"] {
-        let envelope = sim().args(["seal", id]).output().unwrap().stdout;
+        let envelope = seal(id);
         let bits = if id.ends_with("aes-256") {
             "256"
         } else {

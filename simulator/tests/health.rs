@@ -1,13 +1,14 @@
 //! `alipay-sim health`: healthy against a running `serve`, unhealthy against a closed port or a
 //! wrong answer, exit 2 on bad flags.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command as Std, Stdio};
+use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::cargo_bin;
 use predicates::prelude::*;
+
+mod common;
 
 fn sim() -> Command {
     let mut c = Command::cargo_bin("alipay-sim").unwrap();
@@ -23,18 +24,8 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let mut child = Std::new(cargo_bin("alipay-sim"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env_remove("ALIPAY_SIM_KEYS")
-            .env_remove("ALIPAY_SIM_SCENARIOS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, _, line) =
+            common::spawn_sim(&["serve", "--addr", "127.0.0.1:0"], Stdio::null());
         let port = line
             .trim()
             .rsplit(':')

@@ -15,6 +15,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod common;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -62,12 +64,38 @@ async fn get(app: &Router, uri: &str) -> Answer {
     send(app, Method::GET, uri, None).await
 }
 
+async fn post(app: &Router, uri: &str, body: Value) -> Answer {
+    send(app, Method::POST, uri, Some(body)).await
+}
+
+/// A POST without a body (and without a content type).
+async fn post_empty(app: &Router, uri: &str) -> Answer {
+    send(app, Method::POST, uri, None).await
+}
+
+async fn put(app: &Router, uri: &str, body: Value) -> Answer {
+    send(app, Method::PUT, uri, Some(body)).await
+}
+
+async fn patch(app: &Router, uri: &str, body: Value) -> Answer {
+    send(app, Method::PATCH, uri, Some(body)).await
+}
+
+async fn delete(app: &Router, uri: &str) -> Answer {
+    send(app, Method::DELETE, uri, None).await
+}
+
+/// `POST /__admin/apps`, which must answer 201 Created.
+async fn create_app(app: &Router, body: Value) -> Answer {
+    let a = post(app, "/__admin/apps", body).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    a
+}
+
 async fn phone(app: &Router, app_id: &str, user: &str) -> Answer {
-    send(
+    post_empty(
         app,
-        Method::POST,
         &format!("/jsapi/apps/{app_id}/users/{user}/getPhoneNumber"),
-        None,
     )
     .await
 }
@@ -116,6 +144,11 @@ async fn open(app: &Router, app_id: &str, user: &str) -> Opened {
     m.open(&envelope_of(&a))
         .unwrap_or_else(|e| panic!("{app_id}/{user}: {e}: {}", a.text))
         .result
+}
+
+/// What alice, the default demo user, gets: her fixed mobile.
+fn alices_mobile() -> Opened {
+    Opened::Mobile("13812345678".into())
 }
 
 fn code(o: &Opened) -> &str {
@@ -168,10 +201,7 @@ async fn health_and_headers_on_every_answer() {
 #[tokio::test]
 async fn default_state_gives_one_platform_outcome_per_user() {
     let app = fresh();
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
     assert_eq!(
         open(&app, "demo", "bob").await,
         Opened::Mobile("1-2025550123".into())
@@ -191,10 +221,7 @@ async fn default_state_gives_one_platform_outcome_per_user() {
     assert_eq!(code(&open(&app, "no-product", "alice").await), "40006");
     let unsigned = envelope_of(&phone(&app, "unsigned", "alice").await);
     assert!(!unsigned.contains("\"sign\""), "{unsigned}");
-    assert_eq!(
-        open(&app, "unsigned", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "unsigned", "alice").await, alices_mobile());
 }
 
 #[tokio::test]
@@ -227,11 +254,10 @@ async fn button_then_get_setting_then_phone_number() {
         get(&app, &format!("{base}/getSetting")).await.json,
         setting(false)
     );
-    let a = send(
+    let a = post(
         &app,
-        Method::POST,
         &format!("{base}/authorize"),
-        Some(json!({"scope": "phoneNumber", "consent": true})),
+        json!({"scope": "phoneNumber", "consent": true}),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
@@ -246,11 +272,10 @@ async fn button_then_get_setting_then_phone_number() {
         Opened::Mobile("13900001111".into())
     );
     // Refusal answers like onError and is recorded.
-    let r = send(
+    let r = post(
         &app,
-        Method::POST,
         &format!("{base}/authorize"),
-        Some(json!({"scope": "phoneNumber", "consent": false})),
+        json!({"scope": "phoneNumber", "consent": false}),
     )
     .await;
     assert_eq!(
@@ -288,16 +313,10 @@ async fn every_catalogue_scenario_can_be_forced_per_request_and_statelessly() {
             "/jsapi/apps/demo/users/dave/getPhoneNumber?scenario={}",
             s.id
         );
-        let a = send(&app, Method::POST, &uri, None).await;
+        let a = post_empty(&app, &uri).await;
         assert_eq!(a.status, StatusCode::OK, "{}: {}", s.id, a.text);
         assert_eq!(a.text, want, "{}", s.id);
-        let b = send(
-            &app,
-            Method::POST,
-            &format!("/jsapi/scenarios/{}/getPhoneNumber", s.id),
-            None,
-        )
-        .await;
+        let b = post_empty(&app, &format!("/jsapi/scenarios/{}/getPhoneNumber", s.id)).await;
         assert_eq!(b.text, want, "{}", s.id);
     }
     let j = get(&app, "/__admin/journal").await.json;
@@ -314,11 +333,9 @@ async fn every_catalogue_scenario_can_be_forced_per_request_and_statelessly() {
             other => panic!("unexpected outcome {other}"),
         }
     }
-    let a = send(
+    let a = post_empty(
         &app,
-        Method::POST,
         "/jsapi/apps/demo/users/alice/getPhoneNumber?scenario=platform.nope",
-        None,
     )
     .await;
     assert_error(
@@ -327,13 +344,7 @@ async fn every_catalogue_scenario_can_be_forced_per_request_and_statelessly() {
         "unknown_scenario",
         Some("scenario"),
     );
-    let a = send(
-        &app,
-        Method::POST,
-        "/jsapi/scenarios/x.y/getPhoneNumber",
-        None,
-    )
-    .await;
+    let a = post_empty(&app, "/jsapi/scenarios/x.y/getPhoneNumber").await;
     assert_error(
         &a,
         StatusCode::NOT_FOUND,
@@ -345,30 +356,20 @@ async fn every_catalogue_scenario_can_be_forced_per_request_and_statelessly() {
 #[tokio::test]
 async fn apps_crud_and_console_changes_take_effect() {
     let app = fresh();
-    let a = send(
+    let a = create_app(
         &app,
-        Method::POST,
-        "/__admin/apps",
-        Some(json!({"app_id": "shop", "console": {"signing": "RSA"}})),
+        json!({"app_id": "shop", "console": {"signing": "RSA"}}),
     )
     .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.json["name"], "shop");
     assert_eq!(a.json["keys"], "embedded");
     assert_eq!(a.json["console"]["signing"], "RSA");
-    let dup = send(
-        &app,
-        Method::POST,
-        "/__admin/apps",
-        Some(json!({"app_id": "shop"})),
-    )
-    .await;
+    let dup = post(&app, "/__admin/apps", json!({"app_id": "shop"})).await;
     assert_error(&dup, StatusCode::CONFLICT, "conflict", Some("app_id"));
-    let u = send(
+    let u = post(
         &app,
-        Method::POST,
         "/__admin/apps/shop/users",
-        Some(json!({"user_id": "u1", "authorised": true, "mobile": "13700000001"})),
+        json!({"user_id": "u1", "authorised": true, "mobile": "13700000001"}),
     )
     .await;
     assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
@@ -379,11 +380,10 @@ async fn apps_crud_and_console_changes_take_effect() {
     let bundle = get(&app, "/__admin/apps/shop/bundle").await.json;
     assert_eq!(bundle["sign_type"], "RSA");
     // PATCH the console: the cached answer is dropped.
-    let p = send(
+    let p = patch(
         &app,
-        Method::PATCH,
         "/__admin/apps/shop",
-        Some(json!({"console": {"product_bound": false}})),
+        json!({"console": {"product_bound": false}}),
     )
     .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
@@ -393,11 +393,10 @@ async fn apps_crud_and_console_changes_take_effect() {
     );
     assert_eq!(code(&open(&app, "shop", "u1").await), "40006");
     // AES-256: the bundle's key follows.
-    send(
+    patch(
         &app,
-        Method::PATCH,
         "/__admin/apps/shop",
-        Some(json!({"console": {"product_bound": true, "encryption": "aes-256"}})),
+        json!({"console": {"product_bound": true, "encryption": "aes-256"}}),
     )
     .await;
     let b = get(&app, "/__admin/apps/shop/bundle").await.json;
@@ -413,9 +412,9 @@ async fn apps_crud_and_console_changes_take_effect() {
     );
     // PUT replaces, keeping users; the round trip of GET is accepted by PUT.
     let cur = get(&app, "/__admin/apps/shop").await.json;
-    let put = send(&app, Method::PUT, "/__admin/apps/shop", Some(cur.clone())).await;
-    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
-    assert_eq!(put.json, cur);
+    let replaced = put(&app, "/__admin/apps/shop", cur.clone()).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    assert_eq!(replaced.json, cur);
     assert_eq!(
         get(&app, "/__admin/apps/shop/users")
             .await
@@ -425,15 +424,9 @@ async fn apps_crud_and_console_changes_take_effect() {
             .len(),
         1
     );
-    let created = send(&app, Method::PUT, "/__admin/apps/other", Some(json!({}))).await;
+    let created = put(&app, "/__admin/apps/other", json!({})).await;
     assert_eq!(created.status, StatusCode::CREATED);
-    let mismatch = send(
-        &app,
-        Method::PUT,
-        "/__admin/apps/other",
-        Some(json!({"app_id": "x"})),
-    )
-    .await;
+    let mismatch = put(&app, "/__admin/apps/other", json!({"app_id": "x"})).await;
     assert_error(
         &mismatch,
         StatusCode::BAD_REQUEST,
@@ -459,7 +452,7 @@ async fn apps_crud_and_console_changes_take_effect() {
             "unsigned"
         ]
     );
-    let d = send(&app, Method::DELETE, "/__admin/apps/shop", None).await;
+    let d = delete(&app, "/__admin/apps/shop").await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     assert_error(
         &get(&app, "/__admin/apps/shop").await,
@@ -478,19 +471,11 @@ async fn apps_crud_and_console_changes_take_effect() {
 #[tokio::test]
 async fn generated_keys_are_served_in_the_bundle_and_verify() {
     let app = fresh();
-    let a = send(
+    create_app(&app, json!({"app_id": "gen", "keys": "generated"})).await;
+    put(
         &app,
-        Method::POST,
-        "/__admin/apps",
-        Some(json!({"app_id": "gen", "keys": "generated"})),
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
-    send(
-        &app,
-        Method::PUT,
         "/__admin/apps/gen/users/u",
-        Some(json!({"authorised": true, "mobile": "13600000000"})),
+        json!({"authorised": true, "mobile": "13600000000"}),
     )
     .await;
     let b = get(&app, "/__admin/apps/gen/bundle").await.json;
@@ -511,19 +496,13 @@ async fn generated_keys_are_served_in_the_bundle_and_verify() {
 async fn users_crud_mobile_forms_and_cache_invalidation() {
     let app = fresh();
     let base = "/__admin/apps/demo/users";
-    let a = send(&app, Method::POST, base, Some(json!({"user_id": "zed"}))).await;
+    let a = post(&app, base, json!({"user_id": "zed"})).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.json["authorised"], false, "users start without consent");
     let generated = a.json["mobile"].as_str().unwrap().to_string();
     assert_eq!(generated.len(), 11);
     assert_eq!(code(&open(&app, "demo", "zed").await), "40003");
-    let p = send(
-        &app,
-        Method::PATCH,
-        &format!("{base}/zed"),
-        Some(json!({"authorised": true})),
-    )
-    .await;
+    let p = patch(&app, &format!("{base}/zed"), json!({"authorised": true})).await;
     assert_eq!(
         p.json["mobile"],
         generated.as_str(),
@@ -531,43 +510,30 @@ async fn users_crud_mobile_forms_and_cache_invalidation() {
     );
     assert_eq!(open(&app, "demo", "zed").await, Opened::Mobile(generated));
     // "mobile": null is the "no mobile key" form; "" the empty string.
-    let p = send(
-        &app,
-        Method::PATCH,
-        &format!("{base}/zed"),
-        Some(json!({"mobile": null})),
-    )
-    .await;
+    let p = patch(&app, &format!("{base}/zed"), json!({"mobile": null})).await;
     assert_eq!(p.json["mobile"], Value::Null, "{}", p.text);
     let env = envelope_of(&phone(&app, "demo", "zed").await);
     let m = merchant(&app, "demo").await;
     assert_eq!(m.open(&env).unwrap().result, Opened::EmptyMobile);
-    let put = send(
+    let put_zed = put(
         &app,
-        Method::PUT,
         &format!("{base}/zed"),
-        Some(json!({"authorised": true, "mobile": ""})),
+        json!({"authorised": true, "mobile": ""}),
     )
     .await;
-    assert_eq!(put.status, StatusCode::OK);
-    assert_eq!(put.json["mobile"], "");
-    assert_eq!(get(&app, &format!("{base}/zed")).await.json, put.json);
-    let bad = send(
-        &app,
-        Method::PUT,
-        &format!("{base}/zed"),
-        Some(json!({"mobile": "+86 138"})),
-    )
-    .await;
+    assert_eq!(put_zed.status, StatusCode::OK);
+    assert_eq!(put_zed.json["mobile"], "");
+    assert_eq!(get(&app, &format!("{base}/zed")).await.json, put_zed.json);
+    let bad = put(&app, &format!("{base}/zed"), json!({"mobile": "+86 138"})).await;
     assert_error(
         &bad,
         StatusCode::BAD_REQUEST,
         "invalid_field",
         Some("mobile"),
     );
-    let dup = send(&app, Method::POST, base, Some(json!({"user_id": "zed"}))).await;
+    let dup = post(&app, base, json!({"user_id": "zed"})).await;
     assert_error(&dup, StatusCode::CONFLICT, "conflict", Some("user_id"));
-    let d = send(&app, Method::DELETE, &format!("{base}/zed"), None).await;
+    let d = delete(&app, &format!("{base}/zed")).await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     assert_error(
         &phone(&app, "demo", "zed").await,
@@ -576,7 +542,7 @@ async fn users_crud_mobile_forms_and_cache_invalidation() {
         Some("user_id"),
     );
     assert_error(
-        &send(&app, Method::DELETE, &format!("{base}/zed"), None).await,
+        &delete(&app, &format!("{base}/zed")).await,
         StatusCode::NOT_FOUND,
         "unknown_user",
         Some("user_id"),
@@ -586,24 +552,16 @@ async fn users_crud_mobile_forms_and_cache_invalidation() {
 #[tokio::test]
 async fn faults_busy_fail_latency_are_answered_and_journaled() {
     let app = fresh();
-    let f = send(
-        &app,
-        Method::PUT,
-        "/__admin/faults",
-        Some(json!({"busy_rate": 1.0})),
-    )
-    .await;
+    let f = put(&app, "/__admin/faults", json!({"busy_rate": 1.0})).await;
     assert_eq!(f.status, StatusCode::OK, "{}", f.text);
     assert_eq!(f.json["drop_rate"], 0.0);
     assert_eq!(get(&app, "/__admin/faults").await.json, f.json);
     let o = open(&app, "demo", "alice").await;
     assert_eq!(code(&o), "20000");
     // The forced scenario is not affected by the busy fault.
-    let forced = send(
+    let forced = post_empty(
         &app,
-        Method::POST,
         "/jsapi/apps/demo/users/alice/getPhoneNumber?scenario=platform.success.mainland",
-        None,
     )
     .await;
     let m = merchant(&app, "demo").await;
@@ -611,11 +569,10 @@ async fn faults_busy_fail_latency_are_answered_and_journaled() {
         m.open(&envelope_of(&forced)).unwrap().result,
         Opened::Mobile(_)
     ));
-    send(
+    put(
         &app,
-        Method::PUT,
         "/__admin/faults",
-        Some(json!({"fail_rate": 1.0, "latency_ms": 1})),
+        json!({"fail_rate": 1.0, "latency_ms": 1}),
     )
     .await;
     let a = phone(&app, "demo", "alice").await;
@@ -639,7 +596,7 @@ async fn faults_busy_fail_latency_are_answered_and_journaled() {
         .unwrap();
     assert_eq!(busy["outcome"], "retry_later");
     assert_eq!(busy["code"], "20000");
-    let cleared = send(&app, Method::DELETE, "/__admin/faults", None).await;
+    let cleared = delete(&app, "/__admin/faults").await;
     assert_eq!(cleared.json["fail_rate"], 0.0);
     assert!(matches!(
         open(&app, "demo", "alice").await,
@@ -653,7 +610,7 @@ async fn faults_busy_fail_latency_are_answered_and_journaled() {
         (json!({"busy_delivery": "carrier-pigeon"}), "busy_delivery"),
         (json!({"chaos": true}), "chaos"),
     ] {
-        let a = send(&app, Method::PUT, "/__admin/faults", Some(body)).await;
+        let a = put(&app, "/__admin/faults", body).await;
         assert_error(&a, StatusCode::BAD_REQUEST, "invalid_field", Some(field));
     }
 }
@@ -694,9 +651,7 @@ async fn journal_lists_filters_and_clears() {
         Some("limit"),
     );
     assert_eq!(
-        send(&app, Method::DELETE, "/__admin/journal", None)
-            .await
-            .status,
+        delete(&app, "/__admin/journal").await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(get(&app, "/__admin/journal").await.json, json!([]));
@@ -713,48 +668,24 @@ async fn reset_and_seed_make_state_reproducible() {
             other => panic!("{other:?}"),
         }
     };
-    let s = send(
-        &app,
-        Method::PUT,
-        "/__admin/seed",
-        Some(json!({"seed": 42})),
-    )
-    .await;
+    let s = put(&app, "/__admin/seed", json!({"seed": 42})).await;
     assert_eq!(s.json, json!({"seed": 42, "drawn": 0}));
     let first = (draw(app.clone()).await, draw(app.clone()).await);
     assert_eq!(
         get(&app, "/__admin/seed").await.json,
         json!({"seed": 42, "drawn": 2})
     );
-    send(
-        &app,
-        Method::PUT,
-        "/__admin/seed",
-        Some(json!({"seed": 42})),
-    )
-    .await;
+    put(&app, "/__admin/seed", json!({"seed": 42})).await;
     let again = (draw(app.clone()).await, draw(app.clone()).await);
     assert_eq!(first, again);
     // Another server with the same seed agrees.
     let other = fresh();
-    send(
-        &other,
-        Method::PUT,
-        "/__admin/seed",
-        Some(json!({"seed": 42})),
-    )
-    .await;
+    put(&other, "/__admin/seed", json!({"seed": 42})).await;
     assert_eq!(draw(other.clone()).await, first.0);
     // Reset: default apps, users, faults, journal, seed.
-    send(&app, Method::DELETE, "/__admin/apps/demo", None).await;
-    send(
-        &app,
-        Method::PUT,
-        "/__admin/faults",
-        Some(json!({"busy_rate": 1})),
-    )
-    .await;
-    let r = send(&app, Method::POST, "/__admin/reset", None).await;
+    delete(&app, "/__admin/apps/demo").await;
+    put(&app, "/__admin/faults", json!({"busy_rate": 1})).await;
+    let r = post_empty(&app, "/__admin/reset").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         get(&app, "/__admin/seed").await.json,
@@ -762,17 +693,8 @@ async fn reset_and_seed_make_state_reproducible() {
     );
     assert_eq!(get(&app, "/__admin/journal").await.json, json!([]));
     assert_eq!(get(&app, "/__admin/faults").await.json["busy_rate"], 0.0);
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
-    let bad = send(
-        &app,
-        Method::PUT,
-        "/__admin/seed",
-        Some(json!({"seed": -1})),
-    )
-    .await;
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
+    let bad = put(&app, "/__admin/seed", json!({"seed": -1})).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("seed"));
 }
 
@@ -1056,27 +978,22 @@ async fn every_bad_request_gets_one_json_error_naming_the_field() {
         assert_error(&a, status, kind, field);
     }
     // Nothing above changed the state.
-    assert_eq!(
-        open(&app, "demo", "alice").await,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(open(&app, "demo", "alice").await, alices_mobile());
 }
 
 #[tokio::test]
 async fn isv_template_apps_need_protocols_isv_app_id() {
     let app = fresh();
-    send(
+    put(
         &app,
-        Method::PUT,
         "/__admin/apps/isv",
-        Some(json!({"console": {"isv_template": true}})),
+        json!({"console": {"isv_template": true}}),
     )
     .await;
-    send(
+    put(
         &app,
-        Method::PUT,
         "/__admin/apps/isv/users/u",
-        Some(json!({"authorised": true, "mobile": "13500000000"})),
+        json!({"authorised": true, "mobile": "13500000000"}),
     )
     .await;
     let m = merchant(&app, "isv").await;
@@ -1085,11 +1002,10 @@ async fn isv_template_apps_need_protocols_isv_app_id() {
         Opened::PlatformError(e) => assert_eq!(e.sub_code, "isv.missing-default-signature-type"),
         other => panic!("{other:?}"),
     }
-    let with = send(
+    let with = post(
         &app,
-        Method::POST,
         "/jsapi/apps/isv/users/u/getPhoneNumber",
-        Some(json!({"protocols": {"isvAppId": "2021000000000001"}})),
+        json!({"protocols": {"isvAppId": "2021000000000001"}}),
     )
     .await;
     assert_eq!(
@@ -1161,7 +1077,7 @@ async fn openapi_served_equals_committed_and_matches_the_routes() {
         );
     }
     // Reset afterwards: the probes above mutated the state.
-    send(&app, Method::POST, "/__admin/reset", None).await;
+    post_empty(&app, "/__admin/reset").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1202,15 +1118,13 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// Sends a request and reads its answer as JSON.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 async fn bundle_over_http(c: &reqwest::Client, base: &str, app_id: &str) -> Opener {
-    let b: Value = c
-        .get(format!("{base}/__admin/apps/{app_id}/bundle"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = json_of(c.get(format!("{base}/__admin/apps/{app_id}/bundle"))).await;
     bundle_opener(&b)
 }
 
@@ -1235,7 +1149,7 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
     let m = bundle_over_http(&c, &s.base, "demo").await;
     assert_eq!(
         m.open(v["response"].as_str().unwrap()).unwrap().result,
-        Opened::Mobile("13812345678".into())
+        alices_mobile()
     );
     // Drop: the connection closes without an answer.
     c.put(format!("{}/__admin/faults", s.base))
@@ -1251,14 +1165,7 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
         .send()
         .await;
     assert!(dropped.is_err(), "{dropped:?}");
-    let j: Value = c
-        .get(format!("{}/__admin/journal", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base))).await;
     assert_eq!(j.as_array().unwrap().last().unwrap()["callback"], "dropped");
     // The server still answers, then stops gracefully.
     let h = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
@@ -1318,15 +1225,11 @@ async fn concurrent_users_each_get_their_own_mobile() {
     for i in 0..N {
         let (c, base) = (c.clone(), s.base.clone());
         tasks.push(tokio::spawn(async move {
-            let v: Value = c
-                .post(format!("{base}/__admin/apps/demo/users"))
-                .json(&json!({"user_id": format!("load{i}"), "authorised": true}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: Value = json_of(
+                c.post(format!("{base}/__admin/apps/demo/users"))
+                    .json(&json!({"user_id": format!("load{i}"), "authorised": true})),
+            )
+            .await;
             (
                 format!("load{i}"),
                 v["mobile"].as_str().unwrap().to_string(),
@@ -1346,14 +1249,9 @@ async fn concurrent_users_each_get_their_own_mobile() {
         for (id, mobile) in users.clone() {
             let (c, base, m) = (c.clone(), s.base.clone(), m.clone());
             tasks.push(tokio::spawn(async move {
-                let v: Value = c
-                    .post(format!("{base}/jsapi/apps/demo/users/{id}/getPhoneNumber"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let v: Value =
+                    json_of(c.post(format!("{base}/jsapi/apps/demo/users/{id}/getPhoneNumber")))
+                        .await;
                 let got = m.open(v["response"].as_str().unwrap()).unwrap().result;
                 assert_eq!(got, Opened::Mobile(mobile.clone()), "{id} round {round}");
             }));
@@ -1364,14 +1262,8 @@ async fn concurrent_users_each_get_their_own_mobile() {
     for _ in 0..N {
         let (c, base, m) = (c.clone(), s.base.clone(), m.clone());
         fresh.push(tokio::spawn(async move {
-            let v: Value = c
-                .post(format!("{base}/jsapi/apps/demo/users/erin/getPhoneNumber"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: Value =
+                json_of(c.post(format!("{base}/jsapi/apps/demo/users/erin/getPhoneNumber"))).await;
             match m.open(v["response"].as_str().unwrap()).unwrap().result {
                 Opened::Mobile(x) => x,
                 other => panic!("{other:?}"),
@@ -1385,35 +1277,17 @@ async fn concurrent_users_each_get_their_own_mobile() {
     for t in fresh {
         assert!(seen.insert(t.await.unwrap()), "a fresh mobile repeated");
     }
-    let j: Value = c
-        .get(format!("{}/__admin/journal", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base))).await;
     assert_eq!(j.as_array().unwrap().len(), N * 3 + N);
     s.stop().await;
 }
 
 #[test]
 fn the_binary_prints_the_banner_and_address_serves_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-sim"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env_remove("ALIPAY_SIM_ADDR")
-        .env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    // The child's stdout stays open until the end of the test.
+    let (mut child, _stdout, line) =
+        common::spawn_sim(&["serve", "--addr", "127.0.0.1:0"], Stdio::piped());
     let base = line
         .trim()
         .strip_prefix("listening on ")
@@ -1425,20 +1299,13 @@ fn the_binary_prints_the_banner_and_address_serves_and_stops_on_sigterm() {
         .build()
         .unwrap();
     let v: Value = rt.block_on(async {
-        client()
-            .post(format!("{base}/jsapi/apps/demo/users/alice/getPhoneNumber"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(client().post(format!("{base}/jsapi/apps/demo/users/alice/getPhoneNumber"))).await
     });
     let k = KeySet::embedded();
     let opened = Opener::new(Some(k.platform.verifier.clone()), Some(k.aes.clone()))
         .open(v["response"].as_str().unwrap())
         .unwrap();
-    assert_eq!(opened.result, Opened::Mobile("13812345678".into()));
+    assert_eq!(opened.result, alices_mobile());
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -1446,13 +1313,7 @@ fn the_binary_prints_the_banner_and_address_serves_and_stops_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "graceful exit on SIGTERM");
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = common::read_stderr(&mut child);
     assert!(err.contains("TEST KEYS"), "{err}");
     assert!(err.contains("never configure them in"), "{err}");
     assert!(!err.contains(&k.aes.to_base64()), "no key material in logs");

@@ -257,13 +257,7 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
         }
         Flag::SignedPlaintext => {
             p.token = pt.clone();
-            p.sign = Some(
-                keys.platform
-                    .signer
-                    .sign_base64(SignType::Rsa2, p.token.as_bytes()),
-            );
-            p.sign_type = SignType::Rsa2;
-            p.signed_with = KeyRole::Platform;
+            p.resign(keys);
         }
         Flag::HugeBody => {
             let huge = "A".repeat(1024 * 1024);

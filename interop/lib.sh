@@ -1,0 +1,69 @@
+# interop/lib.sh -- what the interop scripts that run merchants share; sourced, never run.
+#
+#   source "$here/lib.sh"   # after `set -u`; defines $tmp (removed on exit) and the helpers below
+#
+# - pass/fail/finish: count ok/FAIL lines; finish prints "N passed, M failed" and exits 0 or 1.
+# - relay FILE: counts a check's ok/FAIL lines through pass/fail and prints the other lines.
+# - start NAME COMMAND...: starts a merchant in the background (stdout in $tmp/NAME.stdout, stderr in
+#   $tmp/NAME.log), waits up to 30 s for its first line "listening on http://127.0.0.1:PORT" and sets
+#   $url and $pid; otherwise records the failure "${start_prefix}NAME.start" and returns 1.
+# - stop: stops the merchant the last start started. Every started merchant is also stopped on exit.
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && exit 0
+  exit 1
+}
+
+relay() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      ok\ *) pass "${line#ok }" ;;
+      FAIL\ *) fail "${line#FAIL }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$1"
+}
+
+start_prefix=${start_prefix:-}
+start() {
+  local name=$1 line="" i
+  shift
+  : >"$tmp/$name.stdout" # exists before the background job opens it, so head never races it
+  "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.log" &
+  pid=$!
+  pids+=("$pid")
+  for ((i = 0; i < 300; i++)); do
+    line=$(head -n 1 "$tmp/$name.stdout")
+    [ -n "$line" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]]; then
+    url=${BASH_REMATCH[1]}
+    return 0
+  fi
+  fail "$start_prefix$name.start" "no 'listening on http://127.0.0.1:PORT' line (got '${line:0:200}'): $(tail -n 5 "$tmp/$name.log")"
+  return 1
+}
+
+stop() {
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
