@@ -11,6 +11,7 @@
 //!
 //! - [`crypto`]: AES-CBC and RSA PKCS#1 v1.5 (RSA2 / RSA), behind a signing seam;
 //! - [`keys`]: TEST-ONLY key sets (embedded, loaded from a directory, or generated);
+//! - [`cert`]: certificate mode (公钥证书): the three certificate files, their SNs and checks;
 //! - [`payload`]: the plaintext as Alipay writes it;
 //! - [`envelope`]: seal and open;
 //! - [`platform`]: the console, user and platform state that decide the answer;
@@ -19,6 +20,7 @@
 //! - [`server`]: `alipay-sim serve`, the JSAPI and admin API over HTTP.
 #![warn(missing_docs)]
 
+pub mod cert;
 pub mod cli;
 pub mod crypto;
 pub mod envelope;
