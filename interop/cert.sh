@@ -7,7 +7,11 @@
 #   2. the same SDK, on certificates carrying public vector E's issuers and serials (written by
 #      `cargo run --example cert_set -- vector-e`), computes the published SNs;
 #   3. the openssl CLI verifies both leaves' chains strictly and recomputes the SNs
-#      (openssl/cert-verify.sh).
+#      (openssl/cert-verify.sh);
+#   4. the Node SDK in certificate mode, configured only with the certificate files and the AES
+#      key, accepts every cert-mode fixture of `alipay-sim fixtures` (rsaCheck + aesDecrypt) and
+#      rejects the app-key forgery (node/cert-fixtures.mjs).
+# Environment: ALIPAY_SIM=<path> uses that binary instead of building one (cargo-bin.sh).
 # Needs node_modules in node/ (run.sh installs it; here `npm ci` runs when it is missing).
 # Output ends with "N passed, M failed"; exit status non-zero on any failure.
 set -euo pipefail
@@ -52,6 +56,14 @@ else
 fi
 
 tally openssl.keys-cert bash "$here/openssl/cert-verify.sh" "$root/keys"
+
+sim=${ALIPAY_SIM:-}
+[ -n "$sim" ] || sim=$(bash "$here/cargo-bin.sh" alipay-sim) || sim=
+if [ -x "$sim" ] && "$sim" fixtures --out "$tmp/fixtures" >"$tmp/fixtures.log" 2>&1; then
+  tally node-sdk.cert-fixtures node "$here/node/cert-fixtures.mjs" "$tmp/fixtures"
+else
+  fail fixtures "alipay-sim fixtures failed (binary '${sim}'): $(head -c 500 "$tmp/fixtures.log" 2>/dev/null)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -15,6 +15,8 @@ pub struct EndpointProfile {
     pub signing: Option<SignType>,
     /// The AES key size the endpoint decrypts with.
     pub aes_bits: usize,
+    /// The endpoint declared certificate mode (`--merchant-signing cert`).
+    pub cert_mode: bool,
 }
 
 impl EndpointProfile {
@@ -22,10 +24,16 @@ impl EndpointProfile {
     pub const STANDARD: EndpointProfile = EndpointProfile {
         signing: Some(SignType::Rsa2),
         aes_bits: 128,
+        cert_mode: false,
     };
 
     /// `None` when a case with `profile` applies to this endpoint, else why it does not.
     pub fn mismatch(&self, profile: &MerchantProfile) -> Option<String> {
+        if profile.cert_mode && !self.cert_mode {
+            return Some(
+                "needs a merchant in certificate mode (--merchant-signing cert)".to_string(),
+            );
+        }
         if !profile.any_signing && profile.verifies != self.signing {
             return Some(match profile.verifies {
                 Some(t) => format!("needs a merchant configured with {t} signing"),
@@ -247,6 +255,7 @@ mod tests {
         let ok = EndpointProfile {
             signing: Some(SignType::Rsa2),
             aes_bits: 256,
+            cert_mode: false,
         };
         assert_eq!(ok.mismatch(&aes256.profile), None);
     }

@@ -134,7 +134,8 @@ pub struct RunArgs {
     /// Extra header 'Name: value' on every request (auth, cookies); repeatable.
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
-    /// The signature type the endpoint verifies (`none`: no Alipay public key configured).
+    /// The signature type the endpoint verifies (`none`: no Alipay public key configured;
+    /// `cert`: certificate mode, RSA2, which also runs the cases only certificate mode has).
     #[arg(long, value_enum, default_value = "RSA2")]
     pub merchant_signing: SigningChoice,
     /// The endpoint's AES key size.
@@ -206,6 +207,7 @@ impl RunArgs {
             profile: EndpointProfile {
                 signing: self.merchant_signing.sign_type(),
                 aes_bits: self.merchant_aes_bits,
+                cert_mode: self.merchant_signing.cert_mode(),
             },
             behaviour: !self.no_behaviour,
         })

@@ -104,6 +104,8 @@ fn broken(kind: Broken) -> MerchantConfig {
 
 /// Cases that need a merchant configured otherwise than RSA2 / AES-128.
 const SKIPPED_BY_DEFAULT: &[&str] = &[
+    "platform.cert.success",
+    "platform.cert.success-alipay-cert-sn",
     "platform.success.aes-192",
     "platform.success.aes-256",
     "platform.success.no-gateway",
@@ -202,6 +204,31 @@ async fn reference_with_legacy_rsa() {
     assert_reference(cfg, &["--merchant-signing", "RSA"], &applicable).await;
 }
 
+/// A merchant that declares certificate mode also runs the cert-only cases, and passes them: the
+/// key set's certificate holds the platform key (checked when the set is loaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_in_certificate_mode() {
+    let run = run(MerchantConfig::default(), &["--merchant-signing", "cert"]).await;
+    assert!(
+        run.failing.is_empty(),
+        "reference (cert) fails:\n{}",
+        explain(&run)
+    );
+    assert_eq!(run.exit_code, 0);
+    for id in [
+        "platform.cert.success",
+        "platform.cert.success-alipay-cert-sn",
+        "tamper.cert.app-key-signature",
+        "platform.success.mainland",
+    ] {
+        assert!(run.passed.contains(id), "{id} ran and passed");
+    }
+    let mut skipped = set(SKIPPED_BY_DEFAULT);
+    skipped.remove("platform.cert.success");
+    skipped.remove("platform.cert.success-alipay-cert-sn");
+    assert_eq!(run.skipped, skipped);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_with_aes_192() {
     let cfg = MerchantConfig {
@@ -233,6 +260,7 @@ async fn skip_verify() {
         Broken::SkipVerify,
         &[],
         &[
+            "tamper.cert.app-key-signature",
             "tamper.signature.attacker-key",
             "tamper.signature.bit-flip",
             "tamper.signature.sign-removed",
@@ -364,6 +392,7 @@ async fn leaky_errors() {
             "tamper.envelope.duplicate-response",
             "tamper.plaintext.success-bogus-sign",
             "tamper.plaintext.success-unsigned",
+            "tamper.cert.app-key-signature",
             "tamper.signature.attacker-key",
             "tamper.signature.bit-flip",
             "tamper.signature.sign-removed",

@@ -106,11 +106,15 @@ pub struct OpenArgs {
     /// File holding the envelope; `-` or nothing reads stdin.
     pub input: Option<PathBuf>,
     /// Key directory laid out like keys/ (Alipay public key and AES key are taken from it).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["alipay_public_key", "aes_key"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["alipay_public_key", "alipay_cert", "aes_key"])]
     pub keys: Option<PathBuf>,
     /// Alipay public key file (PEM or one-line base64).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "alipay_cert")]
     pub alipay_public_key: Option<PathBuf>,
+    /// Certificate mode: alipayCertPublicKey_RSA2.crt; the Alipay public key is taken from its
+    /// first certificate.
+    #[arg(long, value_name = "FILE")]
+    pub alipay_cert: Option<PathBuf>,
     /// AES key file (base64).
     #[arg(long, value_name = "FILE")]
     pub aes_key: Option<PathBuf>,
@@ -133,7 +137,8 @@ fn parse_sign_type(s: &str) -> Result<SignType, String> {
 /// `keys` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate a fresh TEST-ONLY key set and merchant bundle into DIR.
+    /// Generate a fresh TEST-ONLY key set, its certificate set (cert/: the three console
+    /// certificate files, the app key pair, the SNs) and merchant bundle into DIR.
     Generate {
         /// Output directory (must not already hold a key set unless --force).
         #[arg(long, value_name = "DIR")]
@@ -142,7 +147,9 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Print the merchant bundle (Alipay public key, AES key) of a key set as JSON or .env.
+    /// Print the merchant bundle of a key set as JSON or .env: Alipay public key, AES key, and for
+    /// certificate mode the three certificate files and their SNs (app_cert_sn, alipay_cert_sn,
+    /// alipay_root_cert_sn).
     Bundle {
         /// Key directory (default: embedded set).
         #[arg(long, value_name = "DIR")]
@@ -277,7 +284,22 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
+    // Certificate mode: the Alipay key comes out of alipayCertPublicKey_RSA2.crt.
+    let cert_verifier = match &a.alipay_cert {
+        Some(p) => Some(Verifier::new(crate::cert::alipay_public_key_from_cert(p)?)),
+        None => None,
+    };
     let (verifier, aes) = match (&a.keys, &a.alipay_public_key, &a.aes_key) {
+        (None, None, ak) if cert_verifier.is_some() => {
+            let aes = match ak {
+                Some(p) => Some(
+                    AesKey::from_base64(&read_text(p)?)
+                        .with_context(|| format!("AES key in {}", p.display()))?,
+                ),
+                None => None,
+            };
+            (cert_verifier, aes)
+        }
         (Some(dir), _, _) => {
             let set = KeySet::load_dir(dir)?;
             (Some(set.platform.verifier.clone()), Some(set.aes.clone()))

@@ -31,6 +31,10 @@ pub struct FixtureKeys {
     pub alipay_public_key: String,
     /// Whose key signed the envelope, if any.
     pub signed_with: Option<KeyRole>,
+    /// Certificate mode: the certificate files and SNs (cert-mode cases, and envelopes signed
+    /// with the app key, whose certificate is the one a confused merchant loaded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<crate::cert::CertBundle>,
 }
 
 /// The success callback object `my.getPhoneNumber` passes to the page.
@@ -87,6 +91,7 @@ impl Fixture {
     /// Builds the fixture of one scenario.
     pub fn of(scenario: &Scenario, keys: &KeySet) -> Self {
         let built = scenario.build(keys);
+        let profile = scenario.merchant_profile();
         let response = if built.response_is_object {
             serde_json::from_str(&built.body)
                 .unwrap_or(serde_json::Value::String(built.body.clone()))
@@ -111,8 +116,10 @@ impl Fixture {
                 aes_key: built.merchant_aes.as_ref().map(|k| k.to_base64()),
                 alipay_public_key: keys.platform.public_one_line(),
                 signed_with: built.signed_with,
+                cert: (profile.cert_mode || built.signed_with == Some(KeyRole::App))
+                    .then(|| keys.cert().bundle()),
             },
-            merchant_profile: scenario.merchant_profile(),
+            merchant_profile: profile,
             bug_class: scenario.bug_class,
             severity: scenario.severity,
             remediation: scenario.remediation.clone(),

@@ -43,6 +43,10 @@ pub enum Signing {
     /// RSA (SHA1withRSA), legacy.
     #[serde(rename = "RSA")]
     Rsa,
+    /// Certificate mode (公钥证书): RSA2, signed with the key of the Alipay leaf certificate
+    /// (`alipayCertPublicKey_RSA2.crt`); the envelope is the same as in key mode.
+    #[serde(rename = "cert")]
+    Cert,
 }
 
 impl Signing {
@@ -52,6 +56,7 @@ impl Signing {
             Signing::None => None,
             Signing::Rsa2 => Some(SignType::Rsa2),
             Signing::Rsa => Some(SignType::Rsa),
+            Signing::Cert => Some(SignType::Rsa2),
         }
     }
 }
@@ -88,6 +93,11 @@ pub struct Console {
     /// Shape of unencrypted answers.
     #[serde(default)]
     pub unencrypted_shape: PlainShape,
+    /// Certificate mode only: the envelope also carries `"alipay_cert_sn"` (the SN of the Alipay
+    /// certificate whose key signed it), after the other fields. No source shows Alipay sending
+    /// it for this API; some Go decoders read it.
+    #[serde(default)]
+    pub alipay_cert_sn: bool,
 }
 
 impl Default for Console {
@@ -101,6 +111,7 @@ impl Default for Console {
             isv_template: false,
             envelope_fields: EnvelopeFields::Minimal,
             unencrypted_shape: PlainShape::Nested,
+            alipay_cert_sn: false,
         }
     }
 }
@@ -170,6 +181,8 @@ pub struct Decision {
     pub fields: EnvelopeFields,
     /// Shape if unencrypted.
     pub plain_shape: PlainShape,
+    /// Append `"alipay_cert_sn"` to the (signed) envelope.
+    pub alipay_cert_sn: bool,
 }
 
 /// Decides the answer, following the document's steps in order:
@@ -202,6 +215,7 @@ pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) 
         sign_type: None,
         fields: console.envelope_fields,
         plain_shape: console.unencrypted_shape,
+        alipay_cert_sn: false,
     };
     if console.isv_template && !call.isv_app_id {
         return clear(Payload::Error(
@@ -234,6 +248,9 @@ pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) 
         sign_type: signed,
         fields: console.envelope_fields,
         plain_shape: console.unencrypted_shape,
+        alipay_cert_sn: console.signing == Signing::Cert
+            && console.alipay_cert_sn
+            && signed.is_some(),
     }
 }
 
@@ -266,7 +283,7 @@ impl Decision {
     /// Seals the decision with the platform keys of `keys`.
     pub fn seal(&self, keys: &KeySet) -> Sealed {
         let aes = self.encryption_bits.map(|b| aes_key_for(keys, b));
-        seal(
+        let mut sealed = seal(
             &self.payload.to_json(),
             &SealOptions {
                 encrypt: aes.as_ref(),
@@ -274,7 +291,14 @@ impl Decision {
                 fields: self.fields,
                 plain_shape: self.plain_shape,
             },
-        )
+        );
+        if self.alipay_cert_sn && sealed.sign.is_some() && sealed.envelope.ends_with('}') {
+            sealed.envelope.pop();
+            sealed.envelope.push_str(",\"alipay_cert_sn\":\"");
+            sealed.envelope.push_str(&keys.cert().set.sn.alipay_cert_sn);
+            sealed.envelope.push_str("\"}");
+        }
+        sealed
     }
 }
 

@@ -157,16 +157,26 @@ pub enum SigningChoice {
     /// No Alipay public key configured: `sign` is ignored.
     #[value(name = "none")]
     None,
+    /// Certificate mode (公钥证书): RSA2 with the key of `alipayCertPublicKey_RSA2.crt`. The key
+    /// set's certificate is checked to hold its platform key when loaded, so the reference
+    /// merchant verifies with that same key.
+    #[value(name = "cert")]
+    Cert,
 }
 
 impl SigningChoice {
     /// The algorithm verified, if any.
     pub fn sign_type(self) -> Option<SignType> {
         match self {
-            SigningChoice::Rsa2 => Some(SignType::Rsa2),
+            SigningChoice::Rsa2 | SigningChoice::Cert => Some(SignType::Rsa2),
             SigningChoice::Rsa => Some(SignType::Rsa),
             SigningChoice::None => None,
         }
+    }
+
+    /// True for certificate mode.
+    pub fn cert_mode(self) -> bool {
+        self == SigningChoice::Cert
     }
 }
 

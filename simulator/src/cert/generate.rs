@@ -293,6 +293,21 @@ impl GeneratedCerts {
         })
         .map_err(gen_err)?;
         let cert_dir = dir.join(files::DIR);
+        // A set has one app certificate: drop those of a set this one replaces.
+        if let Ok(entries) = std::fs::read_dir(&cert_dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(files::APP_PREFIX)
+                    && name.ends_with(files::CRT)
+                    && name != files::app(&self.files.app_id)
+                {
+                    std::fs::remove_file(e.path()).map_err(|err| CertError::Io {
+                        file: e.path().display().to_string(),
+                        message: err.to_string(),
+                    })?;
+                }
+            }
+        }
         let mut written = Vec::new();
         for (rel, text) in [
             (files::ROOT.to_owned(), self.files.root.clone()),

@@ -486,6 +486,142 @@ impl CertSet {
     }
 }
 
+/// The certificate-mode material of a key set: the checked certificate set and the app key pair
+/// its app certificate holds (the app key signs the "wrong certificate" tamper case).
+#[derive(Debug, Clone)]
+pub struct CertKeys {
+    /// The three files, their keys and SNs.
+    pub set: CertSet,
+    /// The app key pair (TEST ONLY).
+    pub app: KeyPair,
+}
+
+macro_rules! embedded_cert {
+    ($file:expr) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../keys/cert/", $file))
+    };
+}
+
+impl CertKeys {
+    /// The committed TEST set from `keys/cert/`, embedded in the binary. Its Alipay leaf holds
+    /// the embedded platform key.
+    pub fn embedded() -> Result<Self, CertError> {
+        let files = CertFiles {
+            app_id: generate::TEST_APP_ID.to_owned(),
+            root: embedded_cert!("alipayRootCert.crt").to_owned(),
+            alipay: embedded_cert!("alipayCertPublicKey_RSA2.crt").to_owned(),
+            app: embedded_cert!("appCertPublicKey_2021000000000001.crt").to_owned(),
+        };
+        let set = CertSet::from_files(
+            files,
+            [
+                "<embedded>/keys/cert/alipayRootCert.crt",
+                "<embedded>/keys/cert/alipayCertPublicKey_RSA2.crt",
+                "<embedded>/keys/cert/appCertPublicKey_2021000000000001.crt",
+            ],
+        )?;
+        let key =
+            keys::parse_private_key(embedded_cert!("app/private.pkcs8.pem"), "app private key")
+                .map_err(|e| CertError::KeyMismatch {
+                    file: "<embedded>/keys/cert/app/private.pkcs8.pem".into(),
+                    key: e.to_string(),
+                })?;
+        Ok(Self {
+            set,
+            app: KeyPair::from_private(key),
+        })
+    }
+
+    /// Loads `<dir>/cert/` (see [`CertSet::load_dir`]); `Ok(None)` when the directory has no
+    /// `cert/`. A `cert/` without the app private key is an error.
+    pub fn load_dir(dir: &Path, platform: &PublicKey) -> Result<Option<Self>, CertError> {
+        if !dir.join(files::DIR).is_dir() {
+            return Ok(None);
+        }
+        let (set, app) = CertSet::load_dir(dir, platform)?;
+        let app = app.ok_or_else(|| CertError::Layout {
+            dir: dir.join(files::DIR).display().to_string(),
+            detail: format!(
+                "{} is missing (the app key pair of the set)",
+                files::APP_PRIVATE
+            ),
+        })?;
+        Ok(Some(Self { set, app }))
+    }
+
+    /// A fresh TEST set for `platform`, app id [`generate::TEST_APP_ID`].
+    pub fn generate(platform: &PublicKey) -> Result<Self, CertError> {
+        let made = generate::generate(platform, generate::TEST_APP_ID)?;
+        let set = CertSet::from_files(
+            made.files,
+            [
+                files::ROOT,
+                files::ALIPAY,
+                &files::app(generate::TEST_APP_ID),
+            ],
+        )?;
+        let key = keys::parse_private_key(&made.app_private_pem, "app private key")
+            .map_err(|e| CertError::Generate(e.to_string()))?;
+        Ok(Self {
+            set,
+            app: KeyPair::from_private(key),
+        })
+    }
+
+    /// Writes the set under `<dir>/cert/` (as [`generate::GeneratedCerts::write_dir`]).
+    pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, CertError> {
+        generate::GeneratedCerts {
+            files: self.set.files.clone(),
+            app_private_pem: self.app.signer.private_pem(),
+        }
+        .write_dir(dir)
+    }
+
+    /// What a certificate-mode merchant is configured with besides the AES key.
+    pub fn bundle(&self) -> CertBundle {
+        CertBundle {
+            app_id: self.set.files.app_id.clone(),
+            files: [
+                files::ROOT.to_owned(),
+                files::ALIPAY.to_owned(),
+                files::app(&self.set.files.app_id),
+            ],
+            sn: self.set.sn.clone(),
+            pem: CertPems {
+                alipay_root_cert: self.set.files.root.clone(),
+                alipay_cert: self.set.files.alipay.clone(),
+                app_cert: self.set.files.app.clone(),
+            },
+        }
+    }
+}
+
+/// The text of the three certificate files (public material: certificates only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertPems {
+    /// `alipayRootCert.crt`.
+    pub alipay_root_cert: String,
+    /// `alipayCertPublicKey_RSA2.crt`.
+    pub alipay_cert: String,
+    /// `appCertPublicKey_<appid>.crt`.
+    pub app_cert: String,
+}
+
+/// The certificate part of a merchant bundle: file names (under `cert/`) and the SNs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertBundle {
+    /// The app id.
+    pub app_id: String,
+    /// The three files a merchant configures, relative to the set's `cert/` directory: root
+    /// bundle, Alipay certificate, app certificate.
+    pub files: [String; 3],
+    /// The SNs the merchant's SDK computes from them.
+    #[serde(flatten)]
+    pub sn: CertSn,
+    /// The files' text, for SDKs configured with `*Content` instead of paths.
+    pub pem: CertPems,
+}
+
 /// Finds `appCertPublicKey_<appid>.crt` in `cert_dir`; exactly one must exist.
 fn find_app_id(cert_dir: &Path) -> Result<String, CertError> {
     let layout = |detail: String| CertError::Layout {

@@ -18,6 +18,8 @@ pub enum KeyRole {
     Platform,
     /// The attacker's key.
     Attacker,
+    /// The app's own key (certificate mode: the key of `appCertPublicKey_<appid>.crt`).
+    App,
 }
 
 /// A built case: the body and everything needed to judge the answer.

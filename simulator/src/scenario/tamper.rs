@@ -25,6 +25,9 @@ pub enum Flag {
     FlipCiphertextBit,
     /// Re-sign the envelope with the attacker's key.
     SignWithAttacker,
+    /// Re-sign the envelope with the app's own key, the key of `appCertPublicKey_<appid>.crt`
+    /// (a merchant that loaded the app certificate as the Alipay one accepts it).
+    SignWithAppKey,
     /// Remove `sign`.
     RemoveSign,
     /// Re-sign with the Alipay key over the ciphertext *without* quotes (a merchant that verifies
@@ -173,6 +176,15 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
                     .sign_base64(SignType::Rsa2, p.token.as_bytes()),
             );
             p.signed_with = KeyRole::Attacker;
+        }
+        Flag::SignWithAppKey => {
+            p.sign = Some(
+                keys.cert()
+                    .app
+                    .signer
+                    .sign_base64(SignType::Rsa2, p.token.as_bytes()),
+            );
+            p.signed_with = KeyRole::App;
         }
         Flag::RemoveSign => p.sign = None,
         Flag::SignUnquoted => {

@@ -165,7 +165,7 @@ impl App {
                     // Without a gateway nothing is signed (see `platform::decide`).
                     _ if !self.console.gateway => serde_json::Value::Null,
                     Signing::None => serde_json::Value::Null,
-                    Signing::Rsa2 => "RSA2".into(),
+                    Signing::Rsa2 | Signing::Cert => "RSA2".into(),
                     Signing::Rsa => "RSA".into(),
                 },
             );
