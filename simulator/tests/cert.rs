@@ -249,3 +249,29 @@ fn broken_certificate_files_are_one_error_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alipayCertPublicKey_RSA2.crt"), "{err}");
 }
+
+/// The README's "Certificate mode" commands, as written: seal with the embedded set, open with
+/// only the committed certificate and AES key.
+#[test]
+fn the_readme_seal_and_open_commands_work() {
+    let sealed = sim()
+        .args(["seal", "platform.cert.success"])
+        .output()
+        .unwrap();
+    assert!(sealed.status.success());
+    let out = sim()
+        .current_dir(keys_dir().join(".."))
+        .args([
+            "open",
+            "--alipay-cert",
+            "keys/cert/alipayCertPublicKey_RSA2.crt",
+            "--aes-key",
+            "keys/platform/aes.b64.txt",
+        ])
+        .write_stdin(sealed.stdout)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "mobile", "{v}");
+}

@@ -343,7 +343,8 @@ impl World {
 
     /// The zero-configuration world: app `demo` (fully configured) with users alice (mainland
     /// mobile), bob (overseas), carol (empty mobile), dave (not authorised), erin (fresh mobile
-    /// per call); apps `no-encryption`, `no-product` and `unsigned`, each with user alice.
+    /// per call); apps `cert` (certificate mode), `no-encryption`, `no-product` and `unsigned`,
+    /// each with user alice.
     pub fn default_with(keys: &Arc<KeySet>) -> Self {
         let mut apps = BTreeMap::new();
         let mut demo = App::new(
@@ -364,6 +365,14 @@ impl World {
         }
         apps.insert("demo".to_string(), demo);
         for (id, name, console) in [
+            (
+                "cert",
+                "Certificate mode (公钥证书): verify with alipayCertPublicKey_RSA2.crt",
+                Console {
+                    signing: Signing::Cert,
+                    ..Console::default()
+                },
+            ),
             (
                 "no-encryption",
                 "Content encryption not set up (40001)",
