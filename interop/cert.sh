@@ -10,7 +10,9 @@
 #      (openssl/cert-verify.sh);
 #   4. the Node SDK in certificate mode, configured only with the certificate files and the AES
 #      key, accepts every cert-mode fixture of `alipay-sim fixtures` (rsaCheck + aesDecrypt) and
-#      rejects the app-key forgery (node/cert-fixtures.mjs).
+#      rejects the app-key forgery (node/cert-fixtures.mjs);
+#   5. the same SDK, configured only from the bundle of `alipay-sim serve`'s app `cert`, verifies and
+#      decrypts its answers for several users, with and without alipay_cert_sn (node/cert-serve.mjs).
 # Environment: ALIPAY_SIM=<path> uses that binary instead of building one (cargo-bin.sh).
 # Needs node_modules in node/ (run.sh installs it; here `npm ci` runs when it is missing).
 # Output ends with "N passed, M failed"; exit status non-zero on any failure.
@@ -63,6 +65,26 @@ if [ -x "$sim" ] && "$sim" fixtures --out "$tmp/fixtures" >"$tmp/fixtures.log" 2
   tally node-sdk.cert-fixtures node "$here/node/cert-fixtures.mjs" "$tmp/fixtures"
 else
   fail fixtures "alipay-sim fixtures failed (binary '${sim}'): $(head -c 500 "$tmp/fixtures.log" 2>/dev/null)"
+fi
+
+if [ -x "$sim" ]; then
+  "$sim" serve --addr 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  serve_pid=$!
+  trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^listening on //p' "$tmp/serve.out" | head -n 1)
+    [ -n "$url" ] && break
+    kill -0 "$serve_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$url" ]; then
+    tally node-sdk.cert-serve node "$here/node/cert-serve.mjs" "$url"
+  else
+    fail serve "alipay-sim serve did not print its address: $(head -c 300 "$tmp/serve.err")"
+  fi
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
 fi
 
 echo "$passed passed, $failed failed"
