@@ -418,11 +418,15 @@ impl CertSet {
 
     /// Loads a merchant's three files from disk (the console's download).
     pub fn load(root: &Path, alipay: &Path, app: &Path, app_id: &str) -> Result<Self, CertError> {
-        let read = |p: &Path| {
-            fs::read_to_string(p).map_err(|e| CertError::Io {
+        // Each file is checked as PEM first, so that binary DER or other non-text content is
+        // reported as such rather than as an encoding error.
+        let read = |p: &Path| -> Result<String, CertError> {
+            let bytes = fs::read(p).map_err(|e| CertError::Io {
                 file: p.display().to_string(),
                 message: e.to_string(),
-            })
+            })?;
+            PemCerts::parse(&p.display().to_string(), &bytes)?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
         };
         let files = CertFiles {
             app_id: app_id.to_owned(),

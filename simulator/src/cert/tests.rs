@@ -248,3 +248,25 @@ fn a_leaf_with_the_wrong_key_is_refused_by_name() {
         .to_string();
     assert!(e.contains("no appCertPublicKey_<appid>.crt"), "{e}");
 }
+
+#[test]
+fn a_der_file_on_disk_is_reported_as_der_with_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = committed(&files::app(TEST_APP_ID));
+    let der = PemCerts::parse("x", app.as_bytes()).unwrap().ders()[0].clone();
+    let der_path = tmp.path().join("alipayRootCert.der");
+    fs::write(&der_path, der).unwrap();
+    let dir = keys_dir().join(files::DIR);
+    let e = CertSet::load(
+        &der_path,
+        &dir.join(files::ALIPAY),
+        &dir.join(files::app(TEST_APP_ID)),
+        TEST_APP_ID,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("alipayRootCert.der") && e.contains("binary DER"),
+        "{e}"
+    );
+}
