@@ -80,7 +80,7 @@ fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
     }
     assert!(cert_mode >= 2, "only {cert_mode} cert-mode fixtures");
 
-    let with_sn = json(&dir.path().join("platform.cert.success-alipay-cert-sn.json"));
+    let with_sn = json(&dir.path().join("platform.success.cert-alipay-cert-sn.json"));
     let envelope = with_sn["res_response"].as_str().unwrap();
     assert!(
         envelope.ends_with(&format!(
@@ -89,7 +89,7 @@ fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
         )),
         "{envelope}"
     );
-    let plain = json(&dir.path().join("platform.cert.success.json"));
+    let plain = json(&dir.path().join("platform.success.cert.json"));
     assert!(
         !plain["res_response"]
             .as_str()
@@ -108,7 +108,7 @@ fn the_app_key_forgery_is_rejected_unless_the_app_certificate_was_loaded_as_alip
         .success();
     let forged = json(&dir.path().join("tamper.cert.app-key-signature.json"));
     assert_eq!(forged["keys"]["signed_with"], "app");
-    let genuine = json(&dir.path().join("platform.cert.success.json"));
+    let genuine = json(&dir.path().join("platform.success.cert.json"));
 
     let right = cert_file("alipayCertPublicKey_RSA2.crt");
     let (code, out) = open_with_cert(&forged, &right);
@@ -170,7 +170,7 @@ fn keys_generate_writes_a_certificate_set_and_bundle_prints_its_sns() {
     );
     // The new set's envelopes open with its own certificate, not with the committed one.
     let sealed = sim()
-        .args(["seal", "platform.cert.success", "--keys"])
+        .args(["seal", "platform.success.cert", "--keys"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -241,7 +241,7 @@ fn broken_certificate_files_are_one_error_naming_the_file() {
     )
     .unwrap();
     let out = sim()
-        .args(["seal", "platform.cert.success", "--keys"])
+        .args(["seal", "platform.success.cert", "--keys"])
         .arg(keys.path())
         .output()
         .unwrap();
@@ -255,7 +255,7 @@ fn broken_certificate_files_are_one_error_naming_the_file() {
 #[test]
 fn the_readme_seal_and_open_commands_work() {
     let sealed = sim()
-        .args(["seal", "platform.cert.success"])
+        .args(["seal", "platform.success.cert"])
         .output()
         .unwrap();
     assert!(sealed.status.success());

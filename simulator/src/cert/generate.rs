@@ -19,15 +19,9 @@ use rcgen::{
 };
 use rsa::PublicKey;
 use rsa::pkcs8::EncodePublicKey;
-use serde::Serialize;
 
-use super::{CertError, CertFiles, CertSet, CertSn, files};
-use crate::keys::TEST_ONLY_WARNING;
-
-/// The app id of the committed TEST set (`keys/cert/appCertPublicKey_<appid>.crt`).
-pub const TEST_APP_ID: &str = "2021000000000001";
-/// The partner id (PID) written into the TEST leaves' subjects.
-pub const TEST_PID: &str = "2088000000000001";
+use super::{CertError, CertFiles};
+pub use super::{TEST_APP_ID, TEST_PID, VECTOR_E_SN};
 
 fn gen_err(e: impl std::fmt::Display) -> CertError {
     CertError::Generate(e.to_string())
@@ -162,6 +156,13 @@ fn root_serial() -> Vec<u8> {
     s.to_vec()
 }
 
+impl GeneratedCerts {
+    /// Checks the set and writes it under `<dir>/cert/` (see [`super::write_cert_dir`]).
+    pub fn write_dir(&self, dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, CertError> {
+        super::write_cert_dir(dir, &self.files, &self.app_private_pem)
+    }
+}
+
 /// A freshly generated set: the three files and the app private key.
 #[derive(Debug, Clone)]
 pub struct GeneratedCerts {
@@ -262,91 +263,6 @@ pub fn generate(platform: &PublicKey, app_id: &str) -> Result<GeneratedCerts, Ce
         app_private_pem: app_key.serialize_pem().replace("\r\n", "\n"),
     })
 }
-
-/// `cert/cert-sn.json`: what a merchant's SDK will compute from the set.
-#[derive(Debug, Serialize)]
-struct SnFile<'a> {
-    test_only: bool,
-    warning: &'a str,
-    app_id: &'a str,
-    #[serde(flatten)]
-    sn: &'a CertSn,
-}
-
-impl GeneratedCerts {
-    /// Checks the set (as [`CertSet::from_files`] does) and writes it under `<dir>/cert/`: the
-    /// three certificate files, the app key pair and `cert-sn.json`. Returns the written paths.
-    pub fn write_dir(&self, dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, CertError> {
-        let set = CertSet::from_files(
-            self.files.clone(),
-            [files::ROOT, files::ALIPAY, &files::app(&self.files.app_id)],
-        )?;
-        let app_public_pem = set
-            .app_public_key
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
-            .map_err(gen_err)?;
-        let sn_json = serde_json::to_string_pretty(&SnFile {
-            test_only: true,
-            warning: TEST_ONLY_WARNING,
-            app_id: &self.files.app_id,
-            sn: &set.sn,
-        })
-        .map_err(gen_err)?;
-        let cert_dir = dir.join(files::DIR);
-        // A set has one app certificate: drop those of a set this one replaces.
-        if let Ok(entries) = std::fs::read_dir(&cert_dir) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(files::APP_PREFIX)
-                    && name.ends_with(files::CRT)
-                    && name != files::app(&self.files.app_id)
-                {
-                    std::fs::remove_file(e.path()).map_err(|err| CertError::Io {
-                        file: e.path().display().to_string(),
-                        message: err.to_string(),
-                    })?;
-                }
-            }
-        }
-        let mut written = Vec::new();
-        for (rel, text) in [
-            (files::ROOT.to_owned(), self.files.root.clone()),
-            (files::ALIPAY.to_owned(), self.files.alipay.clone()),
-            (files::app(&self.files.app_id), self.files.app.clone()),
-            (files::APP_PRIVATE.to_owned(), self.app_private_pem.clone()),
-            (files::APP_PUBLIC_PEM.to_owned(), app_public_pem),
-            (files::SN_JSON.to_owned(), format!("{sn_json}\n")),
-            (
-                "README.md".to_owned(),
-                format!(
-                    "# {TEST_ONLY_WARNING}\n\nA TEST-ONLY certificate set (公钥证书) made by alipay-sim: \
-                     no real CA issued it and nothing trusts it. See the repository's keys/README.md.\n"
-                ),
-            ),
-        ] {
-            let path = cert_dir.join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| CertError::Io {
-                    file: parent.display().to_string(),
-                    message: e.to_string(),
-                })?;
-            }
-            std::fs::write(&path, text).map_err(|e| CertError::Io {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            written.push(path);
-        }
-        Ok(written)
-    }
-}
-
-/// The published SNs of vector E (protocol notes §9-E, from the Node SDK's test fixtures).
-pub const VECTOR_E_SN: [&str; 3] = [
-    "866efef280dec9137a87d047ac446315",
-    "7513daaaa48aa3ba2e4018d84402479c",
-    "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6",
-];
 
 /// Certificates with the issuer names and serial numbers of vector E (§9-E), made with our own
 /// keys: the SN depends only on those two fields, so any correct SN implementation must return

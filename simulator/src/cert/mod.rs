@@ -16,11 +16,13 @@
 //! the SNs of the RSA-signed roots only, joined with `_` in file order.
 //!
 //! Parsing uses maintained crates only: `pem` for the PEM armour, `x509-parser` for the
-//! certificates (and, with aws-lc-rs, their signatures); [`generate`] makes TEST-ONLY sets with
-//! `rcgen`. Nothing here is hand-written DER.
+//! certificates, the `rsa` crate for the chain's RSA signatures; `generate` (feature `cert-gen`,
+//! part of `server`) makes TEST-ONLY sets with `rcgen`. Nothing here is hand-written DER. All of
+//! this is pure Rust, so the protocol core stays free of C code.
 //!
 //! Every error is one [`CertError`] naming the file (or the content's role) and the problem.
 
+#[cfg(feature = "cert-gen")]
 pub mod generate;
 
 use std::fs;
@@ -28,13 +30,26 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest as _, Md5};
 use rsa::PublicKey;
-use rsa::pkcs8::DecodePublicKey;
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use serde::{Deserialize, Serialize};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
-use crate::keys::{self, KeyPair};
+use crate::keys::{self, KeyPair, TEST_ONLY_WARNING};
+
+/// The app id of the committed TEST set (`keys/cert/appCertPublicKey_<appid>.crt`).
+pub const TEST_APP_ID: &str = "2021000000000001";
+/// The partner id (PID) written into the TEST leaves' subjects.
+pub const TEST_PID: &str = "2088000000000001";
+
+/// The published SNs of vector E (protocol notes §9-E, from the Node SDK's test fixtures):
+/// `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn`.
+pub const VECTOR_E_SN: [&str; 3] = [
+    "866efef280dec9137a87d047ac446315",
+    "7513daaaa48aa3ba2e4018d84402479c",
+    "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6",
+];
 
 /// File names of a certificate set inside a key directory (`keys/cert/`).
 pub mod files {
@@ -511,7 +526,7 @@ impl CertKeys {
     /// the embedded platform key.
     pub fn embedded() -> Result<Self, CertError> {
         let files = CertFiles {
-            app_id: generate::TEST_APP_ID.to_owned(),
+            app_id: TEST_APP_ID.to_owned(),
             root: embedded_cert!("alipayRootCert.crt").to_owned(),
             alipay: embedded_cert!("alipayCertPublicKey_RSA2.crt").to_owned(),
             app: embedded_cert!("appCertPublicKey_2021000000000001.crt").to_owned(),
@@ -553,16 +568,13 @@ impl CertKeys {
         Ok(Some(Self { set, app }))
     }
 
-    /// A fresh TEST set for `platform`, app id [`generate::TEST_APP_ID`].
+    /// A fresh TEST set for `platform`, app id [`TEST_APP_ID`].
+    #[cfg(feature = "cert-gen")]
     pub fn generate(platform: &PublicKey) -> Result<Self, CertError> {
-        let made = generate::generate(platform, generate::TEST_APP_ID)?;
+        let made = generate::generate(platform, TEST_APP_ID)?;
         let set = CertSet::from_files(
             made.files,
-            [
-                files::ROOT,
-                files::ALIPAY,
-                &files::app(generate::TEST_APP_ID),
-            ],
+            [files::ROOT, files::ALIPAY, &files::app(TEST_APP_ID)],
         )?;
         let key = keys::parse_private_key(&made.app_private_pem, "app private key")
             .map_err(|e| CertError::Generate(e.to_string()))?;
@@ -572,29 +584,27 @@ impl CertKeys {
         })
     }
 
-    /// Writes the set under `<dir>/cert/` (as [`generate::GeneratedCerts::write_dir`]).
+    /// Writes the set under `<dir>/cert/` (see [`write_cert_dir`]).
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, CertError> {
-        generate::GeneratedCerts {
-            files: self.set.files.clone(),
-            app_private_pem: self.app.signer.private_pem(),
-        }
-        .write_dir(dir)
+        write_cert_dir(dir, &self.set.files, &self.app.signer.private_pem())
     }
+}
 
+impl CertSet {
     /// What a certificate-mode merchant is configured with besides the AES key.
     pub fn bundle(&self) -> CertBundle {
         CertBundle {
-            app_id: self.set.files.app_id.clone(),
+            app_id: self.files.app_id.clone(),
             files: [
                 files::ROOT.to_owned(),
                 files::ALIPAY.to_owned(),
-                files::app(&self.set.files.app_id),
+                files::app(&self.files.app_id),
             ],
-            sn: self.set.sn.clone(),
+            sn: self.sn.clone(),
             pem: CertPems {
-                alipay_root_cert: self.set.files.root.clone(),
-                alipay_cert: self.set.files.alipay.clone(),
-                app_cert: self.set.files.app.clone(),
+                alipay_root_cert: self.files.root.clone(),
+                alipay_cert: self.files.alipay.clone(),
+                app_cert: self.files.app.clone(),
             },
         }
     }
@@ -700,15 +710,13 @@ fn verify_chain(
                 current.subject()
             )));
         };
-        current
-            .verify_signature(Some(issuer.public_key()))
-            .map_err(|e| {
-                chain_err(format!(
-                    "the signature of \"{}\" does not verify with the key of \"{}\": {e}",
-                    current.subject(),
-                    issuer.subject()
-                ))
-            })?;
+        verify_rsa_signature(&current, issuer).map_err(|e| {
+            chain_err(format!(
+                "the signature of \"{}\" does not verify with the key of \"{}\": {e}",
+                current.subject(),
+                issuer.subject()
+            ))
+        })?;
         if *is_root {
             let oid = issuer.signature_algorithm.algorithm.to_id_string();
             if !oid.starts_with(RSA_SIGNATURE_OID_PREFIX) {
@@ -730,6 +738,35 @@ fn verify_chain(
     Err(chain_err("the issuer chain loops".into()))
 }
 
+/// Verifies `cert`'s signature with `issuer`'s key. Only RSA PKCS#1 v1.5 signatures (SHA-1,
+/// SHA-256, SHA-384, SHA-512) are checked: a chain that matters here ends at an RSA root, and
+/// every link of a console chain is RSA-signed.
+fn verify_rsa_signature(
+    cert: &X509Certificate<'_>,
+    issuer: &X509Certificate<'_>,
+) -> Result<(), String> {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier as _;
+    let oid = cert.signature_algorithm.algorithm.to_id_string();
+    let key = PublicKey::from_public_key_der(issuer.public_key().raw)
+        .map_err(|e| format!("the issuer's key is not RSA ({e})"))?;
+    let sig = Signature::try_from(cert.signature_value.data.as_ref())
+        .map_err(|e| format!("malformed signature ({e})"))?;
+    let tbs: &[u8] = cert.tbs_certificate.as_ref();
+    let checked = match oid.as_str() {
+        "1.2.840.113549.1.1.11" => VerifyingKey::<sha2::Sha256>::new(key).verify(tbs, &sig),
+        "1.2.840.113549.1.1.12" => VerifyingKey::<sha2::Sha384>::new(key).verify(tbs, &sig),
+        "1.2.840.113549.1.1.13" => VerifyingKey::<sha2::Sha512>::new(key).verify(tbs, &sig),
+        "1.2.840.113549.1.1.5" => VerifyingKey::<sha1::Sha1>::new(key).verify(tbs, &sig),
+        other => {
+            return Err(format!(
+                "signature algorithm {other} is not RSA PKCS#1 v1.5"
+            ));
+        }
+    };
+    checked.map_err(|_| "wrong signature".to_owned())
+}
+
 /// The directory layout written for a cert set, relative to a key directory.
 pub fn paths(dir: &Path, app_id: &str) -> [PathBuf; 3] {
     let d = dir.join(files::DIR);
@@ -738,6 +775,90 @@ pub fn paths(dir: &Path, app_id: &str) -> [PathBuf; 3] {
         d.join(files::ALIPAY),
         d.join(files::app(app_id)),
     ]
+}
+
+/// `cert/cert-sn.json`: what a merchant's SDK will compute from the set.
+#[derive(Debug, Serialize)]
+struct SnFile<'a> {
+    test_only: bool,
+    warning: &'a str,
+    app_id: &'a str,
+    #[serde(flatten)]
+    sn: &'a CertSn,
+}
+
+/// Checks a set (as [`CertSet::from_files`] does) and writes it under `<dir>/cert/`: the
+/// three certificate files, the app key pair, `cert-sn.json` and a TEST ONLY README. Returns the
+/// written paths.
+pub fn write_cert_dir(
+    dir: &Path,
+    cert_files: &CertFiles,
+    app_private_pem: &str,
+) -> Result<Vec<PathBuf>, CertError> {
+    let gen_err = |e: String| CertError::Generate(e);
+    {
+        let set = CertSet::from_files(
+            cert_files.clone(),
+            [files::ROOT, files::ALIPAY, &files::app(&cert_files.app_id)],
+        )?;
+        let app_public_pem = set
+            .app_public_key
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| gen_err(e.to_string()))?;
+        let sn_json = serde_json::to_string_pretty(&SnFile {
+            test_only: true,
+            warning: TEST_ONLY_WARNING,
+            app_id: &cert_files.app_id,
+            sn: &set.sn,
+        })
+        .map_err(|e| gen_err(e.to_string()))?;
+        let cert_dir = dir.join(files::DIR);
+        // A set has one app certificate: drop those of a set this one replaces.
+        if let Ok(entries) = std::fs::read_dir(&cert_dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(files::APP_PREFIX)
+                    && name.ends_with(files::CRT)
+                    && name != files::app(&cert_files.app_id)
+                {
+                    std::fs::remove_file(e.path()).map_err(|err| CertError::Io {
+                        file: e.path().display().to_string(),
+                        message: err.to_string(),
+                    })?;
+                }
+            }
+        }
+        let mut written = Vec::new();
+        for (rel, text) in [
+            (files::ROOT.to_owned(), cert_files.root.clone()),
+            (files::ALIPAY.to_owned(), cert_files.alipay.clone()),
+            (files::app(&cert_files.app_id), cert_files.app.clone()),
+            (files::APP_PRIVATE.to_owned(), app_private_pem.to_owned()),
+            (files::APP_PUBLIC_PEM.to_owned(), app_public_pem),
+            (files::SN_JSON.to_owned(), format!("{sn_json}\n")),
+            (
+                "README.md".to_owned(),
+                format!(
+                    "# {TEST_ONLY_WARNING}\n\nA TEST-ONLY certificate set (公钥证书) made by alipay-sim: \
+                     no real CA issued it and nothing trusts it. See the repository's keys/README.md.\n"
+                ),
+            ),
+        ] {
+            let path = cert_dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| CertError::Io {
+                    file: parent.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            }
+            std::fs::write(&path, text).map_err(|e| CertError::Io {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            written.push(path);
+        }
+        Ok(written)
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use cbc::cipher::block_padding::NoPadding;
 use serde::{Deserialize, Serialize};
 
-use super::build::KeyRole;
+use super::KeyRole;
 use crate::crypto::SignType;
 use crate::crypto::aes::encrypt_padded;
 use crate::envelope::{EnvelopeFields, Sealed, assemble, encrypt_to_base64, quoted, seal};
@@ -178,13 +178,14 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
             p.signed_with = KeyRole::Attacker;
         }
         Flag::SignWithAppKey => {
-            p.sign = Some(
-                keys.cert()
-                    .app
-                    .signer
-                    .sign_base64(SignType::Rsa2, p.token.as_bytes()),
-            );
-            p.signed_with = KeyRole::App;
+            // Without certificate material (see `KeySet::cert`) there is no app key: the attacker
+            // key stands in, still a key other than Alipay's.
+            let (signer, role) = match keys.cert() {
+                Some(c) => (&c.app.signer, KeyRole::App),
+                None => (&keys.attacker.signer, KeyRole::Attacker),
+            };
+            p.sign = Some(signer.sign_base64(SignType::Rsa2, p.token.as_bytes()));
+            p.signed_with = role;
         }
         Flag::RemoveSign => p.sign = None,
         Flag::SignUnquoted => {
