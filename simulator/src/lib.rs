@@ -47,6 +47,9 @@
 //!   (axum, tokio, reqwest, clap, tracing). Without it the crate is the protocol core alone.
 //! - `aws-lc` (default): RSA2 signing with aws-lc-rs, ten times faster than the pure-Rust `rsa`
 //!   crate and byte-identical. Without it every signature is made by `rsa`.
+//! - `cert-gen` (part of `server`): making TEST-ONLY certificate sets with `rcgen` (certificate
+//!   mode). Reading and checking certificate sets is in the core; without `cert-gen` a key set
+//!   has certificate material only when it comes with a `cert/` directory (the embedded one does).
 //!
 //! A test suite that only seals and opens envelopes needs
 //! `alipay-sim = { ..., default-features = false }`.
