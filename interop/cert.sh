@@ -68,6 +68,7 @@ else
 fi
 
 if [ -x "$sim" ]; then
+  : >"$tmp/serve.out" # exists before the background job opens it, so sed never races it
   "$sim" serve --addr 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
   serve_pid=$!
   trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
