@@ -55,6 +55,7 @@
 //! `alipay-sim = { ..., default-features = false }`.
 
 pub mod cert;
+pub mod corpus;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
