@@ -26,6 +26,8 @@ export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
 # The cases each merchant fails, all below high severity: findings about the official SDKs.
 EXPECTED_node="tamper.aes.bad-padding tamper.payload.signed-plaintext-error"
 EXPECTED_python="tamper.aes.bad-padding tamper.payload.signed-plaintext-error tamper.signature.sign-type-downgrade"
+# The Node merchant in certificate mode (--cert-dir keys/cert): the same SDK, the same findings.
+EXPECTED_nodecert=$EXPECTED_node
 
 python=${INTEROP_PYTHON:-$here/.venv/bin/python}
 [ -d "$here/node/node_modules/alipay-sdk" ] || { fail setup "node/node_modules has no alipay-sdk: run interop/run.sh (or npm ci in interop/node)"; finish; }
@@ -41,14 +43,15 @@ fi
 [ -x "$harness" ] || { fail setup "alipay-harness binary not found (got '$harness')"; finish; }
 echo "using $harness"
 
-# check <name>: runs the harness against the merchant at $url and judges its JSON report.
+# check <name> [harness flags...]: runs the harness against the merchant at $url and judges its JSON report.
 check() {
   local name=$1 expected_var="EXPECTED_$1" rc=0 t0 t1
+  shift
   local report="$tmp/$name.report.json"
   echo "== harness against $name ($url)"
   t0=$(date +%s.%N)
   "$harness" run --endpoint "$url/decrypt" --contract "$contract" --keys "$root/keys" \
-    --format "json=$report" --format terminal --fail-on high >"$tmp/$name.harness.out" 2>&1 || rc=$?
+    --format "json=$report" --format terminal --fail-on high "$@" >"$tmp/$name.harness.out" 2>&1 || rc=$?
   t1=$(date +%s.%N)
   sed "s/^/  /" "$tmp/$name.harness.out"
   echo "# $name: harness run took $(python3 -c "print(f'{$t1 - $t0:.2f}')") s (exit $rc)"
@@ -94,5 +97,8 @@ PY
 
 if start node node "$here/node/merchant.mjs" --port 0 --keys "$root/keys"; then check node; fi
 if start python "$python" "$here/python/merchant.py" --port 0 --keys "$root/keys"; then check python; fi
+if start nodecert node "$here/node/merchant.mjs" --port 0 --keys "$root/keys" --cert-dir "$root/keys/cert"; then
+  check nodecert --merchant-signing cert
+fi
 
 finish

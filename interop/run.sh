@@ -90,6 +90,7 @@ tally node-sdk node "$here/node/check-fixtures.mjs" "$tmp/fixtures"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/check_fixtures.py" "$tmp/fixtures"
 tally openssl bash "$here/openssl/check-fixtures.sh" "$tmp/fixtures"
 tally selftest bash "$here/selftest/selftest.sh"
+tally cert env ALIPAY_SIM="$sim" bash "$here/cert.sh" # certificate mode: Node SDK + openssl (keys/cert/, vector E, cert-mode fixtures)
 tally merchants bash "$here/merchants.sh" # alipay-harness against merchants on the official SDKs (node/merchant.mjs, python/merchant.py)
 
 echo "== SDK-produced envelopes through alipay-sim open"

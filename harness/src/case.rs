@@ -24,6 +24,11 @@ impl EndpointProfile {
 
     /// `None` when a case with `profile` applies to this endpoint, else why it does not.
     pub fn mismatch(&self, profile: &MerchantProfile) -> Option<String> {
+        if profile.cert_mode && self.signing != Signing::Cert {
+            return Some(
+                "needs a merchant in certificate mode (--merchant-signing cert)".to_string(),
+            );
+        }
         if !profile.any_signing && profile.verifies != self.signing.sign_type() {
             return Some(match profile.verifies {
                 Some(t) => format!("needs a merchant configured with {t} signing"),

@@ -139,7 +139,8 @@ pub struct RunArgs {
     /// Extra header 'Name: value' on every request (auth, cookies); repeatable.
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
-    /// The signature type the endpoint verifies (`none`: no Alipay public key configured).
+    /// The signature type the endpoint verifies (`none`: no Alipay public key configured;
+    /// `cert`: certificate mode, RSA2, which also runs the cases only certificate mode has).
     #[arg(long, default_value = "RSA2", value_parser = merchant::SigningParser)]
     pub merchant_signing: Signing,
     /// The endpoint's AES key size.

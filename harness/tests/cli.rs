@@ -369,14 +369,14 @@ fn version_and_help() {
         .stdout(predicate::str::contains("--fail-on"))
         .stdout(predicate::str::contains("--shard"))
         .stdout(predicate::str::contains(
-            "[possible values: RSA2, RSA, none]",
+            "[possible values: RSA2, RSA, none, cert]",
         ));
     harness()
         .args(["merchant", "--help"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "[possible values: RSA2, RSA, none]",
+            "[possible values: RSA2, RSA, none, cert]",
         ));
     harness()
         .args(["run", "--endpoint", "http://127.0.0.1:1/"])

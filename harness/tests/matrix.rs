@@ -114,6 +114,8 @@ fn broken(kind: Broken) -> MerchantConfig {
 
 /// Cases that need a merchant configured otherwise than RSA2 / AES-128.
 const SKIPPED_BY_DEFAULT: &[&str] = &[
+    "platform.success.cert",
+    "platform.success.cert-alipay-cert-sn",
     "platform.success.aes-192",
     "platform.success.aes-256",
     "platform.success.no-gateway",
@@ -261,6 +263,31 @@ async fn reference_with_legacy_rsa() {
     assert_reference(cfg, &["--merchant-signing", "RSA"], &applicable).await;
 }
 
+/// A merchant that declares certificate mode also runs the cert-only cases, and passes them: the
+/// key set's certificate holds the platform key (checked when the set is loaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_in_certificate_mode() {
+    let run = run(MerchantConfig::default(), &["--merchant-signing", "cert"]).await;
+    assert!(
+        run.failing.is_empty(),
+        "reference (cert) fails:\n{}",
+        explain(&run)
+    );
+    assert_eq!(run.exit_code, 0);
+    for id in [
+        "platform.success.cert",
+        "platform.success.cert-alipay-cert-sn",
+        "tamper.cert.app-key-signature",
+        "platform.success.mainland",
+    ] {
+        assert!(run.passed.contains(id), "{id} ran and passed");
+    }
+    let mut skipped = set(SKIPPED_BY_DEFAULT);
+    skipped.remove("platform.success.cert");
+    skipped.remove("platform.success.cert-alipay-cert-sn");
+    assert_eq!(run.skipped, skipped);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_with_aes_192() {
     let cfg = MerchantConfig {
@@ -295,6 +322,7 @@ async fn skip_verify() {
         &[],
         &[
             ORACLE,
+            "tamper.cert.app-key-signature",
             "tamper.signature.attacker-key",
             "tamper.signature.bit-flip",
             "tamper.signature.sign-removed",
@@ -418,6 +446,7 @@ const EVERY_LEAKING_REFUSAL: &[&str] = &[
     "tamper.body.empty",
     "tamper.body.non-json",
     "tamper.body.wrong-shape",
+    "tamper.cert.app-key-signature",
     "tamper.ciphertext.bit-flip",
     "tamper.envelope.duplicate-response",
     "tamper.plaintext.success-bogus-sign",

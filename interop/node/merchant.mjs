@@ -17,10 +17,14 @@
 // Keys: ALIPAY_PUBLIC_KEY (支付宝公钥, base64 SPKI) and ALIPAY_AES_KEY (接口内容加密 AES key, base64)
 // from the environment; `--keys DIR` (default: the repository's TEST keys) reads
 // DIR/platform/public.b64.txt and DIR/platform/aes.b64.txt instead and takes precedence.
+// Certificate mode (公钥证书): `--cert-dir DIR` configures the SDK with only the console's three
+// certificate files, DIR/alipayRootCert.crt, DIR/alipayCertPublicKey_RSA2.crt and
+// DIR/appCertPublicKey_<appid>.crt (appCertPath, alipayPublicCertPath, alipayRootCertPath); the
+// Alipay public key then comes out of the certificate, and only the AES key is read as above.
 // The first line on stdout is `listening on http://127.0.0.1:PORT` (`--port 0` picks a free port).
 import http from 'node:http';
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,7 +39,7 @@ function die(message) {
   console.error(`merchant.mjs: ${message}`);
   process.exit(2);
 }
-const usage = message => die(`${message}\nusage: node merchant.mjs [--port PORT] [--keys DIR]`);
+const usage = message => die(`${message}\nusage: node merchant.mjs [--port PORT] [--keys DIR] [--cert-dir DIR]`);
 
 let args;
 try {
@@ -43,6 +47,7 @@ try {
     options: {
       port: { type: 'string', default: '8782' },
       keys: { type: 'string' },
+      'cert-dir': { type: 'string' },
     },
   }).values;
 } catch (err) {
@@ -66,16 +71,37 @@ if (args.keys === undefined && process.env.ALIPAY_PUBLIC_KEY && process.env.ALIP
   aesKey = process.env.ALIPAY_AES_KEY.trim();
 } else {
   const dir = args.keys ?? join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'keys');
-  alipayPublicKey = readKeyFile(join(dir, 'platform', 'public.b64.txt'), 'Alipay public key');
+  if (args['cert-dir'] === undefined) {
+    alipayPublicKey = readKeyFile(join(dir, 'platform', 'public.b64.txt'), 'Alipay public key');
+  }
   aesKey = readKeyFile(join(dir, 'platform', 'aes.b64.txt'), 'AES key');
 }
 
-// The SDK does not look at the keys until the first request: check them now, so that a bad key is
-// one clear start-up error rather than every envelope refused.
-try {
-  createPublicKey({ key: Buffer.from(alipayPublicKey, 'base64'), format: 'der', type: 'spki' });
-} catch {
-  die('the Alipay public key is not a base64 X.509 SubjectPublicKeyInfo (支付宝公钥)');
+// Key mode: the 支付宝公钥. Certificate mode: the three certificate files, nothing else.
+let verification;
+if (args['cert-dir'] !== undefined) {
+  const certDir = args['cert-dir'];
+  let apps = [];
+  try {
+    apps = readdirSync(certDir).filter(f => /^appCertPublicKey_.+\.crt$/.test(f));
+  } catch (err) {
+    die(`cannot list the certificate directory ${certDir}: ${err.code ?? err.message}`);
+  }
+  if (apps.length !== 1) die(`${certDir} must hold exactly one appCertPublicKey_<appid>.crt, found ${apps.length}`);
+  verification = {
+    appCertPath: join(certDir, apps[0]),
+    alipayPublicCertPath: join(certDir, 'alipayCertPublicKey_RSA2.crt'),
+    alipayRootCertPath: join(certDir, 'alipayRootCert.crt'),
+  };
+} else {
+  // The SDK does not look at the key until the first request: check it now, so that a bad key is
+  // one clear start-up error rather than every envelope refused.
+  try {
+    createPublicKey({ key: Buffer.from(alipayPublicKey, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    die('the Alipay public key is not a base64 X.509 SubjectPublicKeyInfo (支付宝公钥)');
+  }
+  verification = { alipayPublicKey };
 }
 if (![16, 24, 32].includes(Buffer.from(aesKey, 'base64').length) || !/^[A-Za-z0-9+/]+={0,2}$/.test(aesKey)) {
   die('the AES key is not the base64 of 16, 24 or 32 bytes');
@@ -83,12 +109,17 @@ if (![16, 24, 32].includes(Buffer.from(aesKey, 'base64').length) || !/^[A-Za-z0-
 
 // The SDK constructor insists on the app private key (it signs gateway calls). This endpoint never
 // calls the gateway, so a real deployment's key is taken when present and a placeholder otherwise.
-const alipaySdk = new AlipaySdk({
-  appId: process.env.ALIPAY_APP_ID || 'merchant-example',
-  privateKey: process.env.ALIPAY_APP_PRIVATE_KEY || 'not-used-by-this-endpoint',
-  alipayPublicKey,
-  encryptKey: aesKey,
-});
+let alipaySdk;
+try {
+  alipaySdk = new AlipaySdk({
+    appId: process.env.ALIPAY_APP_ID || 'merchant-example',
+    privateKey: process.env.ALIPAY_APP_PRIVATE_KEY || 'not-used-by-this-endpoint',
+    ...verification,
+    encryptKey: aesKey,
+  });
+} catch (err) {
+  die(`the SDK refused the configuration${args['cert-dir'] ? ` (certificates in ${args['cert-dir']})` : ''}: ${err.message}`);
+}
 
 /** A client error: answered 400 {"status":"rejected","error": kind}. */
 class Rejected extends Error {

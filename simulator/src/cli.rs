@@ -112,11 +112,15 @@ pub(crate) struct OpenArgs {
     /// Key directory laid out like keys/: only the Alipay public key
     /// (platform/public.spki.pem or platform/public.b64.txt) and the AES key
     /// (platform/aes.b64.txt) are read; no private key is needed.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["alipay_public_key", "aes_key"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["alipay_public_key", "alipay_cert", "aes_key"])]
     pub(crate) keys: Option<PathBuf>,
     /// Alipay public key file (PEM or one-line base64).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "alipay_cert")]
     pub(crate) alipay_public_key: Option<PathBuf>,
+    /// Certificate mode: alipayCertPublicKey_RSA2.crt; the Alipay public key is taken from its
+    /// first certificate.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) alipay_cert: Option<PathBuf>,
     /// AES key file (base64).
     #[arg(long, value_name = "FILE")]
     pub(crate) aes_key: Option<PathBuf>,
@@ -160,7 +164,8 @@ fn parse_aes_bits(s: &str) -> Result<usize, BadAesBits> {
 /// `keys` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
-    /// Generate a fresh TEST-ONLY key set and merchant bundle into DIR.
+    /// Generate a fresh TEST-ONLY key set, its certificate set (cert/: the three console
+    /// certificate files, the app key pair, the SNs) and merchant bundle into DIR.
     Generate {
         /// Output directory (must not already hold a key set unless --force).
         #[arg(long, value_name = "DIR")]
@@ -169,7 +174,9 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Print the merchant bundle (Alipay public key, AES key) of a key set as JSON or .env.
+    /// Print the merchant bundle of a key set as JSON or .env: Alipay public key, AES key, and for
+    /// certificate mode the three certificate files and their SNs (app_cert_sn, alipay_cert_sn,
+    /// alipay_root_cert_sn).
     Bundle {
         /// Key directory (default: embedded set).
         #[arg(long, value_name = "DIR")]
@@ -294,9 +301,16 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
     } else {
         Signing::from(a.sign_type)
     };
-    // clap refuses --keys together with --alipay-public-key or --aes-key.
+    // Certificate mode: the Alipay key comes out of alipayCertPublicKey_RSA2.crt.
+    let cert_key = match &a.alipay_cert {
+        Some(p) => Some(Verifier::new(
+            alipay_sim::cert::alipay_public_key_from_cert(p)?,
+        )),
+        None => None,
+    };
+    // clap refuses --keys together with --alipay-public-key, --alipay-cert or --aes-key.
     let opener = match (&a.alipay_public_key, &a.aes_key) {
-        (None, None) => Sources {
+        (None, None) if cert_key.is_none() => Sources {
             keys: a.keys.clone(),
             scenarios: None,
         }
@@ -304,6 +318,7 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
         .opener(signing, a.aes_bits),
         (pk, ak) => {
             let verifier = match pk {
+                None if cert_key.is_some() => cert_key,
                 Some(p) => Some(Verifier::new(
                     keys::parse_public_key(&read_text(p)?, "Alipay public key")
                         .with_context(|| format!("in {}", p.display()))?,

@@ -62,6 +62,9 @@ pub enum KeyError {
         /// The file names tried, relative to the directory.
         looked_for: String,
     },
+    /// The certificate set (`cert/`) of a key directory could not be used.
+    #[error(transparent)]
+    Cert(#[from] crate::cert::CertError),
     /// The private and public key of a pair do not match.
     #[error("{private} and {public} are not one key pair")]
     PairMismatch {

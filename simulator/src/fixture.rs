@@ -38,6 +38,10 @@ pub struct FixtureKeys {
     pub alipay_public_key: String,
     /// Whose key signed the envelope, if any.
     pub signed_with: Option<KeyRole>,
+    /// Certificate mode: the certificate files and SNs (cert-mode cases, and envelopes signed
+    /// with the app key, whose certificate is the one a confused merchant loaded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<crate::cert::CertBundle>,
 }
 
 /// The success callback object `my.getPhoneNumber` passes to the page.
@@ -55,6 +59,9 @@ pub struct Fixture {
     pub built: Built,
     /// The Alipay public key the merchant verifies with (one-line base64 SPKI).
     pub alipay_public_key: String,
+    /// Certificate mode: the certificate files and SNs, for cert-mode cases and app-key
+    /// signatures (when the key set has certificate material).
+    pub cert: Option<crate::cert::CertBundle>,
 }
 
 impl Fixture {
@@ -65,9 +72,13 @@ impl Fixture {
 
     /// The fixture of a case already built with `keys`.
     pub fn from_built(built: Built, keys: &KeySet) -> Self {
+        let cert = (built.profile.cert_mode || built.signed_with == Some(KeyRole::App))
+            .then(|| keys.cert().map(|c| c.set.bundle()))
+            .flatten();
         Self {
             built,
             alipay_public_key: keys.platform.public_one_line(),
+            cert,
         }
     }
 
@@ -116,6 +127,7 @@ impl Serialize for Fixture {
                 aes_key: b.merchant_aes.as_ref().map(|k| k.to_base64()),
                 alipay_public_key: self.alipay_public_key.clone(),
                 signed_with: b.signed_with,
+                cert: self.cert.clone(),
             },
         )?;
         st.serialize_field("merchant_profile", &b.profile)?;

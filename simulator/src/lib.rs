@@ -29,6 +29,7 @@
 //! |---|---|
 //! | AES-CBC, RSA PKCS#1 v1.5 (RSA2 / RSA), the signing backends | [`crypto`] |
 //! | TEST-ONLY key sets (embedded, from a directory, generated); the merchant's keys | [`keys`] |
+//! | certificate mode (公钥证书): the three certificate files, their SNs and checks | [`cert`] |
 //! | `--keys DIR` / `--scenarios DIR` or the embedded ones | [`sources`] |
 //! | the plaintext as Alipay writes it, and reading it back | [`payload`] |
 //! | sealing and opening envelopes; the success-callback object | [`envelope`] |
@@ -46,10 +47,14 @@
 //!   (axum, tokio, reqwest, clap, tracing). Without it the crate is the protocol core alone.
 //! - `aws-lc` (default): RSA2 signing with aws-lc-rs, ten times faster than the pure-Rust `rsa`
 //!   crate and byte-identical. Without it every signature is made by `rsa`.
+//! - `cert-gen` (part of `server`): making TEST-ONLY certificate sets with `rcgen` (certificate
+//!   mode). Reading and checking certificate sets is in the core; without `cert-gen` a key set
+//!   has certificate material only when it comes with a `cert/` directory (the embedded one does).
 //!
 //! A test suite that only seals and opens envelopes needs
 //! `alipay-sim = { ..., default-features = false }`.
 
+pub mod cert;
 pub mod corpus;
 pub mod crypto;
 pub mod envelope;

@@ -444,6 +444,7 @@ async fn apps_crud_and_console_changes_take_effect() {
     assert_eq!(
         ids,
         [
+            "cert",
             "demo",
             "no-encryption",
             "no-product",
@@ -490,6 +491,56 @@ async fn generated_keys_are_served_in_the_bundle_and_verify() {
     // The demo app's merchant cannot open it.
     let env = envelope_of(&phone(&app, "gen", "u").await);
     assert!(merchant(&app, "demo").await.open(&env).is_err());
+}
+
+/// The `cert` app (certificate mode): a merchant configured only with the bundle's certificate
+/// files and AES key opens its answers, with and without `alipay_cert_sn`; the bundle serves
+/// certificates, never a private key.
+#[tokio::test]
+async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
+    let app = fresh();
+    let b = get(&app, "/__admin/apps/cert/bundle").await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    assert!(!b.text.contains("PRIVATE"), "{}", b.text);
+    let pem = &b.json["cert"]["pem"];
+    let files = alipay_sim::cert::CertFiles {
+        app_id: b.json["cert"]["app_id"].as_str().unwrap().into(),
+        root: pem["alipay_root_cert"].as_str().unwrap().into(),
+        alipay: pem["alipay_cert"].as_str().unwrap().into(),
+        app: pem["app_cert"].as_str().unwrap().into(),
+    };
+    let set = alipay_sim::cert::CertSet::from_files(files, ["root", "alipay", "app"]).unwrap();
+    assert_eq!(b.json["cert"]["alipay_cert_sn"], set.sn.alipay_cert_sn);
+    let merchant = Opener::new(
+        Some(Verifier::new(set.alipay_public_key.clone())),
+        Some(AesKey::from_base64(b.json["aes_key"].as_str().unwrap()).unwrap()),
+    );
+    let env = envelope_of(&phone(&app, "cert", "alice").await);
+    assert!(!env.contains("alipay_cert_sn"), "{env}");
+    assert_eq!(
+        merchant.open(&env).unwrap().result,
+        Opened::Mobile("13812345678".into())
+    );
+    let p = send(
+        &app,
+        Method::PATCH,
+        "/__admin/apps/cert",
+        Some(json!({"console": {"alipay_cert_sn": true}})),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let env = envelope_of(&phone(&app, "cert", "alice").await);
+    assert!(
+        env.ends_with(&format!(
+            ",\"alipay_cert_sn\":\"{}\"}}",
+            set.sn.alipay_cert_sn
+        )),
+        "{env}"
+    );
+    assert_eq!(
+        merchant.open(&env).unwrap().result,
+        Opened::Mobile("13812345678".into())
+    );
 }
 
 #[tokio::test]

@@ -55,7 +55,9 @@ pub(super) async fn run(
         "each of {requests} parallel answers: {}",
         result.expected.description
     );
-    if ctx.profile.signing != Signing::Rsa2 || ctx.profile.aes_bits != 128 {
+    // Certificate mode verifies the same RSA2 signatures (with the certificate's key).
+    if !matches!(ctx.profile.signing, Signing::Rsa2 | Signing::Cert) || ctx.profile.aes_bits != 128
+    {
         result.reason = "needs a merchant configured with RSA2 signing and an AES-128 key".into();
         return result;
     }

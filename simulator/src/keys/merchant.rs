@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{
     KeySet, files, in_file, parse_public_key, public_key_one_line, public_key_pem, read, write_file,
 };
+use crate::cert::{CertBundle, CertSet};
 use crate::crypto::{AesKey, SignType, Verifier};
 use crate::envelope::Opener;
 use crate::error::KeyError;
@@ -65,6 +66,8 @@ pub struct MerchantKeys {
     pub alipay_public_key: Verifier,
     /// The app's AES key ("接口内容加密方式").
     pub aes: AesKey,
+    /// Certificate mode: the three certificate files and their SNs, when the set has them.
+    pub cert: Option<CertBundle>,
 }
 
 impl MerchantKeys {
@@ -117,9 +120,16 @@ impl MerchantKeys {
             });
         }
         let aes = AesKey::from_base64(&read(&aes_path)?).map_err(|e| in_file(&aes_path, e))?;
+        // Certificate mode: `cert/` (if present) must hold a leaf with this public key.
+        let cert = if dir.join(crate::cert::files::DIR).is_dir() {
+            Some(CertSet::load_dir(dir, &public)?.0.bundle())
+        } else {
+            None
+        };
         Ok(Self {
             alipay_public_key: Verifier::new(public),
             aes,
+            cert,
         })
     }
 
@@ -151,12 +161,14 @@ impl MerchantKeys {
             sign_type: SignType::Rsa2,
             encrypt_type: "AES",
             charset: "UTF-8",
+            cert: self.cert.clone(),
         }
     }
 
     /// Writes the merchant's files in the `keys/` layout (`platform/public.spki.pem`,
-    /// `platform/public.b64.txt`, `platform/aes.b64.txt`): a directory [`MerchantKeys::load_dir`]
-    /// reads, with no private key in it.
+    /// `platform/public.b64.txt`, `platform/aes.b64.txt`, and the three certificate files under
+    /// `cert/` when the keys have them): a directory [`MerchantKeys::load_dir`] reads, with no
+    /// private key in it.
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, KeyError> {
         let key = self.alipay_public_key.public_key();
         let mut written = Vec::new();
@@ -169,6 +181,14 @@ impl MerchantKeys {
             (files::PLATFORM_AES, format!("{}\n", self.aes.to_base64())),
         ] {
             written.push(write_file(&dir.join(rel), &text)?);
+        }
+        // Certificate mode: the three certificate files, as the console hands them out.
+        if let Some(c) = &self.cert {
+            let texts = [&c.pem.alipay_root_cert, &c.pem.alipay_cert, &c.pem.app_cert];
+            for (name, text) in c.files.iter().zip(texts) {
+                let path = dir.join(crate::cert::files::DIR).join(name);
+                written.push(write_file(&path, text)?);
+            }
         }
         Ok(written)
     }
@@ -197,12 +217,15 @@ pub struct MerchantBundle {
     pub encrypt_type: &'static str,
     /// The charset of signed content and plaintext.
     pub charset: &'static str,
+    /// Certificate mode: the three certificate files (under `cert/`), their text and SNs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<CertBundle>,
 }
 
 impl MerchantBundle {
     /// The bundle as a `.env` file.
     pub fn to_env(&self) -> String {
-        format!(
+        let mut env = format!(
             "# {}\nALIPAY_PUBLIC_KEY={}\nALIPAY_AES_KEY={}\nALIPAY_SIGN_TYPE={}\nALIPAY_ENCRYPT_TYPE={}\nALIPAY_CHARSET={}\n",
             self.warning,
             self.alipay_public_key,
@@ -210,6 +233,21 @@ impl MerchantBundle {
             self.sign_type,
             self.encrypt_type,
             self.charset
-        )
+        );
+        if let Some(c) = &self.cert {
+            env.push_str(&format!(
+                "# Certificate mode (files under cert/)\nALIPAY_APP_ID={}\nALIPAY_ROOT_CERT_PATH=cert/{}\n\
+                 ALIPAY_PUBLIC_CERT_PATH=cert/{}\nALIPAY_APP_CERT_PATH=cert/{}\nALIPAY_APP_CERT_SN={}\n\
+                 ALIPAY_CERT_SN={}\nALIPAY_ROOT_CERT_SN={}\n",
+                c.app_id,
+                c.files[0],
+                c.files[1],
+                c.files[2],
+                c.sn.app_cert_sn,
+                c.sn.alipay_cert_sn,
+                c.sn.alipay_root_cert_sn,
+            ));
+        }
+        env
     }
 }

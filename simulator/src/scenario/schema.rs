@@ -338,6 +338,10 @@ pub struct MerchantProfile {
     pub aes_bits: Option<usize>,
     /// True when the case applies whatever the merchant's signing configuration is.
     pub any_signing: bool,
+    /// True when the case applies only to a merchant in certificate mode (公钥证书), which it
+    /// must declare (the harness's `--merchant-signing cert`).
+    #[serde(default)]
+    pub cert_mode: bool,
 }
 
 impl Scenario {
@@ -380,12 +384,14 @@ impl Scenario {
                 verifies: tamper.then_some(SignType::Rsa2),
                 aes_bits: tamper.then_some(128),
                 any_signing: !tamper,
+                cert_mode: false,
             };
         }
         MerchantProfile {
             verifies: d.sign_type,
             aes_bits: d.encryption_bits,
             any_signing: false,
+            cert_mode: console.signing == platform::Signing::Cert,
         }
     }
 }
@@ -398,4 +404,6 @@ pub enum KeyRole {
     Platform,
     /// The attacker's key.
     Attacker,
+    /// The app's own key (certificate mode: the key of `appCertPublicKey_<appid>.crt`).
+    App,
 }

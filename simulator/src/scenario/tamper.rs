@@ -25,6 +25,9 @@ pub enum Flag {
     FlipCiphertextBit,
     /// Re-sign the envelope with the attacker's key.
     SignWithAttacker,
+    /// Re-sign the envelope with the app's own key, the key of `appCertPublicKey_<appid>.crt`
+    /// (a merchant that loaded the app certificate as the Alipay one accepts it).
+    SignWithAppKey,
     /// Remove `sign`.
     RemoveSign,
     /// Re-sign with the Alipay key over the ciphertext *without* quotes (a merchant that verifies
@@ -173,6 +176,16 @@ pub(crate) fn apply(flag: Flag, p: &mut Parts, plaintext: &mut Option<String>, k
                     .sign_base64(SignType::Rsa2, p.token.as_bytes()),
             );
             p.signed_with = KeyRole::Attacker;
+        }
+        Flag::SignWithAppKey => {
+            // Without certificate material (see `KeySet::cert`) there is no app key: the attacker
+            // key stands in, still a key other than Alipay's.
+            let (signer, role) = match keys.cert() {
+                Some(c) => (&c.app.signer, KeyRole::App),
+                None => (&keys.attacker.signer, KeyRole::Attacker),
+            };
+            p.sign = Some(signer.sign_base64(SignType::Rsa2, p.token.as_bytes()));
+            p.signed_with = role;
         }
         Flag::RemoveSign => p.sign = None,
         Flag::SignUnquoted => {

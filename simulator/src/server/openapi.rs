@@ -34,7 +34,7 @@ fn path_param(name: &str, description: &str) -> Value {
 fn app_param() -> Value {
     path_param(
         "app_id",
-        "App id (`demo`, `no-encryption`, `no-product`, `unsigned` by default).",
+        "App id (`demo`, `cert`, `no-encryption`, `no-product`, `unsigned` by default).",
     )
 }
 
@@ -87,13 +87,14 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "properties": {
                 "encryption": {"enum": ["none", "aes-128", "aes-192", "aes-256", "invalid"], "default": "aes-128"},
-                "signing": {"enum": ["none", "RSA2", "RSA"], "default": "RSA2"},
+                "signing": {"enum": ["none", "RSA2", "RSA", "cert"], "default": "RSA2", "description": "cert: certificate mode (公钥证书), RSA2 signed with the key of the Alipay certificate in the bundle's cert.pem.alipay_cert."},
                 "gateway": {"type": "boolean", "default": true},
                 "product_bound": {"type": "boolean", "default": true},
                 "user_info_approved": {"type": "boolean", "default": true},
                 "isv_template": {"type": "boolean", "default": false},
                 "envelope_fields": {"enum": ["minimal", "full"], "default": "minimal"},
-                "unencrypted_shape": {"enum": ["nested", "bare", "object"], "default": "nested"}
+                "unencrypted_shape": {"enum": ["nested", "bare", "object"], "default": "nested"},
+                "alipay_cert_sn": {"type": "boolean", "default": false, "description": "With signing cert: signed envelopes also carry \"alipay_cert_sn\"."}
             }
         },
         "App": {
@@ -104,7 +105,7 @@ fn schemas() -> Value {
                 "name": {"type": ["string", "null"], "maxLength": 200, "description": "null or omitted: the app_id."},
                 "console": {"anyOf": [schema_ref("Console"), {"type": "null"}], "description": "null or omitted: fully configured (PATCH: unchanged)."},
                 "keys": {"enum": ["embedded", "generated", null], "default": "embedded",
-                         "description": "embedded: the server's key set (embedded TEST keys or --keys). generated: a fresh set made when the app is created (two RSA-2048 key generations: a fraction of a second to a few seconds)."}
+                         "description": "embedded: the server's key set (embedded TEST keys or --keys). generated: a fresh set made when the app is created (two RSA-2048 key generations and a TEST certificate set: a fraction of a second to a few seconds)."}
             }
         },
         "User": {
@@ -131,7 +132,8 @@ fn schemas() -> Value {
                 "aes_key": {"type": ["string", "null"], "description": "Base64 AES key of the configured size; null without content encryption."},
                 "sign_type": {"enum": ["RSA2", "RSA", null]},
                 "encrypt_type": {"enum": ["AES", null]},
-                "charset": {"const": "UTF-8"}
+                "charset": {"const": "UTF-8"},
+                "cert": {"type": "object", "description": "Certificate mode: the three certificate files a merchant configures instead of the public key (file names, PEM text in pem.alipay_root_cert, pem.alipay_cert, pem.app_cert) and the SNs its SDK computes (app_cert_sn, alipay_cert_sn, alipay_root_cert_sn). Certificates only, never a private key."}
             }
         },
         "Faults": {

@@ -178,7 +178,7 @@ impl App {
                     // Without a gateway nothing is signed (see `platform::decide`).
                     _ if !self.console.gateway => serde_json::Value::Null,
                     Signing::None => serde_json::Value::Null,
-                    Signing::Rsa2 => "RSA2".into(),
+                    Signing::Rsa2 | Signing::Cert => "RSA2".into(),
                     Signing::Rsa => "RSA".into(),
                 },
             );
@@ -239,7 +239,8 @@ impl World {
 
     /// The zero-configuration world: app `demo` (fully configured) with users alice (mainland
     /// mobile), bob (overseas), carol (empty mobile), dave (not authorised), erin (fresh mobile
-    /// per call); apps `no-encryption`, `no-product` and `unsigned`, each with user alice.
+    /// per call); apps `cert` (certificate mode), `no-encryption`, `no-product` and `unsigned`,
+    /// each with user alice.
     pub(crate) fn default_with(keys: &Arc<KeySet>) -> Self {
         let mut apps = BTreeMap::new();
         let mut demo = App::new(
@@ -260,6 +261,14 @@ impl World {
         }
         apps.insert("demo".to_string(), demo);
         for (id, name, console) in [
+            (
+                "cert",
+                "Certificate mode (公钥证书): verify with alipayCertPublicKey_RSA2.crt",
+                Console {
+                    signing: Signing::Cert,
+                    ..Console::default()
+                },
+            ),
             (
                 "no-encryption",
                 "Content encryption not set up (40001)",

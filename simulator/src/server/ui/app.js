@@ -172,6 +172,17 @@ async function loadBundle() {
       ['Sign type', b.sign_type || 'none: signing is not configured'],
       ['Alipay public key (支付宝公钥)', el('code', { class: 'wrap' }, b.alipay_public_key || '')],
     ];
+    if (b.cert && b.cert.pem) {
+      // Certificate mode (公钥证书): the three files the console hands out, as downloads.
+      const pems = [b.cert.pem.alipay_root_cert, b.cert.pem.alipay_cert, b.cert.pem.app_cert];
+      const links = (b.cert.files || []).map((name, i) => el('a', {
+        class: 'cert-file', download: name,
+        href: `data:application/x-pem-file;charset=utf-8,${encodeURIComponent(pems[i] || '')}`,
+      }, name));
+      rows.push(['Certificates (公钥证书)', links.flatMap((a, i) => (i ? [' ', a] : [a]))]);
+      rows.push(['Certificate SNs', el('code', { class: 'wrap' },
+        `app_cert_sn=${b.cert.app_cert_sn} alipay_cert_sn=${b.cert.alipay_cert_sn} alipay_root_cert_sn=${b.cert.alipay_root_cert_sn}`)]);
+    }
     if (b.warning) rows.push(['Note', b.warning]);
     ui.bundle.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     return b;
