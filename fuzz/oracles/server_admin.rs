@@ -2,10 +2,10 @@
 //! faults, seed), the JSAPI calls a page makes, and path segments and queries taken from input.
 //!
 //! Input: requests separated by NUL bytes (at most 16 per input, run in order against one state
-//! that is reset before each input). In each request the first byte picks the route (and with
-//! bit 0x40 sends `text/plain` instead of `application/json`); for the routes that take an id
-//! from the input, the text up to the first newline is the (percent-encoded) id, the rest is the
-//! body.
+//! that is reset with `POST /__admin/reset` before each input). In each request the first byte
+//! picks the route (and with bit 0x40 sends `text/plain` instead of `application/json`); for the
+//! routes that take an id from the input, the text up to the first newline is the
+//! (percent-encoded) id, the rest is the body.
 //!
 //! Under the fuzzer the tokio clock is paused, so latency faults cost nothing. Bodies that ask for generated keys
 //! (`"keys":"generated"`, two RSA-2048 key generations, seconds each) are skipped: the test suite
@@ -27,7 +27,6 @@ use tower::ServiceExt;
 
 struct World {
     rt: tokio::runtime::Runtime,
-    state: AppState,
     app: Router,
 }
 
@@ -42,9 +41,9 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     let state = AppState::new(KeySet::embedded(), Catalogue::embedded());
     let app = {
         let _guard = rt.enter();
-        server::app(state.clone())
+        server::app(state)
     };
-    World { rt, state, app }
+    World { rt, app }
 });
 
 /// Routes with a fixed path: (method, path).
@@ -171,8 +170,9 @@ async fn one(app: &Router, method: Method, uri: &str, json: bool, body: &[u8]) {
 /// Runs one input through the target and its oracle; panics on a finding.
 pub fn run(data: &[u8]) {
     let w = &*WORLD;
-    w.state.reset();
     w.rt.block_on(async {
+        // Every input starts from the default state.
+        one(&w.app, Method::POST, "/__admin/reset", true, b"").await;
         for chunk in data.split(|&b| b == 0).take(16) {
             let Some((&sel, rest)) = chunk.split_first() else {
                 continue;

@@ -17,7 +17,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
-use alipay_sim::server::forward::{ForwardConfig, is_loopback, router};
+use alipay_sim::server::{self, AppState};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, Uri, header};
@@ -79,7 +79,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         .expect("a runtime");
     let app = {
         let _guard = rt.enter();
-        router(ForwardConfig::default())
+        server::app(AppState::embedded())
     };
     World { rt, app, merchant }
 });
@@ -107,7 +107,10 @@ fn stays_local(body: &serde_json::Value, merchant: SocketAddr) -> bool {
         .trim_end_matches(']')
         .parse::<IpAddr>()
     {
-        Ok(ip) => is_loopback(ip),
+        Ok(IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         // A name: only `localhost` is resolved without asking a DNS server.
         Err(_) if host == "localhost" => true,
         Err(_) => return false,
@@ -171,11 +174,21 @@ pub fn run(data: &[u8]) {
             );
             return;
         }
-        // The merchant answered: it must have received what the caller asked to send.
+        // The merchant answered: it must have received what the caller asked to send, with the
+        // method asked for (POST by default; a GET has no body).
         let asked = parsed.expect("a 2xx means the body was JSON");
+        let method = asked
+            .get("method")
+            .and_then(|m| m.as_str())
+            .map_or("POST".to_string(), |m| m.to_ascii_uppercase());
         let sent = asked.get("body").and_then(|b| b.as_str()).unwrap_or("");
         let echo: serde_json::Value = serde_json::from_str(answer["body"].as_str().expect("body"))
             .unwrap_or_else(|e| panic!("the echo is not JSON ({e}): {answer}"));
+        assert_eq!(
+            echo["method"].as_str(),
+            Some(method.as_str()),
+            "method for {body:?}"
+        );
         let got: Vec<u8> = serde_json::from_value(echo["body"].clone()).expect("echoed bytes");
         assert_eq!(
             String::from_utf8_lossy(&got),
