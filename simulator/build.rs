@@ -15,7 +15,7 @@ fn main() {
         .unwrap_or_default();
     names.sort();
     let mut out = String::from(
-        "/// The embedded scenario files: (file name, contents).\npub static FILES: &[(&str, &str)] = &[\n",
+        "/// The embedded scenario files: (file name, contents).\npub(super) static FILES: &[(&str, &str)] = &[\n",
     );
     for n in &names {
         let path = dir.join(n);

@@ -1,10 +1,11 @@
 //! A harness case: a catalogue [`Scenario`] built with a [`KeySet`] into the exact body to send,
-//! plus what judging needs (expectation, canary, the secrets that must never come back).
+//! plus what judging needs (expectation, canary, the ciphertext that must never come back).
 
 use alipay_sim::crypto::SignType;
 use alipay_sim::keys::KeySet;
-use alipay_sim::platform;
-use alipay_sim::scenario::{BugClass, Expectation, Kind, MerchantProfile, Scenario, Severity};
+use alipay_sim::scenario::{
+    BugClass, Expectation, Kind, MerchantProfile, Outcome, Scenario, Severity,
+};
 
 use crate::verdict::CaseKind;
 
@@ -41,100 +42,6 @@ impl EndpointProfile {
     }
 }
 
-/// Secrets of the merchant configuration that no answer may contain.
-#[derive(Debug, Clone)]
-pub struct KeyMaterial {
-    needles: Vec<Needle>,
-}
-
-/// One forbidden string and what it is.
-#[derive(Debug, Clone)]
-struct Needle {
-    text: String,
-    what: &'static str,
-    case_insensitive: bool,
-}
-
-impl KeyMaterial {
-    /// The AES keys (128, 192 and 256 bits) a merchant of `keys` may hold, in base64 (also with
-    /// `\/` as some JSON encoders write `/`) and in hex.
-    pub fn from_keys(keys: &KeySet) -> Self {
-        let mut needles = Vec::new();
-        for bits in [128, 192, 256] {
-            let key = platform::aes_key_for(keys, bits);
-            let b64 = key.to_base64();
-            if b64.contains('/') {
-                needles.push(Needle {
-                    text: b64.replace('/', "\\/"),
-                    what: "the AES key (base64)",
-                    case_insensitive: false,
-                });
-            }
-            needles.push(Needle {
-                text: b64,
-                what: "the AES key (base64)",
-                case_insensitive: false,
-            });
-            let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-            needles.push(Needle {
-                text: hex,
-                what: "the AES key (hex)",
-                case_insensitive: true,
-            });
-        }
-        Self { needles }
-    }
-
-    /// What key material `body` contains, if any.
-    pub fn found_in(&self, body: &str) -> Option<&'static str> {
-        let lower = body.to_ascii_lowercase();
-        self.needles.iter().find_map(|n| {
-            let hay = if n.case_insensitive { &lower } else { body };
-            hay.contains(&n.text).then_some(n.what)
-        })
-    }
-
-    /// `text` with every key occurrence replaced by `[REDACTED ...]`.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for n in &self.needles {
-            let marker = format!("[REDACTED {}]", n.what);
-            if n.case_insensitive {
-                while let Some(at) = out.to_ascii_lowercase().find(&n.text) {
-                    out.replace_range(at..at + n.text.len(), &marker);
-                }
-            } else {
-                out = out.replace(&n.text, &marker);
-            }
-        }
-        redact_pem(&out)
-    }
-}
-
-/// Replaces PEM blocks (`-----BEGIN ...` to the matching `-----END ...-----`, or to the end) with
-/// a marker.
-fn redact_pem(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN") {
-        out.push_str(&rest[..start]);
-        out.push_str("[REDACTED PEM block]");
-        let after = &rest[start..];
-        rest = match after.find("-----END") {
-            Some(end) => {
-                let tail = &after[end + 8..];
-                match tail.find("-----") {
-                    Some(close) => &tail[close + 5..],
-                    None => "",
-                }
-            }
-            None => "",
-        };
-    }
-    out.push_str(rest);
-    out
-}
-
 /// One runnable case built from a scenario.
 #[derive(Debug, Clone)]
 pub struct HarnessCase {
@@ -166,6 +73,9 @@ pub struct HarnessCase {
     pub canary: Option<String>,
     /// The base64 ciphertext carried in the envelope, which must never be echoed.
     pub ciphertext: Option<String>,
+    /// The envelope is an unsigned platform error (40001, 40002, the unencrypted 20000): a
+    /// merchant with an Alipay public key configured may report it or refuse it.
+    pub unsigned_error: bool,
 }
 
 /// Ciphertexts shorter than this are not checked for echo (too likely to occur by chance).
@@ -175,10 +85,17 @@ impl HarnessCase {
     /// Builds the case for `scenario` with `keys`.
     pub fn from_scenario(scenario: &Scenario, keys: &KeySet) -> Self {
         let built = scenario.build(keys);
-        let ciphertext = serde_json::from_str::<serde_json::Value>(&built.body)
-            .ok()
+        let parsed = serde_json::from_str::<serde_json::Value>(&built.body).ok();
+        let ciphertext = parsed
+            .as_ref()
             .and_then(|v| v.get("response").and_then(|r| r.as_str()).map(String::from))
             .filter(|c| c.len() >= MIN_ECHO_LEN);
+        let unsigned_error = matches!(
+            built.expected.outcome,
+            Outcome::PlatformError | Outcome::RetryLater
+        ) && parsed
+            .as_ref()
+            .is_some_and(|v| v.is_object() && v.get("sign").is_none());
         HarnessCase {
             id: scenario.id.clone(),
             title: scenario.title.clone(),
@@ -201,6 +118,7 @@ impl HarnessCase {
             expected: built.expected,
             canary: built.canary,
             ciphertext,
+            unsigned_error,
         }
     }
 }
@@ -208,7 +126,7 @@ impl HarnessCase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_sim::scenario::{Catalogue, Outcome};
+    use alipay_sim::scenario::Catalogue;
 
     #[test]
     fn tamper_case_has_canary_and_ciphertext() {
@@ -252,29 +170,25 @@ mod tests {
     }
 
     #[test]
-    fn key_material_found_and_redacted_in_every_form() {
+    fn unsigned_platform_errors_are_marked_and_signed_ones_are_not() {
+        let cat = Catalogue::embedded();
         let keys = KeySet::embedded();
-        let km = KeyMaterial::from_keys(&keys);
-        let b64 = keys.aes.to_base64();
-        let hex: String = keys
-            .aes
-            .as_bytes()
+        let marked: Vec<String> = cat
+            .scenarios()
             .iter()
-            .map(|b| format!("{b:02X}"))
+            .map(|s| HarnessCase::from_scenario(s, &keys))
+            .filter(|c| c.unsigned_error)
+            .map(|c| c.id)
             .collect();
-        for body in [
-            format!("error: key {b64} bad"),
-            format!("key={hex}"),
-            format!("{{\"k\":\"{}\"}}", b64.replace('/', "\\/")),
-        ] {
-            assert!(km.found_in(&body).is_some(), "{body}");
-            let red = km.redact(&body);
-            assert!(km.found_in(&red).is_none(), "{red}");
-            assert!(red.contains("[REDACTED"), "{red}");
-        }
-        assert_eq!(km.found_in("{\"status\":\"ok\"}"), None);
-        let pem = "a -----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY----- b";
-        assert_eq!(km.redact(pem), "a [REDACTED PEM block] b");
-        assert_eq!(km.redact("x -----BEGIN RSA"), "x [REDACTED PEM block]");
+        assert_eq!(
+            marked,
+            vec![
+                "platform.busy.20000-unencrypted",
+                "platform.error.40001-missing-default-signature-type",
+                "platform.error.40001-missing-encrypt-key",
+                "platform.error.40001-missing-encrypt-key-bare",
+                "platform.error.40002-invalid-encrypt",
+            ]
+        );
     }
 }

@@ -11,16 +11,19 @@ use alipay_sim::scenario::Severity;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::case::{EndpointProfile, KeyMaterial};
+use crate::case::EndpointProfile;
+use crate::context::Context;
 use crate::contract::Contract;
 use crate::delivery::{Delivery, DeliverySpec};
 use crate::judge::Judge;
+use crate::leak::KeyMaterial;
 use crate::merchant::{self, MerchantArgs, SigningChoice};
 use crate::options::{self, RunOptions};
 use crate::plan;
 use crate::report::{FormatTarget, Reporters, RunInfo, RunReport};
-use crate::runner::{self, Context, HttpClient, Limits};
+use crate::runner;
 use crate::select::Shard;
+use crate::transport::{HttpClient, Limits};
 use crate::verdict::{self, Summary};
 
 /// The reference merchant's contract, as committed in `harness/contracts/reference.toml`.
@@ -140,7 +143,15 @@ pub struct RunArgs {
     /// The endpoint's AES key size.
     #[arg(long, default_value_t = 128, value_parser = crate::merchant::parse_aes_bits)]
     pub merchant_aes_bits: usize,
-    /// Skip the behaviour checks (parallel requests).
+    /// Also trust the CA certificates in this PEM file (an HTTPS staging endpoint with a
+    /// private CA).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do NOT verify the endpoint's TLS certificate (staging only; never in CI): anyone on the
+    /// path could answer for the endpoint.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Skip the behaviour checks (many requests each).
     #[arg(long)]
     pub no_behaviour: bool,
     /// Print the selected case ids and exit without sending anything.
@@ -208,6 +219,7 @@ impl RunArgs {
                 aes_bits: self.merchant_aes_bits,
             },
             behaviour: !self.no_behaviour,
+            tls: options::tls(self.cacert.as_deref(), self.insecure)?,
         })
     }
 }
@@ -217,30 +229,52 @@ pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow:
     let started = Instant::now();
     let chosen = plan::select(&opts.catalogue, opts.behaviour, &opts.selection)?;
     let items = plan::build(&opts.catalogue, &chosen);
+    let client = HttpClient::with_tls(opts.limits, &opts.tls)?;
+    if opts.tls.insecure {
+        tracing::warn!("--insecure: TLS certificates are not verified");
+        eprintln!(
+            "WARNING: --insecure: the endpoint's TLS certificate is NOT verified; anyone on the network path could answer for {}. Use --cacert FILE for a private CA instead.",
+            opts.endpoint
+        );
+    }
     let ctx = Arc::new(Context {
         endpoint: opts.endpoint.clone(),
-        client: HttpClient::new(opts.limits)?,
+        client,
         judge: Judge::new(opts.contract, KeyMaterial::from_keys(&opts.keys)),
         delivery: opts.delivery,
         profile: opts.profile,
         keys: Arc::clone(&opts.keys),
     });
-    reporters.start(&RunInfo {
+    let info = RunInfo {
         endpoint: opts.endpoint.to_string(),
         total: items.len(),
         fail_on: opts.fail_on,
-    })?;
+    };
+    // Reports start with the first settled result, so an unreachable endpoint prints one line
+    // (the error) and nothing else.
+    let mut started_reports = false;
     let mut write_error: Option<anyhow::Error> = None;
     let results = runner::run_plan(items, ctx, opts.concurrency, |r| {
-        if write_error.is_none()
-            && let Err(e) = reporters.case(r)
-        {
+        if write_error.is_some() {
+            return;
+        }
+        if !started_reports {
+            started_reports = true;
+            if let Err(e) = reporters.start(&info) {
+                write_error = Some(e);
+                return;
+            }
+        }
+        if let Err(e) = reporters.case(r) {
             write_error = Some(e);
         }
     })
-    .await;
+    .await?;
     if let Some(e) = write_error {
         return Err(e);
+    }
+    if !started_reports {
+        reporters.start(&info)?;
     }
     let report = RunReport {
         tool: format!("alipay-harness {}", env!("CARGO_PKG_VERSION")),

@@ -4,9 +4,11 @@
 //! [accept]
 //! status = [200]
 //! mobile = "/mobile"                     # JSON pointer; must equal the expected mobile
+//! # mobile_regex = 'data-mobile="([0-9-]+)"'   # or: where the mobile is in a non-JSON answer
 //! [no_mobile]
 //! status = [422]
-//! equals = { "/status" = "no_mobile" }   # JSON pointer -> required string value
+//! equals = { "/status" = "no_mobile" }   # JSON pointer -> required JSON value (any type:
+//!                                        # "x", 0, true, [..], {..}; { json = "null" } for null)
 //! [platform_error]
 //! status = [422]
 //! code = "/code"                         # JSON pointer; must equal the platform code
@@ -14,6 +16,7 @@
 //! [retry_later]
 //! status = [503]
 //! code = "/code"
+//! required_headers = ["Retry-After"]     # headers the answer must carry (any table)
 //! [reject]
 //! status = [400, 413]
 //! ```
@@ -24,16 +27,48 @@ use std::path::Path;
 
 use alipay_sim::scenario::Outcome;
 
-/// A contract file could not be used. Names the file and the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {field}: {message}")]
+/// A contract file could not be used. Names the file and, when one field is wrong, the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractError {
     /// The file.
     pub path: String,
-    /// The dotted field, or `-` for the whole file.
+    /// The dotted field; empty when the problem is the whole file (unreadable, not TOML).
     pub field: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl std::fmt::Display for ContractError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.path, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.path, self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ContractError {}
+
+/// A regular expression locating the mobile in an answer that is not JSON (HTML, text): the
+/// first capture group, or the whole match when there is none, must equal the mobile.
+#[derive(Debug, Clone)]
+pub struct MobileRegex(pub regex::Regex);
+
+impl PartialEq for MobileRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for MobileRegex {}
+
+impl MobileRegex {
+    /// The mobile the expression finds in `body`, if it matches.
+    pub fn find<'a>(&self, body: &'a str) -> Option<&'a str> {
+        let caps = self.0.captures(body)?;
+        caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str())
+    }
 }
 
 /// The rules for one outcome class.
@@ -43,12 +78,16 @@ pub struct Rule {
     pub status: Option<Vec<u16>>,
     /// Pointer to the mobile (accept only).
     pub mobile: Option<String>,
+    /// Where the mobile is in a non-JSON answer (accept only; instead of `mobile`).
+    pub mobile_regex: Option<MobileRegex>,
     /// Pointer to the platform code (platform_error, retry_later).
     pub code: Option<String>,
     /// Pointer to the platform subCode (platform_error).
     pub sub_code: Option<String>,
-    /// Pointer → required string value.
-    pub equals: Vec<(String, String)>,
+    /// Pointer → required JSON value (any type).
+    pub equals: Vec<(String, serde_json::Value)>,
+    /// Headers the answer must carry (e.g. `Retry-After`).
+    pub required_headers: Vec<String>,
 }
 
 impl Rule {
@@ -86,10 +125,16 @@ const TABLES: [&str; 5] = [
 
 fn allowed_keys(table: &str) -> &'static [&'static str] {
     match table {
-        "accept" => &["status", "mobile", "equals"],
-        "platform_error" => &["status", "code", "sub_code", "equals"],
-        "retry_later" => &["status", "code", "equals"],
-        _ => &["status", "equals"],
+        "accept" => &[
+            "status",
+            "mobile",
+            "mobile_regex",
+            "equals",
+            "required_headers",
+        ],
+        "platform_error" => &["status", "code", "sub_code", "equals", "required_headers"],
+        "retry_later" => &["status", "code", "equals", "required_headers"],
+        _ => &["status", "equals", "required_headers"],
     }
 }
 
@@ -109,8 +154,8 @@ impl Contract {
     pub fn load(path: &Path) -> Result<Self, ContractError> {
         let text = std::fs::read_to_string(path).map_err(|e| ContractError {
             path: path.display().to_string(),
-            field: "-".into(),
-            message: format!("cannot read contract: {e}"),
+            field: String::new(),
+            message: format!("cannot read the contract file: {e}"),
         })?;
         Self::parse(&path.display().to_string(), &text)
     }
@@ -126,7 +171,7 @@ impl Contract {
             let at = alipay_sim::scenario::toml_error_line(text, &e)
                 .map(|line| format!(" (line {line})"))
                 .unwrap_or_default();
-            err("-", format!("not valid TOML: {}{at}", e.message().trim()))
+            err("", format!("not valid TOML: {}{at}", e.message().trim()))
         })?;
         let mut contract = Contract::default();
         for (name, value) in &table {
@@ -140,6 +185,12 @@ impl Contract {
                 return Err(err(name, "must be a table, e.g. [accept]".into()));
             };
             let rule = parse_rule(name, t).map_err(|(f, m)| err(&f, m))?;
+            if rule.mobile.is_some() && rule.mobile_regex.is_some() {
+                return Err(err(
+                    &format!("{name}.mobile_regex"),
+                    "give either mobile (a JSON pointer) or mobile_regex, not both".into(),
+                ));
+            }
             let slot = match name.as_str() {
                 "accept" => &mut contract.accept,
                 "no_mobile" => &mut contract.no_mobile,
@@ -194,11 +245,41 @@ fn parse_rule(table: &str, t: &toml::Table) -> Result<Rule, (String, String)> {
                     _ => rule.sub_code = Some(p),
                 }
             }
+            "mobile_regex" => {
+                let text = value.as_str().ok_or_else(|| {
+                    (
+                        field.clone(),
+                        "must be a regular expression string, e.g. 'mobile: ([0-9-]+)'".into(),
+                    )
+                })?;
+                let re = regex::Regex::new(text).map_err(|e| {
+                    (
+                        field.clone(),
+                        format!("not a valid regular expression: {e}"),
+                    )
+                })?;
+                rule.mobile_regex = Some(MobileRegex(re));
+            }
+            "required_headers" => {
+                let arr = value.as_array().ok_or_else(|| {
+                    (
+                        field.clone(),
+                        "must be an array of header names, e.g. [\"Retry-After\"]".into(),
+                    )
+                })?;
+                for v in arr {
+                    let name = v
+                        .as_str()
+                        .filter(|n| reqwest::header::HeaderName::from_bytes(n.as_bytes()).is_ok())
+                        .ok_or_else(|| (field.clone(), format!("{v} is not a header name")))?;
+                    rule.required_headers.push(name.to_string());
+                }
+            }
             _ => {
                 let eq = value.as_table().ok_or_else(|| {
                     (
                         field.clone(),
-                        "must be a table of JSON pointer = \"value\"".into(),
+                        "must be a table of JSON pointer = value".into(),
                     )
                 })?;
                 for (p, v) in eq {
@@ -206,15 +287,31 @@ fn parse_rule(table: &str, t: &toml::Table) -> Result<Rule, (String, String)> {
                     if !p.starts_with('/') {
                         return Err((f, "a JSON pointer must start with '/'".into()));
                     }
-                    let v = v
-                        .as_str()
-                        .ok_or_else(|| (f.clone(), "the required value must be a string".into()))?;
-                    rule.equals.push((p.clone(), v.to_string()));
+                    rule.equals
+                        .push((p.clone(), json_value(v).map_err(|m| (f, m))?));
                 }
             }
         }
     }
     Ok(rule)
+}
+
+/// A TOML value as the JSON value it stands for; `{ json = "..." }` is JSON text (the only way
+/// to say `null`, which TOML lacks).
+fn json_value(v: &toml::Value) -> Result<serde_json::Value, String> {
+    if let toml::Value::Table(t) = v
+        && t.len() == 1
+        && let Some(text) = t.get("json")
+    {
+        let text = text
+            .as_str()
+            .ok_or("{ json = ... } takes JSON text as a string, e.g. { json = \"null\" }")?;
+        return serde_json::from_str(text).map_err(|e| format!("{text:?} is not JSON: {e}"));
+    }
+    if let toml::Value::Datetime(_) = v {
+        return Err("a TOML date has no JSON equivalent; write it as a string".into());
+    }
+    serde_json::to_value(v).map_err(|e| format!("cannot be compared as JSON: {e}"))
 }
 
 fn pointer(field: &str, value: &toml::Value) -> Result<String, (String, String)> {
@@ -264,7 +361,7 @@ status = [400, 413]
         );
         assert_eq!(
             c.no_mobile.as_ref().unwrap().equals,
-            vec![("/status".to_string(), "no_mobile".to_string())]
+            vec![("/status".to_string(), serde_json::json!("no_mobile"))]
         );
         assert_eq!(c.reject.as_ref().unwrap().status, Some(vec![400, 413]));
         assert_eq!(
@@ -298,12 +395,32 @@ status = [400, 413]
                 "start with '/'",
             ),
             (
-                "[no_mobile]\nequals = { \"/s\" = 1 }\n",
+                "[no_mobile]\nequals = { \"/s\" = { json = \"nul\" } }\n",
                 "no_mobile.equals.\"/s\"",
-                "string",
+                "is not JSON",
+            ),
+            (
+                "[accept]\nmobile_regex = \"(\"\n",
+                "accept.mobile_regex",
+                "regular expression",
+            ),
+            (
+                "[accept]\nmobile = \"/m\"\nmobile_regex = \"m\"\n",
+                "accept.mobile_regex",
+                "not both",
+            ),
+            (
+                "[reject]\nrequired_headers = [\"bad name\"]\n",
+                "reject.required_headers",
+                "not a header name",
+            ),
+            (
+                "[reject]\nmobile_regex = \"x\"\n",
+                "reject.mobile_regex",
+                "unknown key",
             ),
             ("accept = 1\n", "accept", "must be a table"),
-            ("[accept\n", "-", "not valid TOML"),
+            ("[accept\n", "", "not valid TOML"),
         ];
         for (text, field, msg) in cases {
             let e = Contract::parse("my.toml", text).unwrap_err();
@@ -311,12 +428,48 @@ status = [400, 413]
             assert_eq!(e.field, field, "{text}: {e}");
             assert!(e.message.contains(msg), "{text}: {e}");
             assert!(e.to_string().starts_with("my.toml: "));
+            assert!(!e.to_string().contains(": -:"), "{e}");
         }
+    }
+
+    #[test]
+    fn equals_takes_any_json_value_and_headers_and_regex_parse() {
+        let c = Contract::parse(
+            "c.toml",
+            r#"
+[accept]
+mobile_regex = 'data-mobile="([0-9-]+)"'
+equals = { "/ok" = true, "/code" = 0, "/tags" = ["a", 1], "/data" = { json = "null" }, "/o" = { a = 1 } }
+[retry_later]
+required_headers = ["Retry-After"]
+"#,
+        )
+        .unwrap();
+        let a = c.accept.unwrap();
+        assert_eq!(
+            a.equals,
+            vec![
+                ("/code".to_string(), serde_json::json!(0)),
+                ("/data".to_string(), serde_json::Value::Null),
+                ("/o".to_string(), serde_json::json!({"a": 1})),
+                ("/ok".to_string(), serde_json::json!(true)),
+                ("/tags".to_string(), serde_json::json!(["a", 1])),
+            ]
+        );
+        let re = a.mobile_regex.unwrap();
+        assert_eq!(re.find("<b data-mobile=\"138\">"), Some("138"));
+        assert_eq!(
+            c.retry_later.unwrap().required_headers,
+            vec!["Retry-After".to_string()]
+        );
     }
 
     #[test]
     fn unreadable_file_names_the_path() {
         let e = Contract::load(Path::new("/nonexistent/contract.toml")).unwrap_err();
-        assert!(e.to_string().contains("/nonexistent/contract.toml"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent/contract.toml: cannot read the contract file: No such file or directory (os error 2)"
+        );
     }
 }

@@ -70,7 +70,8 @@ pub fn body_producer(body: &[u8]) -> String {
 /// The full `curl` command for `req` (always a POST, never following redirects).
 pub fn command(req: &PreparedRequest) -> String {
     let mut s = body_producer(&req.body);
-    s.push_str(" | curl -sS -i -X POST ");
+    // --compressed: offer and decode gzip, deflate and br, as the harness does.
+    s.push_str(" | curl -sS -i --compressed -X POST ");
     s.push_str(&shell_quote(&req.url));
     // curl adds a form content type to --data-binary and `Expect: 100-continue` to big bodies;
     // an empty `-H 'Name:'` removes a header curl would add.

@@ -269,20 +269,10 @@ pub fn fill_template(template: &str, envelope: &str) -> String {
         .join(envelope)
 }
 
-/// `application/x-www-form-urlencoded` encoding: `A-Za-z0-9*-._` kept, space as `+`, the rest
-/// `%XX`.
+/// `application/x-www-form-urlencoded` encoding (`form_urlencoded`): `A-Za-z0-9*-._` kept,
+/// space as `+`, the rest `%XX`.
 pub fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[cfg(test)]

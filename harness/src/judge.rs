@@ -1,80 +1,42 @@
-//! Judging one answer: the default rules, made exact by a [`Contract`].
+//! Judging one answer: the default rules, made exact by a [`Contract`]. Every verdict names
+//! the rule that decided it (`contract [reject] status`, `default rule for accept`, `always`).
 //!
 //! Default rules (no contract, or a table/key missing from it):
 //! - `accept`: a 2xx status and the expected mobile somewhere in the body;
-//! - `no_mobile`, `platform_error`: not 5xx;
-//! - `retry_later`: not 5xx, except 503, which is the natural "retry later" answer;
-//! - `reject`: a 4xx status (not 2xx, not 5xx).
+//! - `no_mobile`, `platform_error`: not 1xx, 3xx or 5xx (a redirect answers nothing);
+//! - `retry_later`: the same, except that 503 is allowed: it is the natural "retry later" answer;
+//! - `reject`: a 4xx status (not 2xx, not 3xx, not 5xx).
 //!
-//! Always, whatever the contract: the body must not contain a forbidden mobile (a tamper
-//! case's canary, another request's mobile), the merchant's AES key (base64 or hex), PEM
-//! markers, stack-trace markers, or the case's ciphertext.
+//! An unsigned platform error (40001, 40002, the unencrypted 20000) sent to an endpoint that
+//! verifies signatures may also be refused: both are safe, and the reason says which one the
+//! merchant did and what the other would have given the developer.
+//!
+//! Always, whatever the contract ([`crate::leak`] reads the answer in every disguise): the body
+//! must be readable (a `Content-Encoding` the harness cannot decode is a failure, not a pass),
+//! and must not contain a forbidden mobile (a tamper case's canary, another request's mobile),
+//! key material (the AES key, a private key, a PEM block), a stack trace, or the case's
+//! ciphertext.
 
 use alipay_sim::scenario::{Expectation, Outcome};
 
-use crate::case::KeyMaterial;
 use crate::contract::{Contract, Rule};
+use crate::leak::{KeyMaterial, STACK_MARKERS, Secret, Views, stack_frame};
 use crate::verdict::{Expected, Verdict};
 
-/// Stack-trace markers from common server stacks (Rust, Python, Java, Node, Go, .NET).
-pub const STACK_MARKERS: &[&str] = &[
-    "panicked at",
-    "stack backtrace:",
-    "Traceback (most recent call last)",
-    "Exception in thread",
-    "at java.",
-    "at Object.<anonymous>",
-    "node:internal/",
-    "goroutine 1 [running]",
-    "--- End of stack trace",
-];
+pub use crate::transport::Answer;
 
-/// A stack-frame line of Java, Node or .NET (`\tat a.B.c(B.java:12)`, `    at f (/app/x.js:1:2)`,
-/// `   at A.B() in C:\\x.cs:line 3`), also inside a JSON string (`\\n    at ...`): an indented
-/// `at ` line shaped like a frame, so that prose such as "    at least" is not mistaken for one.
-fn stack_frame(body: &str) -> Option<&str> {
-    body.split('\n').flat_map(|l| l.split("\\n")).find(|line| {
-        // A JSON-escaped tab counts as indentation.
-        let t = line.trim_start().trim_start_matches("\\t").trim_start();
-        let indented = line.len() != t.len();
-        let Some(rest) = t.strip_prefix("at ") else {
-            return false;
-        };
-        // Java: `at com.example.Foo.bar(Foo.java:12)`, possibly cut short.
-        let dotted_name = !rest.contains(' ') && rest.trim_end_matches('.').contains('.');
-        let file_line = rest
-            .split(':')
-            .skip(1)
-            .any(|seg| seg.starts_with(|c: char| c.is_ascii_digit()));
-        let one_token_or_frame =
-            !rest.contains(' ') || rest.contains(" (") || rest.contains(" in ");
-        indented
-            && one_token_or_frame
-            && (file_line
-                || dotted_name
-                || rest.contains(":line ")
-                || rest.trim_end().ends_with(')'))
-    })
-}
-
-/// A received answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Body bytes (at most the answer cap).
-    pub body: Vec<u8>,
-}
-
-/// What one answer is judged against.
+/// What one case expects of one answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    /// What a correct merchant concludes.
+    /// The expected class.
     pub expected: &'a Expectation,
-    /// Mobiles that must never appear (a canary, other requests' mobiles).
+    /// Mobiles that must not appear.
     pub forbidden: &'a [String],
     /// A ciphertext that must never be echoed.
     pub ciphertext: Option<&'a str>,
+    /// The envelope is an unsigned platform error and the endpoint verifies signatures: a
+    /// refusal (the `reject` rule) passes too.
+    pub refusal_allowed: bool,
 }
 
 /// A verdict with its reason (pass or fail: transport errors never reach the judge).
@@ -82,7 +44,7 @@ pub struct Target<'a> {
 pub struct Judgement {
     /// [`Verdict::Pass`] or [`Verdict::Fail`].
     pub verdict: Verdict,
-    /// What matched, or every problem found.
+    /// The rule that decided, and what matched or every problem found.
     pub reason: String,
 }
 
@@ -93,11 +55,21 @@ pub struct Judge {
     keys: KeyMaterial,
 }
 
+/// The name of the rule deciding `outcome`'s status, e.g. `contract [reject] status`.
+fn status_rule_name(outcome: Outcome, contract_status: bool) -> String {
+    if contract_status {
+        format!("contract [{outcome}] status")
+    } else {
+        format!("default rule for {outcome}")
+    }
+}
+
 fn default_status_ok(outcome: Outcome, status: u16) -> bool {
+    let final_not_redirect = (200..300).contains(&status) || (400..500).contains(&status);
     match outcome {
         Outcome::Accept => (200..300).contains(&status),
-        Outcome::NoMobile | Outcome::PlatformError => status < 500,
-        Outcome::RetryLater => status < 500 || status == 503,
+        Outcome::NoMobile | Outcome::PlatformError => final_not_redirect,
+        Outcome::RetryLater => final_not_redirect || status == 503,
         Outcome::Reject => (400..500).contains(&status),
     }
 }
@@ -105,8 +77,8 @@ fn default_status_ok(outcome: Outcome, status: u16) -> bool {
 fn default_status_words(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Accept => "a 2xx status",
-        Outcome::NoMobile | Outcome::PlatformError => "a status that is not 5xx",
-        Outcome::RetryLater => "a status that is not 5xx (503 allowed)",
+        Outcome::NoMobile | Outcome::PlatformError => "a 2xx or 4xx status (not 1xx, 3xx, 5xx)",
+        Outcome::RetryLater => "a 2xx or 4xx status, or 503 (not 1xx, 3xx, other 5xx)",
         Outcome::Reject => "a 4xx refusal",
     }
 }
@@ -120,6 +92,22 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// What the platform error would have told the developer, for the unsigned-error note.
+fn platform_words(e: &Expectation) -> String {
+    match (&e.code, &e.sub_code) {
+        (Some(c), Some(s)) => format!("{c} {s}"),
+        (Some(c), None) => c.clone(),
+        _ => e.outcome.to_string(),
+    }
+}
+
+/// One rule's outcome on one answer: what matched, or what did not.
+#[derive(Debug, Default)]
+struct Findings {
+    ok: Vec<String>,
+    problems: Vec<String>,
+}
+
 impl Judge {
     /// A judge with `contract` that knows the merchant's `keys`.
     pub fn new(contract: Contract, keys: KeyMaterial) -> Self {
@@ -129,6 +117,39 @@ impl Judge {
     /// The key material this judge looks for (also used to redact excerpts).
     pub fn key_material(&self) -> &KeyMaterial {
         &self.keys
+    }
+
+    /// The contract.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    /// True when `status` is a refusal under the `reject` rule (the contract's statuses, else
+    /// any 4xx).
+    pub fn is_refusal(&self, status: u16) -> bool {
+        match self
+            .contract
+            .rule(Outcome::Reject)
+            .and_then(|r| r.status.as_ref())
+        {
+            Some(allowed) => allowed.contains(&status),
+            None => default_status_ok(Outcome::Reject, status),
+        }
+    }
+
+    /// The `reject` status rule in words, naming where it comes from.
+    pub fn refusal_words(&self) -> String {
+        match self
+            .contract
+            .rule(Outcome::Reject)
+            .and_then(|r| r.status.as_ref())
+        {
+            Some(allowed) => format!("contract [reject] status: one of {allowed:?}"),
+            None => format!(
+                "default rule for reject: {}",
+                default_status_words(Outcome::Reject)
+            ),
+        }
     }
 
     /// What a correct answer to `target` looks like, as data and in words.
@@ -141,9 +162,13 @@ impl Judge {
             None => parts.push(default_status_words(e.outcome).to_string()),
         }
         if let Some(m) = &e.mobile {
-            match rule.and_then(|r| r.mobile.as_ref()) {
-                Some(p) => parts.push(format!("{p} = {m:?}")),
-                None => parts.push(format!("the mobile {m} in the body")),
+            match (
+                rule.and_then(|r| r.mobile.as_ref()),
+                rule.and_then(|r| r.mobile_regex.as_ref()),
+            ) {
+                (Some(p), _) => parts.push(format!("{p} = {m:?}")),
+                (None, Some(re)) => parts.push(format!("/{}/ finds {m:?}", re.0.as_str())),
+                (None, None) => parts.push(format!("the mobile {m} in the body")),
             }
         }
         if let Some(r) = rule {
@@ -154,10 +179,18 @@ impl Judge {
                 parts.push(format!("{p} = {c:?}"));
             }
             for (p, v) in &r.equals {
-                parts.push(format!("{p} = {v:?}"));
+                parts.push(format!("{p} = {v}"));
+            }
+            for h in &r.required_headers {
+                parts.push(format!("header {h}"));
             }
         }
         let mut description = format!("{}: {}", e.outcome, parts.join(", "));
+        if target.refusal_allowed {
+            description.push_str(
+                "; or, since this platform error arrives unsigned and the endpoint verifies signatures, a refusal under the reject rule",
+            );
+        }
         match target.forbidden {
             [] => {}
             [one] => description.push_str(&format!("; never the mobile {one}")),
@@ -170,312 +203,242 @@ impl Judge {
         }
     }
 
-    /// Judges `answer` against `target`.
-    pub fn judge(&self, target: &Target<'_>, answer: &Answer) -> Judgement {
+    /// The problems every answer is checked for, whatever its case and contract.
+    fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<String> {
+        let mut problems = Vec::new();
         let body = String::from_utf8_lossy(&answer.body);
-        let e = target.expected;
-        let mut problems: Vec<String> = Vec::new();
-
-        // Always: nothing leaks.
+        if let Some(why) = &answer.undecodable {
+            problems.push(format!("always (readable answer): {why}"));
+        }
         for m in target.forbidden {
-            if body.contains(m.as_str()) {
+            if views.readable_contains(m) {
                 problems.push(format!(
-                    "the answer contains the mobile {m}, which this request must never reveal"
+                    "always (no other mobile): the answer contains the mobile {m}, which this request must never reveal"
                 ));
             }
         }
-        if let Some(what) = self.keys.found_in(&body) {
-            problems.push(format!("the answer contains {what}"));
-        }
-        if body.contains("-----BEGIN") || body.contains("PRIVATE KEY-----") {
-            problems.push("the answer contains a PEM key block".into());
+        if let Some(what) = self.keys.found_in(views) {
+            problems.push(format!(
+                "always (no key material): the answer contains {what}"
+            ));
         }
         if let Some(m) = STACK_MARKERS.iter().find(|m| body.contains(**m)) {
             problems.push(format!(
-                "the answer contains a stack trace ({:?})",
+                "always (no stack trace): the answer contains a stack trace ({:?})",
                 m.trim()
             ));
         } else if let Some(frame) = stack_frame(&body) {
             problems.push(format!(
-                "the answer contains a stack trace ({:?})",
+                "always (no stack trace): the answer contains a stack trace ({:?})",
                 frame.trim()
             ));
         }
         if let Some(ct) = target.ciphertext
-            && (body.contains(ct) || body.contains(&ct.replace('/', "\\/")))
+            && Secret::from_base64("the ciphertext", ct).found_in(views)
         {
-            problems.push("the answer echoes the ciphertext".into());
+            problems.push("always (no ciphertext echo): the answer echoes the ciphertext".into());
         }
+        problems
+    }
 
+    /// Judges `answer` against `target`.
+    pub fn judge(&self, target: &Target<'_>, answer: &Answer) -> Judgement {
+        let body = String::from_utf8_lossy(&answer.body);
+        let views = Views::of(&body);
+        let always = self.always(target, answer, &views);
+        let e = target.expected;
+        let primary = self.outcome_rule(e, answer, &body);
+
+        let fail = |problems: Vec<String>| Judgement {
+            verdict: Verdict::Fail,
+            reason: problems.join("; "),
+        };
+        if primary.problems.is_empty() {
+            if !always.is_empty() {
+                return fail(always);
+            }
+            let mut reason = format!("pass by {}", primary.ok.join(", "));
+            if target.refusal_allowed {
+                reason.push_str(&format!(
+                    "; the merchant reported the unsigned platform error {} (allowed; refusing it would also be safe, but would hide the console misconfiguration from the developer)",
+                    platform_words(e)
+                ));
+            }
+            return Judgement {
+                verdict: Verdict::Pass,
+                reason,
+            };
+        }
+        if target.refusal_allowed {
+            let refusal = Expectation {
+                outcome: Outcome::Reject,
+                mobile: None,
+                code: None,
+                sub_code: None,
+            };
+            let alt = self.outcome_rule(&refusal, answer, &body);
+            if alt.problems.is_empty() {
+                if !always.is_empty() {
+                    return fail(always);
+                }
+                return Judgement {
+                    verdict: Verdict::Pass,
+                    reason: format!(
+                        "pass by {} (allowed: this platform error arrives unsigned and the endpoint verifies signatures); the merchant refused it: safe, but reporting it would have told the developer \"{}\", which points at the console setting to fix",
+                        alt.ok.join(", "),
+                        platform_words(e)
+                    ),
+                };
+            }
+        }
+        let mut problems = always;
+        problems.extend(primary.problems);
+        fail(problems)
+    }
+
+    /// The status and content rules of `e`'s outcome class applied to `answer`.
+    fn outcome_rule(&self, e: &Expectation, answer: &Answer, body: &str) -> Findings {
+        let mut f = Findings::default();
         let rule = self.contract.rule(e.outcome);
-        match rule.and_then(|r| r.status.as_ref()) {
-            Some(allowed) if !allowed.contains(&answer.status) => problems.push(format!(
-                "status {} is not one of {allowed:?} for {}",
-                answer.status, e.outcome
+        let contract_status = rule.and_then(|r| r.status.as_ref());
+        let name = status_rule_name(e.outcome, contract_status.is_some());
+        match contract_status {
+            Some(allowed) if allowed.contains(&answer.status) => {
+                f.ok.push(format!("{name}: {} is one of {allowed:?}", answer.status));
+            }
+            Some(allowed) => f.problems.push(format!(
+                "{name}: {} is not one of {allowed:?}",
+                answer.status
             )),
-            None if !default_status_ok(e.outcome, answer.status) => problems.push(format!(
-                "status {} where {} expects {}",
+            None if default_status_ok(e.outcome, answer.status) => {
+                let mut ok = format!(
+                    "{name}: status {} is {}",
+                    answer.status,
+                    default_status_words(e.outcome)
+                );
+                if matches!(e.outcome, Outcome::PlatformError | Outcome::NoMobile)
+                    && (400..500).contains(&answer.status)
+                {
+                    ok.push_str(&format!(
+                        ", merely allowed: without a contract [{}] table the harness cannot tell a reported outcome from a refused envelope",
+                        e.outcome
+                    ));
+                }
+                f.ok.push(ok);
+            }
+            None => f.problems.push(format!(
+                "{name}: status {} where {} is expected",
                 answer.status,
-                e.outcome,
                 default_status_words(e.outcome)
             )),
-            _ => {}
         }
-        self.check_content(e, rule, &body, &mut problems);
-
-        if problems.is_empty() {
-            Judgement {
-                verdict: Verdict::Pass,
-                reason: format!("status {} as expected for {}", answer.status, e.outcome),
-            }
-        } else {
-            Judgement {
-                verdict: Verdict::Fail,
-                reason: problems.join("; "),
-            }
-        }
+        self.check_content(e, rule, answer, body, &mut f);
+        f
     }
 
     fn check_content(
         &self,
         e: &Expectation,
         rule: Option<&Rule>,
+        answer: &Answer,
         body: &str,
-        problems: &mut Vec<String>,
+        f: &mut Findings,
     ) {
-        let json_rule = rule.filter(|r| r.reads_json());
-        let json = match json_rule {
+        let table = format!("contract [{}]", e.outcome);
+        if let Some(r) = rule {
+            for h in &r.required_headers {
+                if answer.header(h).is_some() {
+                    f.ok.push(format!("{table} required_headers: {h} present"));
+                } else {
+                    f.problems.push(format!(
+                        "{table} required_headers: the answer has no {h} header"
+                    ));
+                }
+            }
+        }
+        let json = match rule.filter(|r| r.reads_json()) {
             Some(_) => match serde_json::from_str::<serde_json::Value>(body) {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    problems.push(format!(
-                        "the answer is not JSON, but the contract reads it for {}",
-                        e.outcome
+                    f.problems.push(format!(
+                        "{table}: the answer is not JSON, but the contract reads it with JSON pointers"
                     ));
                     return;
                 }
             },
             None => None,
         };
-        let check = |pointer: &str, want: &str, what: &str| -> Option<String> {
-            let v = json.as_ref()?;
+        let text_check = |f: &mut Findings, key: &str, pointer: &str, want: &str| {
+            let Some(v) = json.as_ref() else { return };
             match v.pointer(pointer).and_then(json_text) {
-                Some(got) if got == want => None,
-                Some(got) => Some(format!("{pointer} is {got:?}, expected {what} {want:?}")),
-                None => Some(format!(
-                    "{pointer} is missing or not a string, expected {what} {want:?}"
+                Some(got) if got == want => {
+                    f.ok.push(format!("{table} {key}: {pointer} = {want:?}"));
+                }
+                Some(got) => f.problems.push(format!(
+                    "{table} {key}: {pointer} is {got:?}, expected {want:?}"
+                )),
+                None => f.problems.push(format!(
+                    "{table} {key}: {pointer} is missing or not a string, expected {want:?}"
                 )),
             }
         };
         if let Some(m) = &e.mobile {
-            match rule.and_then(|r| r.mobile.as_ref()) {
-                Some(p) => problems.extend(check(p, m, "the mobile")),
-                None => {
-                    if !body.contains(m.as_str()) {
-                        problems.push(format!("the answer does not contain the mobile {m}"));
+            match (
+                rule.and_then(|r| r.mobile.as_ref()),
+                rule.and_then(|r| r.mobile_regex.as_ref()),
+            ) {
+                (Some(p), _) => text_check(f, "mobile", p, m),
+                (None, Some(re)) => match re.find(body) {
+                    Some(got) if got == m => f.ok.push(format!(
+                        "{table} mobile_regex: /{}/ finds {m:?}",
+                        re.0.as_str()
+                    )),
+                    Some(got) => f.problems.push(format!(
+                        "{table} mobile_regex: /{}/ finds {got:?}, expected the mobile {m:?}",
+                        re.0.as_str()
+                    )),
+                    None => f.problems.push(format!(
+                        "{table} mobile_regex: /{}/ does not match the answer (expected the mobile {m:?})",
+                        re.0.as_str()
+                    )),
+                },
+                (None, None) => {
+                    if Views::of(body).readable_contains(m) {
+                        f.ok.push(format!(
+                            "default rule for {}: the mobile {m} is in the body",
+                            e.outcome
+                        ));
+                    } else {
+                        f.problems.push(format!(
+                            "default rule for {}: the answer does not contain the mobile {m}",
+                            e.outcome
+                        ));
                     }
                 }
             }
         }
         if let Some(r) = rule {
             if let (Some(p), Some(c)) = (&r.code, &e.code) {
-                problems.extend(check(p, c, "the platform code"));
+                text_check(f, "code", p, c);
             }
             if let (Some(p), Some(c)) = (&r.sub_code, &e.sub_code) {
-                problems.extend(check(p, c, "the platform subCode"));
+                text_check(f, "sub_code", p, c);
             }
-            for (p, v) in &r.equals {
-                problems.extend(check(p, v, "the value"));
+            let Some(v) = json.as_ref() else { return };
+            for (p, want) in &r.equals {
+                match v.pointer(p) {
+                    Some(got) if got == want => f.ok.push(format!("{table} equals: {p} = {want}")),
+                    Some(got) => f
+                        .problems
+                        .push(format!("{table} equals: {p} is {got}, expected {want}")),
+                    None => f
+                        .problems
+                        .push(format!("{table} equals: {p} is missing, expected {want}")),
+                }
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn stack_frames_are_found_and_prose_is_not() {
-        for trace in [
-            "Error: boom\n    at Object.parse (/app/server.js:12:7)",
-            "{\"error\":\"TypeError: x\\n    at handler (/srv/app.js:3:9)\"}",
-            "java.lang.IllegalStateException\n\tat com.shop.Phone.decrypt(Phone.java:42)",
-            "{\"trace\":\"x\\n\\tat com.shop.Phone.decrypt(Phone.java:42)\"}",
-            "System.Exception\n   at Shop.Phone.Decrypt() in C:\\src\\Phone.cs:line 17",
-            "Error\n    at /app/index.js:5:3",
-        ] {
-            assert!(super::stack_frame(trace).is_some(), "{trace}");
-        }
-        for prose in [
-            "Please try again\n    at least once more.",
-            "{\"status\":\"rejected\",\"error\":\"bad_signature\"}",
-            "look at the docs",
-            "arrived at 10:30",
-        ] {
-            assert_eq!(super::stack_frame(prose), None, "{prose}");
-        }
-    }
-
-    use super::*;
-    use alipay_sim::keys::KeySet;
-
-    fn judge(contract: &str) -> Judge {
-        Judge::new(
-            Contract::parse("c.toml", contract).unwrap(),
-            KeyMaterial::from_keys(&KeySet::embedded()),
-        )
-    }
-
-    fn exp(outcome: Outcome, mobile: Option<&str>, code: Option<&str>) -> Expectation {
-        Expectation {
-            outcome,
-            mobile: mobile.map(String::from),
-            code: code.map(String::from),
-            sub_code: code.map(|_| "isv.invalid-auth-relations".to_string()),
-        }
-    }
-
-    fn ans(status: u16, body: &str) -> Answer {
-        Answer {
-            status,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    fn verdict(j: &Judge, e: &Expectation, forbidden: &[String], a: &Answer) -> Judgement {
-        j.judge(
-            &Target {
-                expected: e,
-                forbidden,
-                ciphertext: Some("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/=="),
-            },
-            a,
-        )
-    }
-
-    #[test]
-    fn default_accept_needs_2xx_and_the_mobile() {
-        let j = judge("");
-        let e = exp(Outcome::Accept, Some("13812345678"), None);
-        let ok = verdict(&j, &e, &[], &ans(200, r#"{"phone":"13812345678"}"#));
-        assert_eq!(ok.verdict, Verdict::Pass, "{}", ok.reason);
-        let no_mobile = verdict(&j, &e, &[], &ans(200, "{}"));
-        assert_eq!(no_mobile.verdict, Verdict::Fail);
-        assert!(no_mobile.reason.contains("does not contain the mobile"));
-        let status = verdict(&j, &e, &[], &ans(302, "13812345678"));
-        assert_eq!(status.verdict, Verdict::Fail);
-        assert!(status.reason.contains("status 302"), "{}", status.reason);
-    }
-
-    #[test]
-    fn default_reject_needs_4xx_and_no_canary() {
-        let j = judge("");
-        let e = exp(Outcome::Reject, None, None);
-        let canary = vec!["13900000000".to_string()];
-        assert_eq!(
-            verdict(&j, &e, &canary, &ans(400, "bad")).verdict,
-            Verdict::Pass
-        );
-        for a in [ans(200, "ok"), ans(500, "oops"), ans(400, "13900000000")] {
-            assert_eq!(verdict(&j, &e, &canary, &a).verdict, Verdict::Fail, "{a:?}");
-        }
-    }
-
-    #[test]
-    fn default_retry_later_allows_503_not_500() {
-        let j = judge("");
-        let e = exp(Outcome::RetryLater, None, Some("20000"));
-        assert_eq!(verdict(&j, &e, &[], &ans(503, "")).verdict, Verdict::Pass);
-        assert_eq!(verdict(&j, &e, &[], &ans(200, "")).verdict, Verdict::Pass);
-        assert_eq!(verdict(&j, &e, &[], &ans(500, "")).verdict, Verdict::Fail);
-        let pe = exp(Outcome::PlatformError, None, Some("40003"));
-        assert_eq!(verdict(&j, &pe, &[], &ans(503, "")).verdict, Verdict::Fail);
-    }
-
-    #[test]
-    fn leaks_fail_every_outcome() {
-        let j = judge("");
-        let e = exp(Outcome::Reject, None, None);
-        let key = KeySet::embedded().aes.to_base64();
-        for body in [
-            format!("bad key {key}"),
-            "-----BEGIN PUBLIC KEY-----".to_string(),
-            "thread 'main' panicked at src/main.rs:1".to_string(),
-            "Error\n    at Object.<anonymous> (/app/x.js:1:1)".to_string(),
-            "java.lang.IllegalStateException\n\tat com.example.Foo".to_string(),
-            "Traceback (most recent call last):".to_string(),
-            r#"{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\/=="}"#.to_string(),
-        ] {
-            let v = verdict(&j, &e, &[], &ans(400, &body));
-            assert_eq!(v.verdict, Verdict::Fail, "{body}");
-        }
-    }
-
-    #[test]
-    fn contract_rules_are_exact() {
-        let j = judge(
-            r#"
-[accept]
-status = [200]
-mobile = "/mobile"
-[platform_error]
-status = [422]
-code = "/code"
-sub_code = "/sub_code"
-[no_mobile]
-status = [422]
-equals = { "/status" = "no_mobile" }
-"#,
-        );
-        let e = exp(Outcome::Accept, Some("13812345678"), None);
-        let pass = verdict(&j, &e, &[], &ans(200, r#"{"mobile":"13812345678"}"#));
-        assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.reason);
-        let elsewhere = verdict(&j, &e, &[], &ans(200, r#"{"m":"13812345678"}"#));
-        assert!(
-            elsewhere.reason.contains("/mobile is missing"),
-            "{}",
-            elsewhere.reason
-        );
-        let not_json = verdict(&j, &e, &[], &ans(200, "mobile: 13812345678"));
-        assert!(not_json.reason.contains("not JSON"));
-        let wrong_status = verdict(&j, &e, &[], &ans(201, r#"{"mobile":"13812345678"}"#));
-        assert!(wrong_status.reason.contains("[200]"));
-
-        let pe = exp(Outcome::PlatformError, None, Some("40003"));
-        let ok = r#"{"code":"40003","sub_code":"isv.invalid-auth-relations"}"#;
-        assert_eq!(verdict(&j, &pe, &[], &ans(422, ok)).verdict, Verdict::Pass);
-        let num = r#"{"code":40003,"sub_code":"x"}"#;
-        let v = verdict(&j, &pe, &[], &ans(422, num));
-        assert!(v.reason.contains("/sub_code is \"x\""), "{}", v.reason);
-
-        let nm = exp(Outcome::NoMobile, None, None);
-        assert_eq!(
-            verdict(&j, &nm, &[], &ans(422, r#"{"status":"no_mobile"}"#)).verdict,
-            Verdict::Pass
-        );
-        let v = verdict(&j, &nm, &[], &ans(200, r#"{"status":"ok","mobile":""}"#));
-        assert!(v.reason.contains("status 200") && v.reason.contains("/status is \"ok\""));
-    }
-
-    #[test]
-    fn expected_in_words_follows_the_contract() {
-        let j = judge("[accept]\nstatus = [200]\nmobile = \"/mobile\"\n");
-        let e = exp(Outcome::Accept, Some("13812345678"), None);
-        let t = Target {
-            expected: &e,
-            forbidden: &[],
-            ciphertext: None,
-        };
-        let x = j.expected(&t);
-        assert!(
-            x.description.contains("status in [200]"),
-            "{}",
-            x.description
-        );
-        assert!(x.description.contains("/mobile = \"13812345678\""));
-        let d = judge("").expected(&t).description;
-        assert!(
-            d.contains("2xx") && d.contains("13812345678 in the body"),
-            "{d}"
-        );
-    }
-}
+mod tests;

@@ -19,14 +19,17 @@
 pub mod behaviour;
 pub mod case;
 pub mod cli;
+pub mod context;
 pub mod contract;
 pub mod curl;
 pub mod delivery;
 pub mod judge;
+pub mod leak;
 pub mod merchant;
 pub mod options;
 pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod select;
+pub mod transport;
 pub mod verdict;

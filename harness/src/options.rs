@@ -14,8 +14,8 @@ use reqwest::Url;
 use crate::case::EndpointProfile;
 use crate::contract::Contract;
 use crate::delivery::Delivery;
-use crate::runner::Limits;
 use crate::select::{self, Selection};
+use crate::transport::{Limits, TlsOptions};
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub profile: EndpointProfile,
     /// Run the behaviour checks too.
     pub behaviour: bool,
+    /// How HTTPS certificates are trusted.
+    pub tls: TlsOptions,
 }
 
 /// Parses and checks an endpoint URL.
@@ -85,6 +87,17 @@ pub fn selection(
     })
 }
 
+/// The TLS options, with the `--cacert` file checked now (an exit-2 error naming the file).
+pub fn tls(cacert: Option<&Path>, insecure: bool) -> anyhow::Result<TlsOptions> {
+    if let Some(path) = cacert {
+        crate::transport::load_ca(path)?;
+    }
+    Ok(TlsOptions {
+        cacert: cacert.map(Path::to_path_buf),
+        insecure,
+    })
+}
+
 /// The contract at `path`, or the default rules.
 pub fn contract(path: Option<&Path>) -> anyhow::Result<Contract> {
     Ok(match path {
@@ -113,6 +126,7 @@ impl RunOptions {
             delivery: Delivery::raw(),
             profile: EndpointProfile::STANDARD,
             behaviour: true,
+            tls: TlsOptions::default(),
         }
     }
 }

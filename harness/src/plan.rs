@@ -99,14 +99,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn listing_has_the_catalogue_and_the_behaviour_check() {
+    fn listing_has_the_catalogue_and_the_behaviour_checks() {
         let cat = Catalogue::embedded();
         let all = listing(&cat, true);
-        assert_eq!(all.len(), cat.len() + 1);
-        assert!(
-            all.iter()
-                .any(|l| l.id == crate::behaviour::DISTINCT_MOBILES)
-        );
+        assert_eq!(all.len(), cat.len() + 2);
+        for id in [
+            crate::behaviour::DISTINCT_MOBILES,
+            crate::behaviour::UNIFORM_REJECTION,
+        ] {
+            assert!(all.iter().any(|l| l.id == id), "{id}");
+        }
         assert_eq!(listing(&cat, false).len(), cat.len());
         let sel = Selection {
             cases: vec!["behaviour.*".into(), "tamper.body.empty".into()],
@@ -114,7 +116,7 @@ mod tests {
         };
         let chosen = select(&cat, true, &sel).unwrap();
         let items = build(&cat, &chosen);
-        assert_eq!(items.len(), 2);
+        assert_eq!(items.len(), 3);
         assert!(items.iter().any(|i| matches!(i, Item::Behaviour(_))));
     }
 }

@@ -1,221 +1,54 @@
-//! Sending requests and running a plan: bounded concurrency, a per-request deadline and an
-//! answer-size cap, so a slow, silent, resetting or flooding endpoint yields an error verdict
-//! and never a hang.
+//! Running a plan: bounded concurrency, one deadline per case, and the run-level judgements that
+//! no single case can make:
+//!
+//! - a connection dropped (reset or closed) on one input by an endpoint that answers other
+//!   requests is a crash on that input: a **fail** at the case's severity, not an error;
+//! - when no case gets an HTTP answer because nothing can connect (refused, DNS, TLS), the run
+//!   stops after [`UNREACHABLE_ATTEMPTS`] attempts with [`Unreachable`] (exit 2) instead of
+//!   reporting every case as an error.
+//!
+//! Results whose meaning depends on the rest of the run are held back until it is known, so the
+//! streamed report and the final one agree.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use alipay_sim::keys::KeySet;
-use reqwest::Url;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::behaviour;
-use crate::case::{EndpointProfile, HarnessCase};
+use crate::case::HarnessCase;
+use crate::context::{Context, excerpt, request_info};
 use crate::curl;
-use crate::delivery::{Delivery, PreparedRequest};
-use crate::judge::{Answer, Judge, Target};
+use crate::judge::Target;
 use crate::plan::Item;
-use crate::verdict::{AnswerInfo, CaseResult, RequestInfo, Verdict};
+use crate::transport::TransportError;
+use crate::verdict::{AnswerInfo, CaseResult, Verdict};
 
-/// Characters of the answer body kept in reports.
-pub const EXCERPT_CHARS: usize = 300;
+/// Connection failures (with no HTTP answer at all) after which the run stops.
+pub const UNREACHABLE_ATTEMPTS: usize = 3;
 
-/// Per-request limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Deadline for connecting, sending and reading the whole answer.
-    pub timeout: Duration,
-    /// Answers longer than this are an error.
-    pub max_answer_bytes: usize,
-}
-
-/// Why no verdict could be reached for a request.
+/// No case got an HTTP answer: the endpoint cannot be reached, so nothing can be judged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// No complete answer before the deadline.
-    #[error("no complete answer within {0} ms")]
-    Timeout(u128),
-    /// The answer is larger than the cap.
-    #[error("answer exceeded {cap} bytes")]
-    TooLarge {
-        /// The cap.
-        cap: usize,
-        /// The status, when the headers arrived.
-        status: Option<u16>,
-    },
-    /// Nothing listens at the endpoint.
-    #[error("connection refused (is the endpoint running?)")]
-    Refused,
-    /// The endpoint reset the connection.
-    #[error("connection reset by the endpoint")]
-    Reset,
-    /// The endpoint closed the connection before a complete answer.
-    #[error("the endpoint closed the connection without a complete answer")]
-    Closed,
-    /// Anything else, with the error chain.
-    #[error("request failed: {0}")]
-    Other(String),
-}
-
-impl TransportError {
-    fn from_reqwest(e: &reqwest::Error) -> Self {
-        let mut chain = vec![e.to_string()];
-        let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-        while let Some(s) = src {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                use std::io::ErrorKind as K;
-                match io.kind() {
-                    K::ConnectionRefused => return TransportError::Refused,
-                    K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
-                        return TransportError::Reset;
-                    }
-                    K::UnexpectedEof => return TransportError::Closed,
-                    _ => {}
-                }
-            }
-            chain.push(s.to_string());
-            src = s.source();
-        }
-        let text = chain.join(": ");
-        if text.contains("connection closed before message completed")
-            || text.contains("end of file before message length reached")
-        {
-            return TransportError::Closed;
-        }
-        TransportError::Other(text)
-    }
-
-    /// The status, when one arrived before the error.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            TransportError::TooLarge { status, .. } => *status,
-            _ => None,
-        }
-    }
-}
-
-/// An HTTP client with the harness's rules: no redirects followed, no proxies, limits applied.
-#[derive(Debug, Clone)]
-pub struct HttpClient {
-    client: reqwest::Client,
-    limits: Limits,
-}
-
-/// The client could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the HTTP client: {0}")]
-pub struct ClientError(#[from] reqwest::Error);
-
-impl HttpClient {
-    /// A client with `limits`.
-    pub fn new(limits: Limits) -> Result<Self, ClientError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(limits.timeout)
-            // A fresh connection per request: cases stay independent (a case whose body the
-            // endpoint refused half-read cannot break the next case's connection), and a pooled
-            // connection closed by the server mid-reuse cannot turn into a spurious reset.
-            .pool_max_idle_per_host(0)
-            .user_agent(concat!("alipay-harness/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client, limits })
-    }
-
-    /// The limits.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
-    /// Sends `req` and reads the answer within the limits. Returns the elapsed time too.
-    pub async fn send(&self, req: &PreparedRequest) -> (Result<Answer, TransportError>, Duration) {
-        let start = Instant::now();
-        let cap = self.limits.max_answer_bytes;
-        let exchange = async {
-            let mut rb = self.client.post(&req.url).body(req.body.clone());
-            if let Some(ct) = &req.content_type {
-                rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
-            }
-            for (n, v) in &req.headers {
-                rb = rb.header(n, v);
-            }
-            let mut resp = rb
-                .send()
-                .await
-                .map_err(|e| TransportError::from_reqwest(&e))?;
-            let status = resp.status().as_u16();
-            if resp.content_length().is_some_and(|n| n > cap as u64) {
-                return Err(TransportError::TooLarge {
-                    cap,
-                    status: Some(status),
-                });
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| TransportError::from_reqwest(&e))?
-            {
-                if body.len() + chunk.len() > cap {
-                    return Err(TransportError::TooLarge {
-                        cap,
-                        status: Some(status),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Answer { status, body })
-        };
-        let result = match tokio::time::timeout(self.limits.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(TransportError::Timeout(self.limits.timeout.as_millis())),
-        };
-        (result, start.elapsed())
-    }
-}
-
-/// Everything shared by the cases of one run.
-#[derive(Debug)]
-pub struct Context {
+#[error(
+    "cannot reach {endpoint}: {first} ({attempts} attempt(s), no HTTP answer at all); nothing was judged"
+)]
+pub struct Unreachable {
     /// The endpoint URL.
-    pub endpoint: Url,
-    /// The HTTP client.
-    pub client: HttpClient,
-    /// The judge (contract + key material).
-    pub judge: Judge,
-    /// How envelopes are delivered.
-    pub delivery: Delivery,
-    /// The endpoint's declared configuration.
-    pub profile: EndpointProfile,
-    /// The key set envelopes are sealed with.
-    pub keys: Arc<KeySet>,
+    pub endpoint: String,
+    /// How many requests failed to connect before the run stopped.
+    pub attempts: usize,
+    /// The first connection error.
+    pub first: String,
 }
 
-/// A body excerpt for reports: lossy UTF-8, key material redacted, at most [`EXCERPT_CHARS`].
-pub fn excerpt(judge: &Judge, body: &[u8]) -> String {
-    let text = judge.key_material().redact(&String::from_utf8_lossy(body));
-    match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text,
-    }
-}
-
-/// The request summary for reports.
-pub fn request_info(req: &PreparedRequest) -> RequestInfo {
-    RequestInfo {
-        content_type: req.content_type.clone(),
-        body_bytes: req.body.len(),
-    }
-}
-
-/// Runs one catalogue case.
-pub async fn run_case(case: &HarnessCase, ctx: &Context) -> CaseResult {
+/// Runs one catalogue case; also returns the transport error, when there was one.
+pub async fn run_case(case: &HarnessCase, ctx: &Context) -> (CaseResult, Option<TransportError>) {
     let forbidden: Vec<String> = case.canary.iter().cloned().collect();
     let target = Target {
         expected: &case.expected,
         forbidden: &forbidden,
         ciphertext: case.ciphertext.as_deref(),
+        refusal_allowed: case.unsigned_error && ctx.profile.signing.is_some(),
     };
     let mut result = CaseResult {
         id: case.id.clone(),
@@ -231,10 +64,11 @@ pub async fn run_case(case: &HarnessCase, ctx: &Context) -> CaseResult {
         why: case.why.clone(),
         fix: case.fix.clone(),
         curl: None,
+        notes: Vec::new(),
     };
     if let Some(reason) = ctx.profile.mismatch(&case.profile) {
         result.reason = reason;
-        return result;
+        return (result, None);
     }
     let req = ctx.delivery.prepare(
         &ctx.endpoint,
@@ -254,14 +88,23 @@ pub async fn run_case(case: &HarnessCase, ctx: &Context) -> CaseResult {
             result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
             result.verdict = j.verdict;
             result.reason = j.reason;
+            (result, None)
         }
         Err(e) => {
             result.answer.status = e.status();
             result.verdict = Verdict::Error;
             result.reason = e.to_string();
+            (result, Some(e))
         }
     }
-    result
+}
+
+/// A dropped connection from an endpoint that answers other requests: a crash on this input.
+fn crash_is_a_failure(r: &mut CaseResult, e: &TransportError) {
+    r.verdict = Verdict::Fail;
+    r.reason = format!(
+        "run rule (a crash is a failure): the endpoint answers other requests but on this one {e}; a crash on this input is judged at the case's severity"
+    );
 }
 
 /// The error result for a case whose task failed.
@@ -291,23 +134,85 @@ fn task_failed(s: &alipay_sim::scenario::Scenario, e: &tokio::task::JoinError) -
         why: s.why.clone(),
         fix: s.remediation.clone(),
         curl: None,
+        notes: Vec::new(),
+    }
+}
+
+/// Holds back transport-error results until the run shows whether the endpoint answers at all.
+struct Gate<'a, F: FnMut(&CaseResult)> {
+    answered: bool,
+    held: Vec<(CaseResult, TransportError)>,
+    unreachable: Vec<String>,
+    results: Vec<CaseResult>,
+    on_result: &'a mut F,
+}
+
+impl<F: FnMut(&CaseResult)> Gate<'_, F> {
+    fn emit(&mut self, r: CaseResult) {
+        (self.on_result)(&r);
+        self.results.push(r);
+    }
+
+    /// Takes one finished case; `Err` when the run must stop (nothing reachable).
+    fn take(&mut self, r: CaseResult, err: Option<TransportError>) -> Result<(), ()> {
+        // Any HTTP status (even of an answer too large to judge) shows the endpoint answers.
+        if r.answer.status.is_some() && !self.answered {
+            self.answered = true;
+            for (mut h, e) in std::mem::take(&mut self.held) {
+                if e.is_crash() {
+                    crash_is_a_failure(&mut h, &e);
+                }
+                self.emit(h);
+            }
+        }
+        match err {
+            None => self.emit(r),
+            Some(e) if self.answered => {
+                let mut r = r;
+                if e.is_crash() {
+                    crash_is_a_failure(&mut r, &e);
+                }
+                self.emit(r);
+            }
+            Some(e) => {
+                if e.is_unreachable() {
+                    self.unreachable.push(e.to_string());
+                }
+                self.held.push((r, e));
+                if self.unreachable.len() >= UNREACHABLE_ATTEMPTS {
+                    return Err(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of the catalogue cases: `Err` when every attempt failed to connect.
+    fn finish(&mut self) -> Result<(), ()> {
+        if !self.answered && !self.held.is_empty() && self.unreachable.len() == self.held.len() {
+            return Err(());
+        }
+        for (h, _) in std::mem::take(&mut self.held) {
+            self.emit(h);
+        }
+        Ok(())
     }
 }
 
 /// Runs `items` with at most `concurrency` cases in flight (behaviour checks run afterwards,
-/// one at a time, with their own parallelism), calling `on_result` as each result arrives.
-/// Returns every result sorted by id.
+/// one at a time, with their own parallelism), calling `on_result` as each result is settled.
+/// Returns every result sorted by id, or [`Unreachable`] when nothing could connect.
 pub async fn run_plan(
     items: Vec<Item>,
     ctx: Arc<Context>,
     concurrency: usize,
     mut on_result: impl FnMut(&CaseResult),
-) -> Vec<CaseResult> {
+) -> Result<Vec<CaseResult>, Unreachable> {
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut set: JoinSet<CaseResult> = JoinSet::new();
+    let mut set: JoinSet<(CaseResult, Option<TransportError>)> = JoinSet::new();
     let mut checks = Vec::new();
-    let mut results = Vec::with_capacity(items.len());
     let mut tasks = std::collections::HashMap::new();
+    let total = items.len();
     for item in items {
         match item {
             Item::Case(scenario) => {
@@ -328,28 +233,43 @@ pub async fn run_plan(
             Item::Behaviour(check) => checks.push(check),
         }
     }
+    let mut gate = Gate {
+        answered: false,
+        held: Vec::new(),
+        unreachable: Vec::new(),
+        results: Vec::with_capacity(total),
+        on_result: &mut on_result,
+    };
+    let unreachable = |gate: &Gate<'_, _>| Unreachable {
+        endpoint: ctx.endpoint.to_string(),
+        attempts: gate.unreachable.len(),
+        first: gate.unreachable.first().cloned().unwrap_or_default(),
+    };
     while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(r) => {
-                on_result(&r);
-                results.push(r);
-            }
+        let step = match joined {
+            Ok((r, e)) => gate.take(r, e),
             Err(e) => {
                 // A bug in the harness itself: still report the case, never drop it silently.
                 tracing::error!("a case task failed: {e}");
-                if let Some(s) = tasks.get(&e.id()) {
-                    let r = task_failed(s, &e);
-                    on_result(&r);
-                    results.push(r);
+                match tasks.get(&e.id()) {
+                    Some(s) => gate.take(task_failed(s, &e), None),
+                    None => Ok(()),
                 }
             }
+        };
+        if step.is_err() {
+            set.abort_all();
+            return Err(unreachable(&gate));
         }
+    }
+    if gate.finish().is_err() {
+        return Err(unreachable(&gate));
     }
     for check in checks {
         let r = behaviour::run(&check, &ctx).await;
-        on_result(&r);
-        results.push(r);
+        gate.emit(r);
     }
+    let mut results = gate.results;
     results.sort_by(|a, b| a.id.cmp(&b.id));
-    results
+    Ok(results)
 }

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 pub enum Verdict {
     /// The endpoint behaved as a correct merchant must.
     Pass,
-    /// The endpoint answered, and the answer is wrong.
+    /// The endpoint answered, and the answer is wrong; or it dropped the connection on this
+    /// input while answering other requests (a crash).
     Fail,
-    /// The harness could not reach a verdict (timeout, refused or reset connection, oversized
-    /// answer).
+    /// The harness could not reach a verdict (timeout, refused connection, oversized answer,
+    /// or a dropped connection from an endpoint that answered nothing else).
     Error,
     /// The case does not apply to the endpoint's declared configuration.
     Skip,
@@ -116,6 +117,9 @@ pub struct CaseResult {
     pub fix: String,
     /// A copy-paste `curl` that reproduces the request (`None` for skipped cases).
     pub curl: Option<String>,
+    /// Observations that are not part of the verdict (e.g. the error-oracle check's timing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl CaseResult {
@@ -202,6 +206,7 @@ mod tests {
             why: String::new(),
             fix: String::new(),
             curl: None,
+            notes: Vec::new(),
         }
     }
 

@@ -48,15 +48,36 @@ fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
         .stdout(predicate::str::contains("\x1b[").not());
 }
 
+/// Nothing listens: the run stops after the first few attempts with one line (exit 2, the
+/// harness could not run), not a report of 41 identical errors with crypto advice.
 #[test]
-fn unreachable_endpoint_is_exit_1_with_error_verdicts() {
+fn unreachable_endpoint_is_exit_2_with_one_line() {
+    let endpoint = closed_endpoint();
+    for format in ["terminal", "json"] {
+        let out = harness()
+            .args(["run", "--endpoint", &endpoint, "--format", format])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "error: cannot reach {endpoint}: connection refused"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nothing was judged"), "{stderr}");
+    }
+    // Fewer cases than the attempt limit: the same.
     harness()
-        .args(["run", "--endpoint", &closed_endpoint()])
+        .args(["run", "--endpoint", &endpoint])
         .args(["--cases", "tamper.body.empty", "--no-behaviour"])
         .assert()
-        .code(1)
-        .stdout(predicate::str::contains("ERROR tamper.body.empty"))
-        .stdout(predicate::str::contains("connection refused"));
+        .code(2)
+        .stderr(predicate::str::contains("1 attempt(s)"));
 }
 
 #[test]
@@ -101,7 +122,25 @@ fn bad_flags_are_exit_2() {
 
 #[test]
 fn invalid_values_found_after_parsing_are_exit_2_and_named() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "--endpoint",
+                "https://127.0.0.1:1/",
+                "--cacert",
+                "/nonexistent/ca.pem",
+            ],
+            "--cacert /nonexistent/ca.pem: cannot read",
+        ),
+        (
+            &[
+                "--endpoint",
+                "https://127.0.0.1:1/",
+                "--cacert",
+                "Cargo.toml",
+            ],
+            "--cacert Cargo.toml: no '-----BEGIN CERTIFICATE-----' block",
+        ),
         (&["--endpoint", "ftp://127.0.0.1/"], "ftp://127.0.0.1/"),
         (
             &[
@@ -155,7 +194,9 @@ fn unreadable_or_invalid_contract_is_exit_2_with_path_and_field() {
         .args(["--contract", "/nonexistent/contract.toml"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/nonexistent/contract.toml"));
+        .stderr(
+            "error: /nonexistent/contract.toml: cannot read the contract file: No such file or directory (os error 2)\n",
+        );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.toml");
     std::fs::write(&p, "[accept]\nstatus = [200]\nmobil = \"/m\"\n").unwrap();
@@ -185,8 +226,9 @@ fn list_and_run_list_show_ids() {
     let mut sorted = all.clone();
     sorted.sort();
     assert_eq!(all, sorted);
+    assert!(all.contains(&"behaviour.oracle.uniform-rejection".to_string()));
     let no_b = listed(&["run", "--list", "--no-behaviour"]);
-    assert_eq!(no_b.len(), all.len() - 1);
+    assert_eq!(no_b.len(), all.len() - 2);
     let sig = listed(&[
         "run",
         "--list",
@@ -220,6 +262,22 @@ fn list_and_run_list_show_ids() {
     );
 }
 
+/// Behaviour-check ids, like catalogue ids, are never removed or renamed.
+#[test]
+fn landed_behaviour_ids_are_never_removed() {
+    let all = listed(&["run", "--list"]);
+    for id in include_str!("landed-behaviour-ids.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            all.iter().any(|a| a == id),
+            "landed behaviour id {id} was removed"
+        );
+    }
+}
+
 #[test]
 fn shards_partition_all_ids() {
     let all: BTreeSet<String> = listed(&["run", "--list"]).into_iter().collect();
@@ -240,8 +298,11 @@ fn shards_partition_all_ids() {
 fn last_failed_selects_failed_and_errored_ids() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
+    // Listening but never accepting: connections complete in the kernel, answers never come.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/", silent.local_addr().unwrap());
     harness()
-        .args(["run", "--endpoint", &closed_endpoint()])
+        .args(["run", "--endpoint", &endpoint, "--timeout-ms", "300"])
         .args(["--cases", "tamper.body.*", "--no-behaviour", "--format"])
         .arg(format!("json={}", report.display()))
         .assert()

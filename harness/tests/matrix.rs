@@ -22,6 +22,8 @@ struct Run {
     exit_code: i32,
     /// Ids whose verdict is `fail` or `error`.
     failing: BTreeSet<String>,
+    /// Ids whose verdict is `error` (no verdict) only.
+    errors: BTreeSet<String>,
     /// Ids whose verdict is `skip`.
     skipped: BTreeSet<String>,
     /// Ids whose verdict is `pass`.
@@ -30,18 +32,25 @@ struct Run {
     report: serde_json::Value,
 }
 
-/// Runs the harness binary against `cfg` with `extra` flags.
+/// Runs the harness binary against `cfg` with `extra` flags and the reference contract.
 async fn run(cfg: MerchantConfig, extra: &[&str]) -> Run {
+    run_with(cfg, extra, true).await
+}
+
+/// Runs the harness binary against `cfg` with `extra` flags, with or without the reference
+/// contract (without it, the default rules judge).
+async fn run_with(cfg: MerchantConfig, extra: &[&str], contract: bool) -> Run {
     let merchant = spawn(cfg).await.expect("merchant starts");
     let mut args: Vec<String> = vec![
         "run".into(),
         "--endpoint".into(),
         merchant.url(),
-        "--contract".into(),
-        CONTRACT.into(),
         "--format".into(),
         "json=-".into(),
     ];
+    if contract {
+        args.extend(["--contract".into(), CONTRACT.into()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     // The merchant serves on this runtime's other worker while the harness process runs.
     let output = tokio::task::spawn_blocking(move || {
@@ -74,6 +83,7 @@ async fn run(cfg: MerchantConfig, extra: &[&str]) -> Run {
     Run {
         exit_code: output.status.code().expect("exit code"),
         failing: ids(&["fail", "error"]),
+        errors: ids(&["error"]),
         skipped: ids(&["skip"]),
         passed: ids(&["pass"]),
         report,
@@ -110,6 +120,9 @@ const SKIPPED_BY_DEFAULT: &[&str] = &[
     "platform.success.rsa-sha1",
     "platform.success.unsigned",
 ];
+
+/// The error-oracle check: it applies to every merchant that verifies signatures.
+const ORACLE: &str = "behaviour.oracle.uniform-rejection";
 
 /// Unencrypted, unsigned platform errors: readable by every merchant, so they apply to every
 /// configuration.
@@ -171,13 +184,59 @@ async fn reference_passes_everything_in_the_standard_configuration() {
         "platform.success.mainland",
         "tamper.signature.unquoted-content",
         "behaviour.concurrency.distinct-mobiles",
+        ORACLE,
     ] {
         assert!(run.passed.contains(id), "{id} ran and passed");
     }
+    // The unsigned platform errors are reported, and the reason says so.
+    let case = run.report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "platform.error.40001-missing-encrypt-key")
+        .unwrap();
+    assert!(
+        case["reason"]
+            .as_str()
+            .unwrap()
+            .contains("reported the unsigned platform error 40001"),
+        "{case}"
+    );
     assert_eq!(
         run.report["summary"]["passed"].as_u64(),
         Some(run.passed.len() as u64)
     );
+}
+
+/// Issue 9 item 5: a merchant that refuses the unsigned platform errors (rather than reporting
+/// them) is just as right: everything passes, and the reasons say it refused and what reporting
+/// would have told the developer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_refusing_unsigned_errors_passes_too() {
+    let cfg = MerchantConfig {
+        refuse_unsigned_errors: true,
+        ..MerchantConfig::default()
+    };
+    let run = run(cfg, &[]).await;
+    assert!(run.failing.is_empty(), "{}", explain(&run));
+    assert_eq!(run.exit_code, 0);
+    for id in ANY_CONFIGURATION {
+        let case = run.report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *id)
+            .unwrap();
+        assert_eq!(case["answer"]["status"], 400, "{case}");
+        let reason = case["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("the merchant refused it")
+                && reason.contains("reporting it would have told the developer"),
+            "{id}: {reason}"
+        );
+    }
+    // An unsigned success is refused as before.
+    assert!(run.passed.contains("tamper.plaintext.success-unsigned"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +257,7 @@ async fn reference_with_legacy_rsa() {
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();
-    applicable.push("platform.success.rsa-sha1");
+    applicable.extend(["platform.success.rsa-sha1", ORACLE]);
     assert_reference(cfg, &["--merchant-signing", "RSA"], &applicable).await;
 }
 
@@ -209,7 +268,7 @@ async fn reference_with_aes_192() {
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();
-    applicable.push("platform.success.aes-192");
+    applicable.extend(["platform.success.aes-192", ORACLE]);
     assert_reference(cfg, &["--merchant-aes-bits", "192"], &applicable).await;
 }
 
@@ -220,19 +279,22 @@ async fn reference_with_aes_256() {
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();
-    applicable.push("platform.success.aes-256");
+    applicable.extend(["platform.success.aes-256", ORACLE]);
     assert_reference(cfg, &["--merchant-aes-bits", "256"], &applicable).await;
 }
 
 /// Without verification, only the signature cases catch it: every other tamper case is also
 /// refused by strict decryption (bad padding, bad base64, garbled plaintext after a ciphertext
 /// bit flip), by the duplicate-key check, or because an unencrypted success is never trusted.
+/// The oracle check catches it too: its forged envelope with a well-formed ciphertext is
+/// accepted while the others are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_verify() {
     assert_broken(
         Broken::SkipVerify,
         &[],
         &[
+            ORACLE,
             "tamper.signature.attacker-key",
             "tamper.signature.bit-flip",
             "tamper.signature.sign-removed",
@@ -398,4 +460,140 @@ async fn slow() {
             .contains("behaviour.concurrency.distinct-mobiles")
     );
     assert!(run.failing.contains("platform.success.mainland"));
+}
+
+/// Leaks hidden by escaping (false pass 1): Gson writes the ciphertext's `=` as `\u003d`, so
+/// only a harness that reads the JSON as a user would sees the echo. The SDK exception (and so
+/// the leak) happens only when decryption fails under a valid signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escaped_leak() {
+    assert_broken(
+        Broken::EscapedLeak,
+        &[],
+        &[
+            "tamper.aes.bad-padding",
+            "tamper.aes.non-base64",
+            "tamper.aes.truncated-ciphertext",
+            "tamper.aes.wrong-key",
+        ],
+    )
+    .await;
+}
+
+/// Leaks hidden by compression (false pass 2): exactly what `leaky-errors` fails, now that the
+/// gzipped answers are decoded (and the success cases, whose mobile is inside the gzip, pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_leak() {
+    assert_broken(
+        Broken::GzipLeak,
+        &[],
+        &[
+            "tamper.aes.bad-padding",
+            "tamper.aes.non-base64",
+            "tamper.aes.truncated-ciphertext",
+            "tamper.aes.wrong-key",
+            "tamper.body.empty",
+            "tamper.body.non-json",
+            "tamper.body.wrong-shape",
+            "tamper.ciphertext.bit-flip",
+            "tamper.envelope.duplicate-response",
+            "tamper.plaintext.success-bogus-sign",
+            "tamper.plaintext.success-unsigned",
+            "tamper.signature.attacker-key",
+            "tamper.signature.bit-flip",
+            "tamper.signature.sign-removed",
+            "tamper.signature.sign-type-downgrade",
+            "tamper.signature.unquoted-content",
+        ],
+    )
+    .await;
+}
+
+/// The padding oracle (false pass 3): every single case is answered correctly; only the
+/// behaviour check comparing the rejections of forged envelopes sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decrypt_first() {
+    let run = run(broken(Broken::DecryptFirst), &[]).await;
+    assert_eq!(run.failing, set(&[ORACLE]), "{}", explain(&run));
+    assert!(run.errors.is_empty(), "{}", explain(&run));
+    let case = run.report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == ORACLE)
+        .unwrap();
+    let reason = case["reason"].as_str().unwrap();
+    for part in [
+        "bad_padding",
+        "bad_signature",
+        "VERSUS",
+        "decrypts before it verifies",
+    ] {
+        assert!(reason.contains(part), "{part}: {reason}");
+    }
+    assert!(case["curl"].as_str().unwrap().contains("# (a)"), "{case}");
+    assert!(
+        case["notes"][0].as_str().unwrap().starts_with("timing"),
+        "{case}"
+    );
+    assert_eq!(case["severity"], "critical");
+    assert_eq!(run.exit_code, 1);
+}
+
+/// A crash on one input (false pass 4): the connection drops on garbage bodies while every
+/// other case is answered, so those cases fail (not "error") at their own severity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_reset() {
+    let run = run(broken(Broken::CrashReset), &[]).await;
+    let crashed = set(&[
+        "tamper.body.empty",
+        "tamper.body.non-json",
+        "tamper.body.wrong-shape",
+    ]);
+    assert_eq!(run.failing, crashed, "{}", explain(&run));
+    assert!(
+        run.errors.is_empty(),
+        "a crash is a failure, not an error:\n{}",
+        explain(&run)
+    );
+    for c in run.report["cases"].as_array().unwrap() {
+        if crashed.contains(c["id"].as_str().unwrap()) {
+            assert!(
+                c["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("a crash is a failure"),
+                "{c}"
+            );
+        }
+    }
+    assert_eq!(run.exit_code, 1);
+}
+
+/// A redirect answers no case (false pass 4, second half): without a contract, the default
+/// rules used to take a 302 for a reported platform error, a missing mobile or "retry later".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_errors_without_a_contract() {
+    let run = run_with(broken(Broken::RedirectErrors), &[], false).await;
+    assert_eq!(
+        run.failing,
+        set(&[
+            "platform.busy.20000",
+            "platform.busy.20000-unencrypted",
+            "platform.error.40001-missing-default-signature-type",
+            "platform.error.40001-missing-encrypt-key",
+            "platform.error.40001-missing-encrypt-key-bare",
+            "platform.error.40002-invalid-encrypt",
+            "platform.error.40003-invalid-auth-relations",
+            "platform.error.40006-insufficient-permissions",
+            "platform.error.40006-user-info-not-approved",
+            "platform.success.empty-mobile",
+            "platform.success.mobile-absent",
+            "tamper.payload.non-ascii-submsg",
+            "tamper.payload.signed-plaintext-error",
+        ]),
+        "{}",
+        explain(&run)
+    );
+    assert_eq!(run.exit_code, 1);
 }

@@ -95,6 +95,35 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
     let b = get("behaviour.concurrency.distinct-mobiles");
     assert_eq!(b["verdict"], "fail");
     assert_eq!(b["severity"], "critical");
+    // The error-oracle check is a case like any other: 200 to forged envelopes is no refusal.
+    let o = get("behaviour.oracle.uniform-rejection");
+    assert_eq!(o["verdict"], "fail", "{o}");
+    assert_eq!(o["kind"], "behaviour");
+    assert_eq!(o["severity"], "critical");
+    assert!(
+        o["reason"].as_str().unwrap().contains("was not refused"),
+        "{o}"
+    );
+    assert!(o["notes"][0].as_str().unwrap().starts_with("timing"), "{o}");
+    // Every pass and fail names the rule that decided it.
+    for c in cases
+        .iter()
+        .filter(|c| c["verdict"] == "pass" || c["verdict"] == "fail")
+    {
+        let reason = c["reason"].as_str().unwrap();
+        assert!(
+            [
+                "always (",
+                "contract [",
+                "default rule for ",
+                "run rule (",
+                "behaviour check ("
+            ]
+            .iter()
+            .any(|r| reason.contains(r)),
+            "{reason}"
+        );
+    }
 
     // The schema is not vacuous: a broken document is rejected.
     let mut broken = report.clone();
@@ -110,6 +139,14 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
     assert!(xml.contains("<testsuite name=\"alipay-harness\""));
     assert!(
         xml.contains("<testcase name=\"tamper.signature.bit-flip\" classname=\"tamper.signature\"")
+    );
+    assert!(xml.contains(
+        "<testcase name=\"behaviour.oracle.uniform-rejection\" classname=\"behaviour.oracle\""
+    ));
+    assert!(xml.contains("note: timing"));
+    assert_eq!(
+        xml.matches("<system-out>").count() as u64,
+        s["passed"].as_u64().unwrap()
     );
     assert_eq!(
         xml.matches("<failure ").count() as u64,

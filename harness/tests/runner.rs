@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alipay_harness::cli::{Cli, run_async};
 use alipay_harness::delivery::{Delivery, PreparedRequest};
-use alipay_harness::runner::{HttpClient, Limits, TransportError};
+use alipay_harness::transport::{HttpClient, Limits, TransportError};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,7 +51,7 @@ fn request(addr: SocketAddr) -> PreparedRequest {
     Delivery::raw().prepare(&url, "tamper.body.empty", "{}", false, None)
 }
 
-async fn send(addr: SocketAddr) -> Result<alipay_harness::judge::Answer, TransportError> {
+async fn send(addr: SocketAddr) -> Result<alipay_harness::transport::Answer, TransportError> {
     HttpClient::new(LIMITS)
         .unwrap()
         .send(&request(addr))
@@ -216,4 +216,197 @@ async fn run_against_a_silent_endpoint_reports_errors() {
         assert!(c["answer"]["status"].is_null());
     }
     assert_eq!(v["summary"]["errors"], 4);
+}
+
+/// A case's deadline is a deadline: an endpoint that floods `100 Continue` interim answers (each
+/// of which a client must read and skip) never gets to stretch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_flood_does_not_stretch_the_deadline() {
+    let addr = hostile(|mut s| async move {
+        read_head(&mut s).await;
+        loop {
+            if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let (result, elapsed) = HttpClient::new(LIMITS).unwrap().send(&request(addr)).await;
+    let wall = started.elapsed();
+    assert!(result.is_err(), "{result:?}");
+    // 400 ms deadline; generous slack for a loaded 2-core machine, far below a stretched one.
+    assert!(wall < Duration::from_millis(900), "took {wall:?}");
+    assert!(elapsed < Duration::from_millis(900), "reported {elapsed:?}");
+}
+
+/// The behaviour checks share one deadline: against a flooding endpoint each check ends in
+/// about one deadline, not one per request (64 requests 16 at a time would take 4 deadlines;
+/// the oracle check's three rounds, 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behaviour_checks_keep_their_one_deadline_under_a_flood() {
+    let addr = hostile(|mut s| async move {
+        read_head(&mut s).await;
+        loop {
+            if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    // A deadline property, not a speed target: the bound is a multiple of the deadline well
+    // below what per-request deadlines would take (4 and 3 deadlines).
+    for (cases, limit_ms) in [
+        ("behaviour.concurrency.*", 500 * 14 / 5),
+        ("behaviour.oracle.*", 500 * 12 / 5),
+    ] {
+        let cli = Cli::try_parse_from([
+            "alipay-harness",
+            "run",
+            "--endpoint",
+            &format!("http://{addr}/"),
+            "--cases",
+            cases,
+            "--timeout-ms",
+            "500",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        let code = run_async(cli, &mut out, false).await.unwrap();
+        let wall = started.elapsed();
+        assert_eq!(code, 1);
+        assert!(
+            wall < Duration::from_millis(limit_ms),
+            "{cases} took {wall:?}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["cases"][0]["verdict"], "error", "{}", v["cases"][0]);
+    }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Answers every request with `status`, the `Content-Encoding` given and `body`.
+async fn encoded(encoding: &'static str, body: Vec<u8>) -> SocketAddr {
+    let body = std::sync::Arc::new(body);
+    hostile(move |mut s| {
+        let body = std::sync::Arc::clone(&body);
+        async move {
+            read_head(&mut s).await;
+            let head = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(&body).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn compressed_answers_are_decoded_and_bombs_stay_bounded() {
+    let text = br#"{"status":"rejected"}"#;
+    let a = send(encoded("gzip", gzip(text)).await).await.unwrap();
+    assert_eq!(a.body, text);
+    assert_eq!(a.encoding.as_deref(), Some("gzip"));
+    assert_eq!(a.undecodable, None);
+
+    // 2 MiB decoded, about 2 KiB on the wire: under the 4 KiB cap until decoded.
+    let bomb = gzip(&vec![b'A'; 2 * 1024 * 1024]);
+    assert!(bomb.len() < LIMITS.max_answer_bytes, "{}", bomb.len());
+    let e = send(encoded("gzip", bomb).await).await.unwrap_err();
+    assert!(
+        matches!(e, TransportError::DecodedTooLarge { cap: 4096, .. }),
+        "{e:?}"
+    );
+
+    let a = send(encoded("zstd", b"(zstd bytes)".to_vec()).await)
+        .await
+        .unwrap();
+    assert!(a.undecodable.as_deref().unwrap().contains("zstd"), "{a:?}");
+}
+
+/// An answer the harness cannot decode is a failure, never a pass: the leak checks cannot see
+/// into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_answer_fails_the_case() {
+    let addr = encoded("zstd", b"(zstd bytes)".to_vec()).await;
+    let cli = Cli::try_parse_from([
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &format!("http://{addr}/"),
+        "--cases",
+        "tamper.body.empty",
+        "--format",
+        "json",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    assert_eq!(run_async(cli, &mut out, false).await.unwrap(), 1);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let c = &v["cases"][0];
+    assert_eq!(c["verdict"], "fail", "{c}");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("always (readable answer)"),
+        "{c}"
+    );
+}
+
+/// No false failure from the oracle check: an endpoint whose single rejection carries a fresh
+/// trace id (letters and digits) every time is uniform once ids are masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracle_check_masks_per_request_ids() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    async fn refuse() -> (axum::http::StatusCode, String) {
+        let n = N.fetch_add(7919, Ordering::Relaxed);
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            format!(r#"{{"error":"rejected","trace":"tr{n:x}q{}z"}}"#, n * 31),
+        )
+    }
+    let app = axum::Router::new().fallback(axum::routing::post(refuse));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let cli = Cli::try_parse_from([
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &format!("http://{addr}/"),
+        "--cases",
+        "behaviour.oracle.*",
+        "--format",
+        "json",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let code = run_async(cli, &mut out, false).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let c = &v["cases"][0];
+    assert_eq!(c["verdict"], "pass", "{c}");
+    assert_eq!(code, 0);
+    assert!(
+        c["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("id-like tokens masked")),
+        "{c}"
+    );
 }

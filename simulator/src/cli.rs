@@ -1,29 +1,33 @@
-//! The `alipay-sim` command line: argument definitions and the commands' implementations.
+//! The `alipay-sim` command line (part of the binary, not of the library): argument definitions
+//! and the commands' implementations, each a few lines over the library. `anyhow` stays here,
+//! at the binary's edge.
 
 use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use alipay_sim::crypto::{AesKey, SignType, Verifier};
+use alipay_sim::envelope::{self, Opened, Opener};
+use alipay_sim::fixture::{self, Fixture};
+use alipay_sim::keys::{self, KeySet};
+use alipay_sim::platform::Signing;
+use alipay_sim::server::ServeArgs;
+use alipay_sim::sources::Sources;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-
-use crate::crypto::{AesKey, SignType, Verifier};
-use crate::envelope::{Opened, Opener};
-use crate::fixture::{self, Fixture};
-use crate::keys::{self, KeySet};
-use crate::scenario::Catalogue;
 
 /// Offline Alipay side of my.getPhoneNumber. All keys are TEST ONLY.
 #[derive(Debug, Parser)]
 #[command(name = "alipay-sim", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write one fixture file per scenario plus a manifest (or print them as JSON lines).
     Fixtures(FixturesArgs),
     /// List the scenario catalogue.
@@ -36,103 +40,122 @@ pub enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Serve the JSAPI (authorise, my.getPhoneNumber, my.getSetting) and the admin API over HTTP.
-    Serve(crate::server::ServeArgs),
+    Serve(ServeCmd),
 }
 
-/// Where keys and scenarios come from.
-#[derive(Debug, Args, Clone, Default)]
-pub struct Sources {
-    /// Key directory laid out like keys/ (default: the embedded TEST-ONLY set).
-    #[arg(long, env = "ALIPAY_SIM_KEYS", value_name = "DIR")]
-    pub keys: Option<PathBuf>,
-    /// Scenario directory of *.toml files (default: the embedded catalogue).
-    #[arg(long, env = "ALIPAY_SIM_SCENARIOS", value_name = "DIR")]
-    pub scenarios: Option<PathBuf>,
+/// `serve` arguments: the server's own, plus the port as a positional or `--port` shorthand.
+#[derive(Debug, Args)]
+pub(crate) struct ServeCmd {
+    /// Port to listen on at 127.0.0.1 (shorthand for --addr 127.0.0.1:PORT; 0 picks a free one).
+    #[arg(value_name = "PORT", conflicts_with_all = ["addr", "port"])]
+    pub(crate) port_arg: Option<u16>,
+    /// Same as the positional PORT.
+    #[arg(long, value_name = "PORT", conflicts_with = "addr")]
+    pub(crate) port: Option<u16>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub(crate) args: ServeArgs,
 }
 
-impl Sources {
-    /// Loads the key set.
-    pub fn key_set(&self) -> Result<KeySet> {
-        match &self.keys {
-            Some(dir) => Ok(KeySet::load_dir(dir)?),
-            None => Ok(KeySet::embedded()),
+impl ServeCmd {
+    /// The server's arguments with the port shorthand applied.
+    pub(crate) fn into_args(self) -> ServeArgs {
+        let mut args = self.args;
+        if let Some(port) = self.port_arg.or(self.port) {
+            args.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
         }
-    }
-
-    /// Loads the catalogue.
-    pub fn catalogue(&self) -> Result<Catalogue> {
-        match &self.scenarios {
-            Some(dir) => Ok(Catalogue::load_dir(dir)?),
-            None => Ok(Catalogue::embedded()),
-        }
+        args
     }
 }
 
 /// `fixtures` arguments.
 #[derive(Debug, Args)]
-pub struct FixturesArgs {
+pub(crate) struct FixturesArgs {
     /// Output directory; without it, one fixture per line is printed to stdout.
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub sources: Sources,
+    pub(crate) sources: Sources,
 }
 
 /// `scenarios` arguments.
 #[derive(Debug, Args)]
-pub struct ScenariosArgs {
+pub(crate) struct ScenariosArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub sources: Sources,
+    pub(crate) sources: Sources,
 }
 
 /// `seal` arguments.
 #[derive(Debug, Args)]
-pub struct SealArgs {
+pub(crate) struct SealArgs {
     /// Scenario id.
-    pub id: String,
+    pub(crate) id: String,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub sources: Sources,
+    pub(crate) sources: Sources,
 }
 
 /// `open` arguments.
 #[derive(Debug, Args)]
-pub struct OpenArgs {
+pub(crate) struct OpenArgs {
     /// File holding the envelope; `-` or nothing reads stdin.
-    pub input: Option<PathBuf>,
-    /// Key directory laid out like keys/ (Alipay public key and AES key are taken from it).
+    pub(crate) input: Option<PathBuf>,
+    /// Key directory laid out like keys/: only the Alipay public key
+    /// (platform/public.spki.pem or platform/public.b64.txt) and the AES key
+    /// (platform/aes.b64.txt) are read; no private key is needed.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["alipay_public_key", "aes_key"])]
-    pub keys: Option<PathBuf>,
+    pub(crate) keys: Option<PathBuf>,
     /// Alipay public key file (PEM or one-line base64).
     #[arg(long, value_name = "FILE")]
-    pub alipay_public_key: Option<PathBuf>,
+    pub(crate) alipay_public_key: Option<PathBuf>,
     /// AES key file (base64).
     #[arg(long, value_name = "FILE")]
-    pub aes_key: Option<PathBuf>,
+    pub(crate) aes_key: Option<PathBuf>,
     /// Do not verify signatures (a merchant without signing configured).
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
     /// Signature algorithm the merchant is configured for.
     #[arg(long, default_value = "RSA2", value_parser = parse_sign_type)]
-    pub sign_type: SignType,
+    pub(crate) sign_type: SignType,
+    /// AES key size the merchant decrypts with, for --keys or the embedded set (192 and 256
+    /// are derived from its key as the simulator does; --aes-key files are used as they are).
+    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
+    pub(crate) aes_bits: usize,
     /// The input is the success-callback object `{"response": ...}` that my.getPhoneNumber
     /// returns (and `alipay-sim serve` answers), not the bare envelope.
     #[arg(long)]
-    pub callback: bool,
+    pub(crate) callback: bool,
 }
 
-fn parse_sign_type(s: &str) -> Result<SignType, String> {
-    SignType::parse(s).ok_or_else(|| format!("{s:?} is not RSA2 or RSA"))
+/// A `--sign-type` value that is not `RSA2` or `RSA`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not RSA2 or RSA")]
+pub(crate) struct BadSignType(String);
+
+fn parse_sign_type(s: &str) -> Result<SignType, BadSignType> {
+    SignType::parse(s).ok_or_else(|| BadSignType(s.to_string()))
+}
+
+/// An `--aes-bits` value that is not 128, 192 or 256.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not an AES key size (expected 128, 192 or 256)")]
+pub(crate) struct BadAesBits(String);
+
+fn parse_aes_bits(s: &str) -> Result<usize, BadAesBits> {
+    match s {
+        "128" | "192" | "256" => Ok(s.parse().expect("a listed size")),
+        _ => Err(BadAesBits(s.to_string())),
+    }
 }
 
 /// `keys` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Generate a fresh TEST-ONLY key set and merchant bundle into DIR.
     Generate {
         /// Output directory (must not already hold a key set unless --force).
@@ -155,15 +178,14 @@ pub enum KeysCommand {
 
 /// Runs a command; returns the process exit code (0 ok, 1 a negative result such as a rejected
 /// envelope). Errors are the caller's exit code 2.
-pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
+pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::Fixtures(a) => {
             let keys = a.sources.key_set()?;
             let cat = a.sources.catalogue()?;
             match a.out {
                 Some(dir) => {
-                    let written = fixture::write_all(&cat, &keys, &dir)
-                        .with_context(|| format!("writing fixtures to {}", dir.display()))?;
+                    let written = fixture::write_all(&cat, &keys, &dir)?;
                     writeln!(
                         stdout,
                         "wrote {} fixtures and manifest.json to {}",
@@ -222,7 +244,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Open(a) => open_cmd(a, stdout),
-        Command::Serve(a) => crate::server::run(a, stdout),
+        Command::Serve(a) => alipay_sim::server::run(a.into_args(), stdout),
         Command::Keys(KeysCommand::Generate { out, force }) => {
             let marker = out.join(keys::files::PLATFORM_PRIVATE);
             if marker.exists() && !force {
@@ -241,11 +263,11 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Keys(KeysCommand::Bundle { keys, env }) => {
-            let set = match keys {
-                Some(d) => KeySet::load_dir(&d)?,
-                None => KeySet::embedded(),
+            let sources = Sources {
+                keys,
+                scenarios: None,
             };
-            let b = set.merchant_bundle();
+            let b = sources.merchant_keys()?.bundle();
             if env {
                 write!(stdout, "{}", b.to_env())?;
             } else {
@@ -256,37 +278,25 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
     }
 }
 
-/// The envelope inside a success-callback object: its `response` string, or the raw text of its
-/// `response` object (the unencrypted "object" shape).
-fn envelope_of_callback(text: &str) -> Result<String, String> {
-    let members = crate::json::scan_object(text)
-        .map_err(|e| format!("success-callback object is not a JSON object: {e}"))?;
-    let m = members
-        .iter()
-        .find(|m| m.key == "response")
-        .ok_or("success-callback object has no \"response\" field")?;
-    match (&m.string, m.kind) {
-        (Some(s), _) => Ok(s.clone()),
-        (None, crate::json::Kind::Object) => Ok(text[m.span.clone()].to_string()),
-        _ => Err("success-callback \"response\" is neither a string nor an object".into()),
-    }
-}
-
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
-    let (verifier, aes) = match (&a.keys, &a.alipay_public_key, &a.aes_key) {
-        (Some(dir), _, _) => {
-            let set = KeySet::load_dir(dir)?;
-            (Some(set.platform.verifier.clone()), Some(set.aes.clone()))
+    let signing = if a.no_verify {
+        Signing::None
+    } else {
+        Signing::from(a.sign_type)
+    };
+    // clap refuses --keys together with --alipay-public-key or --aes-key.
+    let opener = match (&a.alipay_public_key, &a.aes_key) {
+        (None, None) => Sources {
+            keys: a.keys.clone(),
+            scenarios: None,
         }
-        (None, None, None) => {
-            let set = KeySet::embedded();
-            (Some(set.platform.verifier.clone()), Some(set.aes.clone()))
-        }
-        (None, pk, ak) => {
+        .merchant_keys()?
+        .opener(signing, a.aes_bits),
+        (pk, ak) => {
             let verifier = match pk {
                 Some(p) => Some(Verifier::new(
                     keys::parse_public_key(&read_text(p)?, "Alipay public key")
@@ -301,11 +311,11 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
                 ),
                 None => None,
             };
-            (verifier, aes)
+            let mut opener = Opener::new(verifier.filter(|_| !a.no_verify), aes);
+            opener.sign_type = a.sign_type;
+            opener
         }
     };
-    let mut opener = Opener::new(if a.no_verify { None } else { verifier }, aes);
-    opener.sign_type = a.sign_type;
     let mut raw = Vec::new();
     match &a.input {
         Some(p) if p.as_os_str() != "-" => {
@@ -333,16 +343,27 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
     let text = text.strip_suffix('\n').unwrap_or(&text);
     let unwrapped;
     let text = if a.callback {
-        match envelope_of_callback(text) {
+        match envelope::from_callback(text) {
+            Ok(t) if looks_like_bare_envelope(&t) => {
+                writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::json!({"error": "malformed_callback", "message":
+                        "--callback expects the success-callback object {\"response\":\"<envelope>\"}, \
+                         but the input is a bare envelope {\"response\":\"<ciphertext>\",\"sign\":...}: \
+                         drop --callback"})
+                )?;
+                return Ok(1);
+            }
             Ok(t) => {
                 unwrapped = t;
                 unwrapped.as_str()
             }
-            Err(message) => {
+            Err(e) => {
                 writeln!(
                     stdout,
                     "{}",
-                    serde_json::json!({"error": "malformed_callback", "message": message})
+                    serde_json::json!({"error": "malformed_callback", "message": format!("--callback: {e}")})
                 )?;
                 return Ok(1);
             }
@@ -364,12 +385,33 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Err(e) => {
+            let mut message = e.to_string();
+            if !a.callback && looks_like_callback(text) {
+                message.push_str(
+                    " (the input looks like a success-callback object {\"response\":\"<envelope>\"}: \
+                     pass --callback)",
+                );
+            }
             writeln!(
                 stdout,
                 "{}",
-                serde_json::json!({"error": e.kind(), "message": e.to_string()})
+                serde_json::json!({"error": e.kind(), "message": message})
             )?;
             Ok(1)
         }
     }
+}
+
+/// The input's `response` is itself an envelope (a JSON object text), as in the success-callback
+/// object; a real envelope's `response` is base64 ciphertext or an object, never a string
+/// starting with `{`.
+fn looks_like_callback(text: &str) -> bool {
+    envelope::from_callback(text).is_ok_and(|inner| inner.trim_start().starts_with('{'))
+}
+
+/// `--callback` was given, but what it unwrapped is not an envelope: a success-callback object's
+/// `response` is always an envelope (a JSON object text), so a bare string there means the input
+/// was the envelope itself.
+fn looks_like_bare_envelope(unwrapped: &str) -> bool {
+    !unwrapped.trim_start().starts_with('{')
 }

@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{AesKey, SignType, Signer, Verifier, aes_decrypt, aes_encrypt};
-use crate::error::{AesError, SignatureError};
+use crate::error::{AesError, CallbackError, PayloadError, SignatureError};
 use crate::json::{self, Kind};
 use crate::payload::{Payload, PlatformError};
 
@@ -251,7 +251,7 @@ pub enum OpenError {
     Decrypt(AesError),
     /// The decrypted plaintext is not UTF-8 or not a well-formed result.
     #[error("bad plaintext: {0}")]
-    BadPlaintext(String),
+    BadPlaintext(PayloadError),
     /// An unencrypted payload claims success without a verified signature: anyone could write it.
     #[error("unencrypted payload claims success without a verified signature")]
     UnauthenticatedSuccess,
@@ -407,8 +407,11 @@ impl Opener {
                 .decode(b64)
                 .map_err(|e| OpenError::BadBase64(e.to_string()))?;
             let pt = aes_decrypt(key, &ct).map_err(OpenError::Decrypt)?;
-            String::from_utf8(pt)
-                .map_err(|_| OpenError::BadPlaintext("decrypted bytes are not UTF-8".into()))?
+            String::from_utf8(pt).map_err(|e| {
+                OpenError::BadPlaintext(PayloadError::NotUtf8 {
+                    valid_up_to: e.utf8_error().valid_up_to(),
+                })
+            })?
         } else {
             raw.to_string()
         };
@@ -433,6 +436,22 @@ impl Opener {
             _ if self.verifier.is_some() => Err(OpenError::MissingSign),
             _ => Err(OpenError::UnauthenticatedSuccess),
         }
+    }
+}
+
+/// The envelope inside a success-callback object `{"response": ...}` (what `my.getPhoneNumber`
+/// passes to the page and `alipay-sim serve` answers): its `response` string, or the raw text of
+/// its `response` object (the unencrypted "object" shape, [`PlainShape::Object`]).
+pub fn from_callback(callback: &str) -> Result<String, CallbackError> {
+    let members = json::scan_object(callback).map_err(CallbackError::NotAnObject)?;
+    let m = members
+        .iter()
+        .find(|m| m.key == "response")
+        .ok_or(CallbackError::MissingResponse)?;
+    match (&m.string, m.kind) {
+        (Some(s), _) => Ok(s.clone()),
+        (None, Kind::Object) => Ok(callback[m.span.clone()].to_string()),
+        _ => Err(CallbackError::WrongType),
     }
 }
 

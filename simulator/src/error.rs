@@ -1,9 +1,13 @@
-//! Typed errors of the protocol library. Each names what was wrong and where.
+//! Typed errors of the protocol library. Each names what was wrong and where; I/O errors keep
+//! their source.
+//!
+//! Envelope rejections are [`crate::envelope::OpenError`]; catalogue errors are
+//! [`crate::scenario::ScenarioError`].
 
 use std::path::PathBuf;
 
 /// A key could not be loaded or used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// An AES key that is not 16, 24 or 32 bytes long.
     #[error("AES key is {len} bytes; it must be 16, 24 or 32 bytes (it is never truncated)")]
@@ -31,13 +35,32 @@ pub enum KeyError {
         #[source]
         source: Box<KeyError>,
     },
-    /// A key file could not be read at all.
-    #[error("key file {path}: cannot read: {message}")]
+    /// A key file could not be read (or written) at all.
+    #[error("key file {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error text.
-        message: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Two files of one directory hold different Alipay public keys.
+    #[error("{first} and {second} are different public keys")]
+    PublicKeyMismatch {
+        /// The first file read.
+        first: PathBuf,
+        /// The file that disagrees with it.
+        second: PathBuf,
+    },
+    /// A key directory lacks a file it needs.
+    #[error("key directory {dir}: {what} not found (looked for {looked_for})")]
+    Missing {
+        /// The directory.
+        dir: PathBuf,
+        /// Which key, e.g. "the Alipay public key".
+        what: &'static str,
+        /// The file names tried, relative to the directory.
+        looked_for: String,
     },
     /// The private and public key of a pair do not match.
     #[error("{private} and {public} are not one key pair")]
@@ -75,4 +98,41 @@ pub enum SignatureError {
     /// The signature does not match the signed content under the configured public key.
     #[error("signature does not verify with the configured Alipay public key")]
     Mismatch,
+}
+
+/// Decrypted or embedded plaintext that is not a well-formed result object.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum PayloadError {
+    /// The bytes are not UTF-8.
+    #[error("decrypted bytes are not UTF-8 (valid up to byte {valid_up_to})")]
+    NotUtf8 {
+        /// How many leading bytes were valid UTF-8.
+        valid_up_to: usize,
+    },
+    /// The text is not JSON.
+    #[error("plaintext is not JSON: {0}")]
+    NotJson(String),
+    /// The JSON is not an object.
+    #[error("plaintext is not a JSON object")]
+    NotAnObject,
+    /// There is no `code` member.
+    #[error("plaintext has no code field")]
+    MissingCode,
+    /// A member that must be a string is not one.
+    #[error("plaintext field {0} is not a string")]
+    NotAString(&'static str),
+}
+
+/// A success-callback object (`{"response": ...}`) whose envelope cannot be taken out.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum CallbackError {
+    /// Not a JSON object.
+    #[error("success-callback object is not a JSON object: {0}")]
+    NotAnObject(crate::json::SyntaxError),
+    /// No `response` member.
+    #[error("success-callback object has no \"response\" field")]
+    MissingResponse,
+    /// `response` is neither a string nor an object.
+    #[error("success-callback \"response\" is neither a string nor an object")]
+    WrongType,
 }

@@ -10,12 +10,19 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::SignType;
 use crate::keys::KeySet;
-use crate::scenario::build::KeyRole;
-use crate::scenario::{
-    BugClass, Catalogue, Expectation, Kind, MerchantProfile, Scenario, Severity,
-};
+use crate::scenario::{Built, Catalogue, KeyRole, Scenario};
+
+/// A fixture file or directory could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct FixtureError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// What the operating system said.
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// The `schema` value of fixture files.
 pub const FIXTURE_SCHEMA: &str = "alipay-sim/fixture/v1";
@@ -40,84 +47,39 @@ pub struct SuccessCallback {
     pub response: serde_json::Value,
 }
 
-/// One fixture file.
-#[derive(Debug, Clone, Serialize)]
+/// One fixture file: a [`Built`] case as the JSON the file format (`fixture.schema.json`) lays
+/// out, plus the Alipay public key it was signed for.
+#[derive(Debug, Clone)]
 pub struct Fixture {
-    /// Always [`FIXTURE_SCHEMA`].
-    pub schema: &'static str,
-    /// Scenario id.
-    pub id: String,
-    /// Scenario title.
-    pub title: String,
-    /// Platform or tamper.
-    pub kind: Kind,
-    /// The exact `res.response` text (for tamper cases: the exact request body).
-    pub res_response: String,
-    /// The success-callback object.
-    pub success_callback: SuccessCallback,
-    /// The plaintext inside (exact text that was encrypted or embedded).
-    pub plaintext: Option<String>,
-    /// AES-encrypted.
-    pub encrypted: bool,
-    /// Carries `sign`.
-    pub signed: bool,
-    /// Algorithm of `sign`.
-    pub sign_type: Option<SignType>,
-    /// What a correct merchant concludes.
-    pub expected: Expectation,
-    /// A mobile that must never appear in a merchant's answer.
-    pub canary: Option<String>,
-    /// Deliver with this content type instead of `application/json`.
-    pub content_type: Option<String>,
-    /// Keys.
-    pub keys: FixtureKeys,
-    /// Which merchant configurations the case applies to.
-    pub merchant_profile: MerchantProfile,
-    /// Bug class.
-    pub bug_class: BugClass,
-    /// Severity.
-    pub severity: Severity,
-    /// How to fix a failure.
-    pub remediation: String,
-    /// Sources.
-    pub source: String,
+    /// The built case.
+    pub built: Built,
+    /// The Alipay public key the merchant verifies with (one-line base64 SPKI).
+    pub alipay_public_key: String,
 }
 
 impl Fixture {
     /// Builds the fixture of one scenario.
     pub fn of(scenario: &Scenario, keys: &KeySet) -> Self {
-        let built = scenario.build(keys);
-        let response = if built.response_is_object {
-            serde_json::from_str(&built.body)
-                .unwrap_or(serde_json::Value::String(built.body.clone()))
-        } else {
-            serde_json::Value::String(built.body.clone())
-        };
+        Self::from_built(scenario.build(keys), keys)
+    }
+
+    /// The fixture of a case already built with `keys`.
+    pub fn from_built(built: Built, keys: &KeySet) -> Self {
         Self {
-            schema: FIXTURE_SCHEMA,
-            id: scenario.id.clone(),
-            title: scenario.title.clone(),
-            kind: scenario.kind(),
-            res_response: built.body.clone(),
-            success_callback: SuccessCallback { response },
-            plaintext: built.plaintext.clone(),
-            encrypted: built.encrypted,
-            signed: built.signed,
-            sign_type: built.sign_type,
-            expected: built.expected.clone(),
-            canary: built.canary.clone(),
-            content_type: built.content_type.clone(),
-            keys: FixtureKeys {
-                aes_key: built.merchant_aes.as_ref().map(|k| k.to_base64()),
-                alipay_public_key: keys.platform.public_one_line(),
-                signed_with: built.signed_with,
-            },
-            merchant_profile: scenario.merchant_profile(),
-            bug_class: scenario.bug_class,
-            severity: scenario.severity,
-            remediation: scenario.remediation.clone(),
-            source: scenario.source.clone(),
+            built,
+            alipay_public_key: keys.platform.public_one_line(),
         }
+    }
+
+    /// The success-callback object `my.getPhoneNumber` passes to the page for this case.
+    pub fn success_callback(&self) -> SuccessCallback {
+        let b = &self.built;
+        let response = if b.response_is_object {
+            serde_json::from_str(&b.body).unwrap_or(serde_json::Value::String(b.body.clone()))
+        } else {
+            serde_json::Value::String(b.body.clone())
+        };
+        SuccessCallback { response }
     }
 
     /// The file text: pretty JSON with a trailing newline.
@@ -125,6 +87,43 @@ impl Fixture {
         let mut s = serde_json::to_string_pretty(self).expect("fixture serialises");
         s.push('\n');
         s
+    }
+}
+
+impl Serialize for Fixture {
+    /// The fields in the order of `fixture.schema.json` (the files are byte-identical from run
+    /// to run, so the order is part of the format).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let b = &self.built;
+        let mut st = s.serialize_struct("Fixture", 19)?;
+        st.serialize_field("schema", FIXTURE_SCHEMA)?;
+        st.serialize_field("id", &b.id)?;
+        st.serialize_field("title", &b.title)?;
+        st.serialize_field("kind", &b.kind)?;
+        st.serialize_field("res_response", &b.body)?;
+        st.serialize_field("success_callback", &self.success_callback())?;
+        st.serialize_field("plaintext", &b.plaintext)?;
+        st.serialize_field("encrypted", &b.encrypted)?;
+        st.serialize_field("signed", &b.signed)?;
+        st.serialize_field("sign_type", &b.sign_type)?;
+        st.serialize_field("expected", &b.expected)?;
+        st.serialize_field("canary", &b.canary)?;
+        st.serialize_field("content_type", &b.content_type)?;
+        st.serialize_field(
+            "keys",
+            &FixtureKeys {
+                aes_key: b.merchant_aes.as_ref().map(|k| k.to_base64()),
+                alipay_public_key: self.alipay_public_key.clone(),
+                signed_with: b.signed_with,
+            },
+        )?;
+        st.serialize_field("merchant_profile", &b.profile)?;
+        st.serialize_field("bug_class", &b.bug_class)?;
+        st.serialize_field("severity", &b.severity)?;
+        st.serialize_field("remediation", &b.remediation)?;
+        st.serialize_field("source", &b.source)?;
+        st.end()
     }
 }
 
@@ -153,19 +152,25 @@ pub struct Manifest {
 }
 
 /// Writes every fixture and `manifest.json` into `out`; returns the paths written.
+///
+/// An error names the file or directory that could not be written.
 pub fn write_all(
     catalogue: &Catalogue,
     keys: &KeySet,
     out: &Path,
-) -> std::io::Result<Vec<PathBuf>> {
-    fs::create_dir_all(out)?;
+) -> Result<Vec<PathBuf>, FixtureError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FixtureError { path, source }
+    };
+    fs::create_dir_all(out).map_err(io(out))?;
     let mut written = Vec::new();
     let mut entries = Vec::new();
     for s in catalogue.scenarios() {
         let text = Fixture::of(s, keys).to_json();
         let file = format!("{}.json", s.id);
         let path = out.join(&file);
-        fs::write(&path, &text)?;
+        fs::write(&path, &text).map_err(io(&path))?;
         entries.push(ManifestEntry {
             id: s.id.clone(),
             file,
@@ -182,7 +187,7 @@ pub fn write_all(
     let path = out.join("manifest.json");
     let mut text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     text.push('\n');
-    fs::write(&path, text)?;
+    fs::write(&path, text).map_err(io(&path))?;
     written.push(path);
     Ok(written)
 }

@@ -1,7 +1,17 @@
 //! JSON exactly as Alipay writes it, and a scanner that keeps the raw text of every top-level
 //! value so signatures are checked over the bytes that were sent, never over a re-serialisation.
+//!
+//! The scanner is serde_json (its `RawValue` keeps each member's raw text; our map visitor keeps
+//! every member, so duplicate keys reach the caller instead of being silently overwritten). The
+//! writer is hand-written: Alipay escapes `/` as `\/` (protocol notes §9-C) and serde_json has no
+//! option to do that, and the signed bytes must match Alipay's byte for byte.
 
+use std::fmt;
 use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// Appends `s` as a JSON string literal the way Alipay's serialiser writes it: UTF-8 kept as is,
 /// `/` escaped as `\/` (protocol notes §9-C), `"` and `\` escaped, control characters as
@@ -81,276 +91,106 @@ pub struct SyntaxError {
     pub reason: String,
 }
 
-/// Nesting deeper than this is refused (a hostile body must not exhaust the stack).
-pub const MAX_DEPTH: usize = 64;
+/// Nesting deeper than this is refused (a hostile body must not exhaust the stack): serde_json's
+/// recursion limit.
+pub const MAX_DEPTH: usize = 128;
 
-/// Scans a complete JSON document that must be one object; returns its members in order, with
-/// the raw span of each value. Strict RFC 8259: no trailing commas, no comments, no trailing
-/// garbage, valid escapes and UTF-8 (guaranteed by `&str`), nesting at most [`MAX_DEPTH`].
+/// Scans a complete JSON document that must be one object; returns its members in order
+/// (duplicates included: the caller decides about them), with the raw span of each value.
+/// Strict RFC 8259 as serde_json reads it: no trailing commas, no comments, no trailing garbage,
+/// valid escapes, nesting at most [`MAX_DEPTH`].
 pub fn scan_object(doc: &str) -> Result<Vec<Member>, SyntaxError> {
-    let mut p = Parser {
-        b: doc.as_bytes(),
-        s: doc,
-        i: 0,
-    };
-    p.ws();
-    if p.peek() != Some(b'{') {
-        return Err(p.err(if p.i >= p.b.len() {
-            "empty document, expected a JSON object"
-        } else {
-            "expected a JSON object"
-        }));
-    }
-    let members = p.object(0, true)?;
-    p.ws();
-    if p.i != p.b.len() {
-        return Err(p.err("trailing characters after the JSON object"));
-    }
-    Ok(members)
+    let members: RawMembers<'_> = serde_json::from_str(doc).map_err(|e| syntax_error(doc, &e))?;
+    members
+        .0
+        .into_iter()
+        .map(|(key, raw)| {
+            let text = raw.get();
+            // `raw` borrows from `doc` (serde_json's `RawValue` over a `&str` input), so its
+            // offset in `doc` is the difference of the two addresses.
+            let start = text.as_ptr() as usize - doc.as_ptr() as usize;
+            let kind = match text.as_bytes().first() {
+                Some(b'"') => Kind::String,
+                Some(b'{') => Kind::Object,
+                Some(b'[') => Kind::Array,
+                Some(b't' | b'f') => Kind::Bool,
+                Some(b'n') => Kind::Null,
+                _ => Kind::Number,
+            };
+            let at = |e: serde_json::Error| syntax_error(&doc[start..], &e).shifted(start);
+            let string = match kind {
+                Kind::String => Some(serde_json::from_str::<String>(text).map_err(at)?),
+                // A raw value (like `IgnoredAny`) is skipped without serde_json's recursion
+                // limit; reading it once more as a `Value` applies the limit.
+                Kind::Object | Kind::Array => {
+                    serde_json::from_str::<serde_json::Value>(text).map_err(at)?;
+                    None
+                }
+                _ => None,
+            };
+            Ok(Member {
+                key,
+                kind,
+                span: start..start + text.len(),
+                string,
+            })
+        })
+        .collect()
 }
 
-struct Parser<'a> {
-    b: &'a [u8],
-    s: &'a str,
-    i: usize,
+/// The members of one object, in document order, each value kept as its raw text.
+struct RawMembers<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for RawMembers<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = RawMembers<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(RawMembers(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
 }
 
-impl Parser<'_> {
-    fn err(&self, reason: &str) -> SyntaxError {
-        SyntaxError {
-            offset: self.i,
-            reason: reason.to_string(),
-        }
+impl SyntaxError {
+    fn shifted(mut self, by: usize) -> Self {
+        self.offset += by;
+        self
     }
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-    fn expect(&mut self, c: u8, what: &str) -> Result<(), SyntaxError> {
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(self.err(what))
-        }
-    }
+}
 
-    fn object(&mut self, depth: usize, keep: bool) -> Result<Vec<Member>, SyntaxError> {
-        if depth >= MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
-        }
-        self.expect(b'{', "expected '{'")?;
-        let mut members = Vec::new();
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(members);
-        }
-        loop {
-            self.ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.err("expected a string key"));
-            }
-            let key = self.string()?;
-            self.ws();
-            self.expect(b':', "expected ':' after key")?;
-            self.ws();
-            let start = self.i;
-            let (kind, string) = self.value(depth + 1)?;
-            if keep {
-                members.push(Member {
-                    key,
-                    kind,
-                    span: start..self.i,
-                    string,
-                });
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(members);
-                }
-                _ => return Err(self.err("expected ',' or '}' in object")),
-            }
-        }
+/// serde_json's error as a [`SyntaxError`] at a byte offset of `doc`.
+fn syntax_error(doc: &str, e: &serde_json::Error) -> SyntaxError {
+    // serde_json counts lines and (byte) columns from 1; column 0 means "at the end of the
+    // previous line".
+    let line_start: usize = doc
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let offset = (line_start + e.column().saturating_sub(1)).min(doc.len());
+    let mut reason = e.to_string();
+    if let Some(at) = reason.rfind(" at line ") {
+        reason.truncate(at);
     }
-
-    fn value(&mut self, depth: usize) -> Result<(Kind, Option<String>), SyntaxError> {
-        match self.peek() {
-            Some(b'"') => Ok((Kind::String, Some(self.string()?))),
-            Some(b'{') => {
-                self.object(depth, false)?;
-                Ok((Kind::Object, None))
-            }
-            Some(b'[') => {
-                self.array(depth)?;
-                Ok((Kind::Array, None))
-            }
-            Some(b't') => self.literal("true", Kind::Bool),
-            Some(b'f') => self.literal("false", Kind::Bool),
-            Some(b'n') => self.literal("null", Kind::Null),
-            Some(b'-' | b'0'..=b'9') => {
-                self.number()?;
-                Ok((Kind::Number, None))
-            }
-            None => Err(self.err("unexpected end of document, expected a value")),
-            _ => Err(self.err("expected a JSON value")),
-        }
+    if reason == "recursion limit exceeded" {
+        reason = format!("nesting too deep (more than {MAX_DEPTH} levels)");
     }
-
-    fn literal(&mut self, word: &str, kind: Kind) -> Result<(Kind, Option<String>), SyntaxError> {
-        if self.b[self.i..].starts_with(word.as_bytes()) {
-            self.i += word.len();
-            Ok((kind, None))
-        } else {
-            Err(self.err("invalid literal"))
-        }
+    if doc.trim().is_empty() {
+        reason = "empty document, expected a JSON object".into();
     }
-
-    fn array(&mut self, depth: usize) -> Result<(), SyntaxError> {
-        if depth >= MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
-        }
-        self.expect(b'[', "expected '['")?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            self.value(depth + 1)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.err("expected ',' or ']' in array")),
-            }
-        }
-    }
-
-    fn number(&mut self) -> Result<(), SyntaxError> {
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
-                while matches!(self.peek(), Some(b'0'..=b'9')) {
-                    self.i += 1;
-                }
-            }
-            _ => return Err(self.err("invalid number")),
-        }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("invalid number fraction"));
-            }
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.i += 1;
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.i += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("invalid number exponent"));
-            }
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.i += 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Result<u32, SyntaxError> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .ok_or_else(|| self.err("truncated \\u escape"))?;
-        let v = u32::from_str_radix(h, 16).map_err(|_| self.err("invalid \\u escape"))?;
-        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err(self.err("invalid \\u escape"));
-        }
-        self.i += 4;
-        Ok(v)
-    }
-
-    fn string(&mut self) -> Result<String, SyntaxError> {
-        self.expect(b'"', "expected '\"'")?;
-        let mut out = String::new();
-        loop {
-            let start = self.i;
-            while let Some(c) = self.peek() {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
-            // Slicing at ASCII delimiters of a &str is always on a char boundary.
-            out.push_str(&self.s[start..self.i]);
-            match self.peek() {
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => {
-                    self.i += 1;
-                    let e = self.peek().ok_or_else(|| self.err("truncated escape"))?;
-                    self.i += 1;
-                    match e {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
-                        b'u' => {
-                            let hi = self.hex4()?;
-                            let cp = if (0xD800..0xDC00).contains(&hi) {
-                                if !self.b[self.i..].starts_with(b"\\u") {
-                                    return Err(self.err("unpaired surrogate in \\u escape"));
-                                }
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(self.err("unpaired surrogate in \\u escape"));
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else if (0xDC00..0xE000).contains(&hi) {
-                                return Err(self.err("unpaired surrogate in \\u escape"));
-                            } else {
-                                hi
-                            };
-                            out.push(
-                                char::from_u32(cp).ok_or_else(|| self.err("invalid code point"))?,
-                            );
-                        }
-                        _ => {
-                            self.i -= 1;
-                            return Err(self.err("invalid escape"));
-                        }
-                    }
-                }
-                Some(_) => return Err(self.err("control character in string")),
-                None => return Err(self.err("unterminated string")),
-            }
-        }
-    }
+    SyntaxError { offset, reason }
 }
 
 #[cfg(test)]
@@ -394,6 +234,21 @@ mod tests {
                 serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(doc).is_ok();
             assert_eq!(ours, theirs, "{doc}");
         }
+    }
+
+    #[test]
+    fn duplicate_keys_are_all_kept_and_errors_point_into_the_document() {
+        let doc = r#"{"response":"a","sign":"s","response":"b"}"#;
+        let m = scan_object(doc).unwrap();
+        let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["response", "sign", "response"]);
+        assert_eq!(m[2].string.as_deref(), Some("b"));
+        let e = scan_object("{\"a\":1,\n \"b\":}").unwrap_err();
+        assert_eq!(e.offset, 13, "{e}"); // the `}` where a value should be
+        let e = scan_object("  ").unwrap_err();
+        assert!(e.reason.contains("empty document"), "{e}");
+        let e = scan_object(r#"{"a":{"b":"\ud800"}}"#).unwrap_err();
+        assert!(e.offset >= 5, "{e}");
     }
 
     #[test]

@@ -7,30 +7,65 @@
 //! or a platform error.
 //!
 //! This library produces those envelopes byte-exact for every platform state and opens them the
-//! way a correct merchant must:
+//! way a correct merchant must.
 //!
-//! - [`crypto`]: AES-CBC and RSA PKCS#1 v1.5 (RSA2 / RSA), behind a signing seam;
-//! - [`keys`]: TEST-ONLY key sets (embedded, loaded from a directory, or generated);
-//! - [`payload`]: the plaintext as Alipay writes it;
-//! - [`envelope`]: seal and open;
-//! - [`platform`]: the console, user and platform state that decide the answer;
-//! - [`scenario`]: the case catalogue (`scenarios/*.toml`), tamper cases included;
-//! - [`fixture`]: fixture files and their manifest;
-//! - [`server`]: `alipay-sim serve`, the JSAPI and admin API over HTTP.
-#![warn(missing_docs)]
+//! ```
+//! use alipay_sim::{KeySet, Opened, Payload, SealOptions, seal};
+//!
+//! let keys = KeySet::embedded(); // TEST-ONLY keys
+//! let sealed = seal(
+//!     &Payload::Mobile("13800000000".into()).to_json(),
+//!     &SealOptions::standard(&keys.aes, &keys.platform.signer),
+//! );
+//! // The merchant side: only the Alipay public key and the AES key.
+//! let opener = keys.merchant().opener(alipay_sim::platform::Signing::Rsa2, 128);
+//! let opened = opener.open(&sealed.envelope).unwrap();
+//! assert_eq!(opened.result, Opened::Mobile("13800000000".into()));
+//! ```
+//!
+//! ## Where each behaviour lives
+//!
+//! | behaviour | module |
+//! |---|---|
+//! | AES-CBC, RSA PKCS#1 v1.5 (RSA2 / RSA), the signing backends | [`crypto`] |
+//! | TEST-ONLY key sets (embedded, from a directory, generated); the merchant's keys | [`keys`] |
+//! | `--keys DIR` / `--scenarios DIR` or the embedded ones | [`sources`] |
+//! | the plaintext as Alipay writes it, and reading it back | [`payload`] |
+//! | sealing and opening envelopes; the success-callback object | [`envelope`] |
+//! | the JSON scanner keeping raw spans and duplicate keys (serde_json), Alipay's JSON writer | [`json`] |
+//! | console, user and platform state deciding the answer | [`platform`] |
+//! | the catalogue: file format, loading, building a case, tamper mutations | [`scenario`] |
+//! | deterministic mobile numbers | [`mobile`] |
+//! | fixture files and their manifest | [`fixture`] |
+//! | typed errors | [`error`] |
+//! | `alipay-sim serve` (feature `server`) | `server` |
+//!
+//! ## Features
+//!
+//! - `server` (default): the HTTP simulator and what only it and the `alipay-sim` binary use
+//!   (axum, tokio, reqwest, clap, tracing). Without it the crate is the protocol core alone.
+//! - `aws-lc` (default): RSA2 signing with aws-lc-rs, ten times faster than the pure-Rust `rsa`
+//!   crate and byte-identical. Without it every signature is made by `rsa`.
+//!
+//! A test suite that only seals and opens envelopes needs
+//! `alipay-sim = { ..., default-features = false }`.
 
-pub mod cli;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod fixture;
 pub mod json;
 pub mod keys;
+pub mod mobile;
 pub mod payload;
 pub mod platform;
 pub mod scenario;
+#[cfg(feature = "server")]
 pub mod server;
+pub mod sources;
 
 pub use envelope::{OpenError, Opened, Opener, SealOptions, Sealed, open, seal};
-pub use keys::KeySet;
+pub use keys::{KeySet, MerchantKeys};
 pub use payload::{Payload, PlatformError};
+pub use scenario::{Built, Catalogue, Scenario};
+pub use sources::Sources;

@@ -1,16 +1,31 @@
-//! `alipay-sim`: thin entry point; everything lives in the library.
+//! `alipay-sim`: the command line over the library. Parsing and the commands are in `cli.rs`
+//! (part of this binary, not of the library); errors become exit code 2 here, at the edge.
+//!
+//! A closed stdout (`alipay-sim fixtures | head`) is not an error: the command stops quietly
+//! with exit code 0, as other Unix tools do.
+
+mod cli;
 
 use clap::Parser;
 
 fn main() {
-    let cli = alipay_sim::cli::Cli::parse();
+    let cli = cli::Cli::parse();
     let mut out = std::io::stdout().lock();
-    let code = match alipay_sim::cli::run(cli, &mut out) {
+    let code = match cli::run(cli, &mut out) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
             2
         }
     };
     std::process::exit(code);
+}
+
+/// True when the error (or any error in its chain) is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::PayloadError;
 use crate::json::write_object;
 
 /// The success code.
@@ -161,22 +162,20 @@ impl Payload {
     /// Interprets decrypted plaintext as a correct merchant does: `code` must be a string;
     /// `10000` with a non-empty string `mobile` is a number, with `""` or no `mobile` an empty
     /// mobile; any other code is a platform error.
-    pub fn parse(plaintext: &str) -> Result<Self, String> {
+    pub fn parse(plaintext: &str) -> Result<Self, PayloadError> {
         let v: serde_json::Value =
-            serde_json::from_str(plaintext).map_err(|e| format!("plaintext is not JSON: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| "plaintext is not a JSON object".to_string())?;
+            serde_json::from_str(plaintext).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+        let obj = v.as_object().ok_or(PayloadError::NotAnObject)?;
         let code = match obj.get("code") {
             Some(serde_json::Value::String(c)) => c.as_str(),
-            Some(_) => return Err("plaintext field code is not a string".into()),
-            None => return Err("plaintext has no code field".into()),
+            Some(_) => return Err(PayloadError::NotAString("code")),
+            None => return Err(PayloadError::MissingCode),
         };
-        let text = |k: &str| -> Result<String, String> {
+        let text = |k: &'static str| -> Result<String, PayloadError> {
             match obj.get(k) {
                 None | Some(serde_json::Value::Null) => Ok(String::new()),
                 Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                Some(_) => Err(format!("plaintext field {k} is not a string")),
+                Some(_) => Err(PayloadError::NotAString(k)),
             }
         };
         if code == SUCCESS_CODE {
@@ -186,7 +185,7 @@ impl Payload {
                     Ok(Payload::EmptyMobile(EmptyMobileForm::EmptyString))
                 }
                 Some(serde_json::Value::String(m)) => Ok(Payload::Mobile(m.clone())),
-                Some(_) => Err("plaintext field mobile is not a string".into()),
+                Some(_) => Err(PayloadError::NotAString("mobile")),
             }
         } else {
             Ok(Payload::Error(PlatformError {

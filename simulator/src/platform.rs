@@ -46,12 +46,64 @@ pub enum Signing {
 }
 
 impl Signing {
+    /// The names [`Signing`] parses from and displays as: `RSA2`, `RSA`, `none`.
+    pub const NAMES: [&'static str; 3] = ["RSA2", "RSA", "none"];
+
+    /// The name: `RSA2`, `RSA` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signing::Rsa2 => "RSA2",
+            Signing::Rsa => "RSA",
+            Signing::None => "none",
+        }
+    }
+
+    /// The signing of a merchant that verifies `sign_type`, or verifies nothing (`None`).
+    pub fn from_sign_type(sign_type: Option<SignType>) -> Self {
+        match sign_type {
+            Some(SignType::Rsa2) => Signing::Rsa2,
+            Some(SignType::Rsa) => Signing::Rsa,
+            None => Signing::None,
+        }
+    }
+
     /// The signature type, if signing is configured.
     pub fn sign_type(self) -> Option<SignType> {
         match self {
             Signing::None => None,
             Signing::Rsa2 => Some(SignType::Rsa2),
             Signing::Rsa => Some(SignType::Rsa),
+        }
+    }
+}
+
+impl From<SignType> for Signing {
+    fn from(t: SignType) -> Self {
+        Signing::from_sign_type(Some(t))
+    }
+}
+
+impl std::fmt::Display for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A signing name that is not `RSA2`, `RSA` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a signing configuration (expected RSA2, RSA or none)")]
+pub struct UnknownSigning(pub String);
+
+impl std::str::FromStr for Signing {
+    type Err = UnknownSigning;
+
+    /// Parses `RSA2`, `RSA` or `none` (exactly, as the console and the flags write them).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RSA2" => Ok(Signing::Rsa2),
+            "RSA" => Ok(Signing::Rsa),
+            "none" => Ok(Signing::None),
+            other => Err(UnknownSigning(other.to_string())),
         }
     }
 }
@@ -237,29 +289,10 @@ pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) 
     }
 }
 
-/// The app's AES key of the given size, derived from a key set.
-///
-/// 128 bits is the set's own key. 192- and 256-bit keys (for the variants the SDKs accept) are
-/// derived deterministically: the first 24 or 32 bytes of
-/// `SHA-256("alipay-sim aes-<bits>" || key128) || SHA-256("alipay-sim aes-<bits>/2" || key128)`.
+/// The app's AES key of the given size, derived from a key set: [`KeySet::aes_key`] (128 bits is
+/// the set's own key; 192 and 256 are derived as [`crate::keys::aes_key_of_size`] says).
 pub fn aes_key_for(keys: &KeySet, bits: usize) -> AesKey {
-    use sha2::{Digest, Sha256};
-    if bits == 128 {
-        return keys.aes.clone();
-    }
-    let label = format!("alipay-sim aes-{bits}");
-    let mut material = Sha256::new()
-        .chain_update(label.as_bytes())
-        .chain_update(keys.aes.as_bytes())
-        .finalize()
-        .to_vec();
-    material.extend_from_slice(
-        &Sha256::new()
-            .chain_update(format!("{label}/2").as_bytes())
-            .chain_update(keys.aes.as_bytes())
-            .finalize(),
-    );
-    AesKey::from_bytes(&material[..bits / 8]).expect("24 or 32 bytes")
+    keys.aes_key(bits)
 }
 
 impl Decision {

@@ -296,3 +296,167 @@ fn keys_generate_writes_a_loadable_test_only_set_and_refuses_to_overwrite() {
     let bundle = String::from_utf8(bundle).unwrap();
     assert!(bundle.contains("ALIPAY_PUBLIC_KEY=") && !bundle.contains("PRIVATE"));
 }
+
+/// Spawns `alipay-sim ARGS` with piped stdout and stderr, and reads the first stdout line (empty
+/// when the command wrote none). The stdout pipe is closed on return.
+fn spawn_first_line(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alipay-sim"))
+        .args(args)
+        .env_remove("ALIPAY_SIM_ADDR")
+        .env_remove("ALIPAY_SIM_KEYS")
+        .env_remove("ALIPAY_SIM_SCENARIOS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
+/// Runs `alipay-sim ARGS` with stdout a pipe that the reader closes after the first line, as
+/// `alipay-sim ARGS | head -1` does.
+fn first_line_then_close(args: &[&str]) -> std::process::Output {
+    let (child, line) = spawn_first_line(args);
+    assert!(!line.is_empty());
+    // The reader is dropped here: the pipe is closed while the command still writes.
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_0() {
+    // `fixtures` prints about 120 KB, more than a pipe buffers, so it always meets the closed
+    // pipe; `scenarios --json` too with a big enough catalogue, and is checked the same way.
+    for args in [&["fixtures"][..], &["scenarios"], &["scenarios", "--json"]] {
+        let out = first_line_then_close(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
+/// Starts `alipay-sim serve ARGS`, returns its first stdout line, and stops it.
+fn serve_first_line(args: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::Read as _;
+    let (mut child, line) = spawn_first_line(&[&["serve"][..], args].concat());
+    let code = if line.is_empty() {
+        child.wait().unwrap().code()
+    } else {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        None
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (code, line, err)
+}
+
+#[test]
+fn serve_takes_the_port_as_the_usage_line_shows() {
+    for args in [&["0"][..], &["--port", "0"]] {
+        let (code, line, err) = serve_first_line(args);
+        assert_eq!(code, None, "{args:?} exited: {err}");
+        assert!(
+            line.starts_with("listening on http://127.0.0.1:"),
+            "{args:?}: {line} {err}"
+        );
+    }
+    let (code, line, err) = serve_first_line(&["0", "--addr", "127.0.0.1:0"]);
+    assert_eq!((code, line.as_str()), (Some(2), ""), "{err}");
+    assert!(err.contains("--addr"), "{err}");
+}
+
+#[test]
+fn callback_mix_ups_name_the_flag() {
+    let envelope = String::from_utf8(
+        sim()
+            .args(["seal", "platform.success.mainland"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let callback = serde_json::json!({ "response": envelope.trim_end() }).to_string();
+    // A bare envelope given to --callback.
+    sim()
+        .args(["open", "--callback"])
+        .write_stdin(envelope.clone())
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("malformed_callback")
+                .and(predicate::str::contains("drop --callback")),
+        );
+    // A success-callback object given without --callback.
+    sim()
+        .args(["open"])
+        .write_stdin(callback.clone())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("pass --callback"));
+    // And each the right way round opens.
+    for (args, input) in [
+        (&["open"][..], envelope),
+        (&["open", "--callback"], callback),
+    ] {
+        sim()
+            .args(args)
+            .write_stdin(input)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("\"result\":\"mobile\""));
+    }
+}
+
+#[test]
+fn open_works_with_a_merchant_only_key_directory() {
+    let merchant = tempfile::tempdir().unwrap();
+    for rel in ["platform/public.b64.txt", "platform/aes.b64.txt"] {
+        fs::create_dir_all(merchant.path().join("platform")).unwrap();
+        fs::copy(keys_dir().join(rel), merchant.path().join(rel)).unwrap();
+    }
+    for id in ["platform.success.mainland", "platform.success.aes-256"] {
+        let envelope = sim().args(["seal", id]).output().unwrap().stdout;
+        let bits = if id.ends_with("aes-256") {
+            "256"
+        } else {
+            "128"
+        };
+        sim()
+            .args(["open", "--aes-bits", bits, "--keys"])
+            .arg(merchant.path())
+            .write_stdin(envelope)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("\"result\":\"mobile\""));
+    }
+    // The same directory cannot seal: that needs the Alipay private key, and the error says so.
+    sim()
+        .args(["seal", "platform.success.mainland", "--keys"])
+        .arg(merchant.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("platform/private.pkcs8.pem")
+                .and(predicate::str::contains("merchant directory")),
+        );
+    // And `keys bundle` prints the merchant bundle of it.
+    sim()
+        .args(["keys", "bundle", "--keys"])
+        .arg(merchant.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("alipay_public_key"));
+}

@@ -138,7 +138,10 @@ fn openssl_verifies_both_backends_signatures_and_rejects_a_changed_message() {
     let message = quoted(&ciphertext);
     for backend in [SignBackend::AwsLc, SignBackend::RustCrypto] {
         let signer = Signer::with_backend(private.clone(), backend);
-        assert_eq!(signer.backend(), backend);
+        // Without the `aws-lc` feature every signer is RustCrypto.
+        if cfg!(feature = "aws-lc") {
+            assert_eq!(signer.backend(), backend);
+        }
         for sign_type in [SignType::Rsa2, SignType::Rsa] {
             let sig = signer.sign(sign_type, message.as_bytes());
             assert!(

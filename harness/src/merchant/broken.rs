@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
+mod hidden;
+
 use super::MerchantConfig;
 use super::reference::{
     answer, open_and_answer, platform_error, read_envelope, refused, rejected, with_state,
@@ -63,6 +65,27 @@ pub enum Broken {
     /// Correct answers, but only after 3 seconds (`SLOW_DELAY`): a backend calling a slow
     /// dependency on every request.
     Slow,
+    /// Returns the SDK's exception text when decryption fails, as a Java backend does with
+    /// `AlipayApiException.getMessage()` (`AES解密失败：Aes内容 = <ciphertext>; charset = UTF-8`),
+    /// serialised by Gson, which writes `=` as `\u003d` (and `/` as `\/`): the echoed
+    /// ciphertext is invisible to a literal substring check.
+    EscapedLeak,
+    /// [`Broken::LeakyErrors`] behind a compressing reverse proxy: every answer is gzipped
+    /// (`Content-Encoding: gzip`), so the leaks are only visible once decoded.
+    GzipLeak,
+    /// Decrypts before verifying and answers each failure with its own error (`bad_base64`,
+    /// `bad_length`, `bad_padding`, `bad_plaintext`) before `bad_signature`, like
+    /// smartwalle/alipay's `DecodePhoneNumber`: a padding oracle. Genuine and tampered cases
+    /// are all answered correctly.
+    DecryptFirst,
+    /// Panics (an `unwrap()` on the parsed body, no panic-catching layer) on a body that is not
+    /// a JSON object with string fields: the connection closes without an answer, while every
+    /// other request is answered.
+    CrashReset,
+    /// A web app that redirects (`302 Location: /phone/error?...`) for every verified outcome
+    /// that is not a mobile (platform errors, no mobile, busy) instead of answering it: no
+    /// client code reads a 302 from `my.request` as an outcome.
+    RedirectErrors,
 }
 
 /// How long [`Broken::Slow`] waits before every answer (longer than any sane client timeout).
@@ -122,6 +145,11 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::SharedCipher => post(shared_cipher),
         Broken::LeakyErrors => post(leaky_errors),
         Broken::Slow => post(slow),
+        Broken::EscapedLeak => post(hidden::escaped_leak),
+        Broken::GzipLeak => post(hidden::gzip_leak),
+        Broken::DecryptFirst => post(hidden::decrypt_first),
+        Broken::CrashReset => post(hidden::crash_reset),
+        Broken::RedirectErrors => post(hidden::redirect_errors),
     };
     with_state(handler, merchant)
 }
@@ -259,27 +287,12 @@ async fn form_decode(State(m): Shared, headers: HeaderMap, body: Body) -> Respon
     open_and_answer(&m.opener, &envelope)
 }
 
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+/// `application/x-www-form-urlencoded` decoding of one value, as a form parser does it: `+` is
+/// a space, `%XX` a byte (`percent-encoding`).
 fn form_urldecode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], escaped) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 2;
-            }
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 async fn shared_cipher(State(m): Shared, body: Body) -> Response {
@@ -375,6 +388,8 @@ mod tests {
     fn names_are_kebab_case() {
         assert_eq!(Broken::SkipVerify.to_string(), "skip-verify");
         assert_eq!(Broken::EmptyMobileOk.to_string(), "empty-mobile-ok");
+        assert_eq!(Broken::DecryptFirst.to_string(), "decrypt-first");
+        assert_eq!(Broken::RedirectErrors.to_string(), "redirect-errors");
     }
 
     #[test]

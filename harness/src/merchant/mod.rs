@@ -8,9 +8,7 @@
 //! bug real backends have; the verdict-matrix test (`harness/tests/matrix.rs`) proves the harness
 //! fails each of them on exactly the cases that target its bug.
 //!
-//! Wiring (for the CLI module): the `merchant` subcommand is
-//! `Merchant(merchant::MerchantArgs)` in the command enum, dispatched to
-//! [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
+//! `alipay-harness merchant` runs [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
 
 pub mod broken;
 pub mod reference;
@@ -43,6 +41,10 @@ pub struct MerchantConfig {
     pub aes_bits: usize,
     /// Serve one of the deliberately broken merchants instead of the reference.
     pub broken: Option<Broken>,
+    /// Refuse every envelope without `sign` while a public key is configured, unsigned platform
+    /// errors (40001, 40002, the unencrypted 20000) included: the stricter of the two safe
+    /// choices (the default reports them).
+    pub refuse_unsigned_errors: bool,
 }
 
 impl Default for MerchantConfig {
@@ -52,6 +54,7 @@ impl Default for MerchantConfig {
             signing: Some(SignType::Rsa2),
             aes_bits: 128,
             broken: None,
+            refuse_unsigned_errors: false,
         }
     }
 }
@@ -70,6 +73,9 @@ impl MerchantConfig {
 /// [`MerchantConfig::broken`].
 pub fn router(cfg: MerchantConfig) -> axum::Router {
     match cfg.broken {
+        None if cfg.refuse_unsigned_errors && cfg.signing.is_some() => {
+            reference::strict_router(cfg.opener())
+        }
         None => reference::router(cfg.opener()),
         Some(kind) => broken::router(kind, &cfg),
     }
@@ -188,6 +194,9 @@ pub struct MerchantArgs {
     /// Serve a deliberately broken merchant instead (for trying out the harness).
     #[arg(long, value_enum, value_name = "KIND")]
     pub broken: Option<Broken>,
+    /// Refuse unsigned platform errors too (both that and reporting them are safe).
+    #[arg(long)]
+    pub refuse_unsigned_errors: bool,
 }
 
 /// Parses an AES key size in bits (`128`, `192` or `256`); shared by `merchant` and `run`.
@@ -215,6 +224,7 @@ pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
         signing: args.signing.sign_type(),
         aes_bits: args.aes_bits,
         broken: args.broken,
+        refuse_unsigned_errors: args.refuse_unsigned_errors,
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -270,7 +280,10 @@ mod tests {
         assert_eq!(cli.args.signing, SigningChoice::None);
         assert_eq!(cli.args.aes_bits, 256);
         assert_eq!(cli.args.broken, Some(Broken::SkipVerify));
+        let strict = Cli::try_parse_from(["merchant", "--refuse-unsigned-errors"]).unwrap();
+        assert!(strict.args.refuse_unsigned_errors);
         let defaults = Cli::try_parse_from(["merchant"]).unwrap();
+        assert!(!defaults.args.refuse_unsigned_errors);
         assert_eq!(defaults.args.signing, SigningChoice::Rsa2);
         assert_eq!(defaults.args.aes_bits, 128);
         assert_eq!(defaults.args.broken, None);

@@ -45,6 +45,31 @@ pub fn router(opener: Opener) -> axum::Router {
     with_state(post(decrypt), Arc::new(opener))
 }
 
+/// The reference merchant that also refuses unsigned platform errors (`merchant
+/// --refuse-unsigned-errors`): an envelope without `sign` is refused as `missing_sign` before it
+/// is opened. As safe as reporting them, but the developer loses the platform's hint (40001
+/// means "configure content encryption").
+pub fn strict_router(opener: Opener) -> axum::Router {
+    with_state(post(decrypt_strict), Arc::new(opener))
+}
+
+/// The strict handler: refuses any envelope without `sign`, then opens like the reference.
+async fn decrypt_strict(State(opener): State<Arc<Opener>>, body: Body) -> Response {
+    match read_envelope(body).await {
+        Ok(envelope) => {
+            let unsigned = serde_json::from_str::<serde_json::Value>(&envelope)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| !o.contains_key("sign")))
+                .unwrap_or(false);
+            if unsigned {
+                return rejected("missing_sign");
+            }
+            open_and_answer(&opener, &envelope)
+        }
+        Err(refusal) => refusal,
+    }
+}
+
 /// Mounts a `POST` handler on every path; shared by the broken merchants.
 pub(crate) fn with_state<S: Clone + Send + Sync + 'static>(
     handler: axum::routing::MethodRouter<S>,

@@ -54,6 +54,9 @@ fn details(r: &CaseResult) -> String {
     let _ = writeln!(s, "why: {}", r.why);
     let _ = writeln!(s, "fix: {}", r.fix);
     let _ = writeln!(s, "severity: {}, bug class: {}", r.severity, r.bug_class);
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
     if let Some(c) = &r.curl {
         let _ = writeln!(s, "reproduce:\n{c}");
     }
@@ -104,7 +107,16 @@ pub fn render(report: &RunReport) -> String {
         );
         let tag = match r.verdict {
             Verdict::Pass => {
-                x.push_str("/>\n");
+                // The rule that decided the pass (and any note) for CI test views.
+                let mut out = r.reason.clone();
+                for n in &r.notes {
+                    out.push_str(&format!("\nnote: {n}"));
+                }
+                let _ = writeln!(
+                    x,
+                    ">\n      <system-out>{}</system-out>\n    </testcase>",
+                    escape(&out)
+                );
                 continue;
             }
             Verdict::Fail => "failure",

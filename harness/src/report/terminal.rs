@@ -71,6 +71,9 @@ impl<'a> TerminalReporter<'a> {
         writeln!(self.out, "  reason:   {}", r.reason)?;
         writeln!(self.out, "  why:      {}", r.why)?;
         writeln!(self.out, "  fix:      {}", r.fix)?;
+        for n in &r.notes {
+            writeln!(self.out, "  note:     {}", one_line(n))?;
+        }
         if let Some(c) = &r.curl {
             writeln!(self.out, "  reproduce:")?;
             for line in c.lines() {
@@ -113,7 +116,7 @@ impl Reporter for TerminalReporter<'_> {
         self.done += 1;
         let width = self.total.to_string().len();
         let tail = match r.verdict {
-            Verdict::Pass => format!("({} ms)", r.answer.elapsed_ms),
+            Verdict::Pass => format!("({} ms) {}", r.answer.elapsed_ms, r.reason),
             Verdict::Skip => format!("- {}", r.reason),
             Verdict::Fail | Verdict::Error => format!("[{}] {}", r.severity, r.reason),
         };
@@ -126,6 +129,11 @@ impl Reporter for TerminalReporter<'_> {
             one_line(&tail)
         );
         writeln!(self.out, "{line}")?;
+        if r.verdict == Verdict::Pass {
+            for n in &r.notes {
+                writeln!(self.out, "      note: {}", one_line(n))?;
+            }
+        }
         self.out.flush()
     }
 

@@ -53,14 +53,63 @@ impl fmt::Display for SignType {
 ///
 /// Both produce byte-identical signatures (PKCS#1 v1.5 is deterministic); they differ only in
 /// speed. SHA-1 (`RSA`) signatures always use RustCrypto because aws-lc-rs does not offer
-/// PKCS#1 v1.5 SHA-1 signing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// PKCS#1 v1.5 SHA-1 signing. aws-lc-rs is only compiled in with the `aws-lc` feature (on by
+/// default); without it every signer uses RustCrypto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignBackend {
-    /// aws-lc-rs (AWS-LC, assembly-optimised): the default.
-    #[default]
+    /// aws-lc-rs (AWS-LC, assembly-optimised): the default with the `aws-lc` feature.
     AwsLc,
-    /// The pure-Rust `rsa` crate (RustCrypto).
+    /// The pure-Rust `rsa` crate (RustCrypto): the default without it.
     RustCrypto,
+}
+
+impl Default for SignBackend {
+    fn default() -> Self {
+        if cfg!(feature = "aws-lc") {
+            SignBackend::AwsLc
+        } else {
+            SignBackend::RustCrypto
+        }
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+type FastKey = std::sync::Arc<aws_lc_rs::signature::RsaKeyPair>;
+/// Without the `aws-lc` feature there is no fast key; the type keeps [`Signer`] one shape.
+#[cfg(not(feature = "aws-lc"))]
+type FastKey = std::convert::Infallible;
+
+/// The aws-lc-rs key pair for `key`, when the feature is on and aws-lc-rs accepts the key.
+#[cfg(feature = "aws-lc")]
+fn fast_key(key: &PrivateKey) -> Option<FastKey> {
+    let der = key.to_pkcs8_der().ok()?;
+    aws_lc_rs::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+        .ok()
+        .map(std::sync::Arc::new)
+}
+
+#[cfg(not(feature = "aws-lc"))]
+fn fast_key(_key: &PrivateKey) -> Option<FastKey> {
+    None
+}
+
+#[cfg(feature = "aws-lc")]
+fn fast_sign(pair: &FastKey, message: &[u8]) -> Vec<u8> {
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    pair.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &rng,
+        message,
+        &mut sig,
+    )
+    .expect("RSA PKCS#1 v1.5 signing with a validated key cannot fail");
+    sig
+}
+
+#[cfg(not(feature = "aws-lc"))]
+fn fast_sign(pair: &FastKey, _message: &[u8]) -> Vec<u8> {
+    match *pair {}
 }
 
 /// A private key ready to sign Alipay envelopes.
@@ -69,7 +118,7 @@ pub struct Signer {
     key: PrivateKey,
     sha256: SigningKey<rsa::sha2::Sha256>,
     sha1: SigningKey<sha1::Sha1>,
-    fast: Option<std::sync::Arc<aws_lc_rs::signature::RsaKeyPair>>,
+    fast: Option<FastKey>,
     backend: SignBackend,
 }
 
@@ -86,14 +135,11 @@ impl Signer {
     }
 
     /// Wraps a private key with an explicit backend. If aws-lc-rs refuses the key (e.g. a key
-    /// under 2048 bits) the signer falls back to RustCrypto.
+    /// under 2048 bits), or the `aws-lc` feature is off, the signer falls back to RustCrypto;
+    /// [`Signer::backend`] says which one signs.
     pub fn with_backend(key: PrivateKey, backend: SignBackend) -> Self {
         let fast = match backend {
-            SignBackend::AwsLc => key
-                .to_pkcs8_der()
-                .ok()
-                .and_then(|der| aws_lc_rs::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).ok())
-                .map(std::sync::Arc::new),
+            SignBackend::AwsLc => fast_key(&key),
             SignBackend::RustCrypto => None,
         };
         let backend = if fast.is_some() {
@@ -131,18 +177,7 @@ impl Signer {
     /// Signs `message` and returns the raw signature bytes.
     pub fn sign(&self, sign_type: SignType, message: &[u8]) -> Vec<u8> {
         match (sign_type, &self.fast) {
-            (SignType::Rsa2, Some(pair)) => {
-                let mut sig = vec![0u8; pair.public_modulus_len()];
-                let rng = aws_lc_rs::rand::SystemRandom::new();
-                pair.sign(
-                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                    &rng,
-                    message,
-                    &mut sig,
-                )
-                .expect("RSA PKCS#1 v1.5 signing with a validated key cannot fail");
-                sig
-            }
+            (SignType::Rsa2, Some(pair)) => fast_sign(pair, message),
             (SignType::Rsa2, None) => self.sha256.sign(message).to_vec(),
             (SignType::Rsa, _) => self.sha1.sign(message).to_vec(),
         }
@@ -167,6 +202,14 @@ impl fmt::Debug for Verifier {
         f.write_str("Verifier(RSA public key)")
     }
 }
+
+impl PartialEq for Verifier {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Verifier {}
 
 impl Verifier {
     /// Wraps a public key.
@@ -226,7 +269,7 @@ mod tests {
         let key = KeySet::embedded().platform.signer.key;
         let aws = Signer::with_backend(key.clone(), SignBackend::AwsLc);
         let rust = Signer::with_backend(key, SignBackend::RustCrypto);
-        assert_eq!(aws.backend(), SignBackend::AwsLc);
+        assert_eq!(aws.backend(), SignBackend::default());
         assert_eq!(rust.backend(), SignBackend::RustCrypto);
         let verifier = KeySet::embedded().platform.verifier;
         for message in [

@@ -1,28 +1,41 @@
-//! Turning a scenario into the exact body a merchant receives.
+//! Turning a scenario into the exact body a merchant receives: a [`Built`] case, the one struct
+//! that carries a case's fields (fixture files serialise it, the harness and the server send it).
 
-use serde::Serialize;
-
-use super::mobile::Numbers;
+pub use super::KeyRole;
 use super::tamper::{self, Parts};
-use super::{Expectation, Kind, MobileSpec, Outcome, Scenario};
+use super::{
+    BugClass, Expectation, Kind, MerchantProfile, MobileSpec, Outcome, Scenario, Severity,
+};
 use crate::crypto::{AesKey, SignType};
 use crate::keys::KeySet;
+use crate::mobile::SplitMix64;
 use crate::payload::{EmptyMobileForm, Payload, PlatformError};
 use crate::platform::{self, Decision};
 
-/// Whose key made a signature or ciphertext.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyRole {
-    /// The platform (Alipay) key / the app's AES key.
-    Platform,
-    /// The attacker's key.
-    Attacker,
-}
-
-/// A built case: the body and everything needed to judge the answer.
+/// A built case: what it is (id, title, kind, severity, ...), the exact body, and everything
+/// needed to judge the answer. Fixture files ([`crate::fixture::Fixture`]) are this struct
+/// serialised; the harness sends [`Built::body`] and judges against [`Built::expected`].
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// The scenario's stable dotted id.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Platform or tamper.
+    pub kind: Kind,
+    /// How severe a failure of this case is.
+    pub severity: Severity,
+    /// The class of bug a failure reveals.
+    pub bug_class: BugClass,
+    /// Why a correct merchant must behave as expected (the scenario's `why`, or what it
+    /// `models` when the file gives no `why`).
+    pub why: String,
+    /// Which console step or code change fixes a failure.
+    pub remediation: String,
+    /// Where the behaviour is documented.
+    pub source: String,
+    /// Which merchant configurations the case applies to.
+    pub profile: MerchantProfile,
     /// The body the merchant receives (for platform cases: the `res.response` string).
     pub body: String,
     /// The success callback's `response` is an object (the body is its JSON text).
@@ -57,7 +70,7 @@ impl Scenario {
             .map(|t| t.flags.as_slice())
             .unwrap_or(&[]);
         let rejecting = flags.iter().any(|f| f.rejecting());
-        let mut numbers = Numbers::seeded(&if rejecting {
+        let mut numbers = SplitMix64::from_text(&if rejecting {
             format!("{}#canary", self.id)
         } else {
             self.id.clone()
@@ -105,6 +118,19 @@ impl Scenario {
             .encryption_bits
             .map(|b| platform::aes_key_for(keys, b));
         let mut built = Built {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            kind: self.kind(),
+            severity: self.severity,
+            bug_class: self.bug_class,
+            why: if self.why.trim().is_empty() {
+                self.models.clone()
+            } else {
+                self.why.clone()
+            },
+            remediation: self.remediation.clone(),
+            source: self.source.clone(),
+            profile: self.merchant_profile(),
             body: sealed.envelope.clone(),
             response_is_object: sealed.response_is_object,
             plaintext: Some(plaintext.clone()),
@@ -144,6 +170,16 @@ impl Scenario {
             }
         }
         built
+    }
+}
+
+impl Built {
+    /// The base64 ciphertext the body carries: its string `response` member, read as a JSON
+    /// parser that keeps the last of duplicate keys reads it. `None` for bodies that are not a
+    /// JSON object or whose `response` is not a string.
+    pub fn ciphertext(&self) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(&self.body).ok()?;
+        v.get("response")?.as_str().map(String::from)
     }
 }
 

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use cbc::cipher::block_padding::NoPadding;
 use serde::{Deserialize, Serialize};
 
-use super::build::KeyRole;
+use super::KeyRole;
 use crate::crypto::SignType;
 use crate::crypto::aes::encrypt_padded;
 use crate::envelope::{EnvelopeFields, Sealed, assemble, encrypt_to_base64, quoted, seal};

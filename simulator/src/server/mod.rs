@@ -46,7 +46,7 @@ use tokio::net::TcpListener;
 
 use self::error::{ApiError, BODY_LIMIT};
 pub use self::state::AppState;
-use crate::cli::Sources;
+use crate::sources::Sources;
 
 /// The header carrying the simulator's version on every response.
 pub const VERSION_HEADER: &str = "x-alipay-sim-version";

@@ -1,10 +1,8 @@
-//! Behaviour checks beyond single cases.
-//!
 //! `behaviour.concurrency.distinct-mobiles`: many genuine success envelopes, each for a
 //! different mobile, sent in parallel. A merchant that shares one cipher (or one buffer) across
 //! threads answers some request with another request's mobile; a correct one answers each with
 //! its own. It needs genuine RSA2/AES-128 envelopes, so it is skipped for other endpoint
-//! configurations.
+//! configurations. All requests share the check's one deadline (`--timeout-ms`).
 
 use std::sync::Arc;
 
@@ -12,82 +10,29 @@ use alipay_sim::crypto::SignType;
 use alipay_sim::envelope::{SealOptions, seal};
 use alipay_sim::payload::Payload;
 use alipay_sim::platform;
-use alipay_sim::scenario::{BugClass, Expectation, Outcome, Severity};
+use alipay_sim::scenario::{Expectation, Outcome};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use super::{Check, skeleton};
+use crate::context::{Context, excerpt, request_info};
 use crate::curl;
 use crate::judge::Target;
-use crate::runner::{Context, excerpt, request_info};
-use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Verdict};
-
-/// The id of the concurrency check.
-pub const DISTINCT_MOBILES: &str = "behaviour.concurrency.distinct-mobiles";
-
-/// A behaviour check and its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    /// Parallel success envelopes, each with its own mobile.
-    DistinctMobiles {
-        /// Number of requests.
-        requests: usize,
-        /// Requests in flight at once.
-        parallel: usize,
-    },
-}
-
-impl Check {
-    /// Every behaviour check with its default parameters.
-    pub fn all() -> Vec<Check> {
-        vec![Check::DistinctMobiles {
-            requests: 64,
-            parallel: 16,
-        }]
-    }
-
-    /// The stable id.
-    pub fn id(&self) -> &'static str {
-        match self {
-            Check::DistinctMobiles { .. } => DISTINCT_MOBILES,
-        }
-    }
-
-    /// One-line title.
-    pub fn title(&self) -> String {
-        match self {
-            Check::DistinctMobiles { requests, parallel } => format!(
-                "{requests} genuine envelopes for different mobiles, {parallel} at a time: each answer carries its own mobile"
-            ),
-        }
-    }
-
-    /// Severity of a failure (always critical: it exposes one user's mobile to another).
-    pub fn severity(&self) -> Severity {
-        Severity::Critical
-    }
-
-    /// Bug class of a failure.
-    pub fn bug_class(&self) -> BugClass {
-        BugClass::Confidentiality
-    }
-
-    fn why(&self) -> &'static str {
-        "A cipher, buffer or decoder object shared across threads mixes up concurrent requests: one user gets another user's phone number, which is both wrong and a data leak."
-    }
-
-    fn fix(&self) -> &'static str {
-        "Create the AES cipher (and any decoder with state) per request, or guard it with a lock; never keep per-request state in a shared object."
-    }
-}
+use crate::verdict::{CaseResult, Verdict};
 
 /// The deterministic mobile of request `i`: distinct for every `i < 10^8`.
 pub fn mobile_for(i: usize) -> String {
     format!("139{:08}", (i * 7_919 + 1_234_567) % 100_000_000)
 }
 
-/// Runs a behaviour check.
-pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
-    let Check::DistinctMobiles { requests, parallel } = *check;
+/// Runs the check: `requests` envelopes, `parallel` at a time.
+pub(super) async fn run(
+    check: &Check,
+    requests: usize,
+    parallel: usize,
+    ctx: &Arc<Context>,
+) -> CaseResult {
     let mobiles: Vec<String> = (0..requests).map(mobile_for).collect();
     let expected = Expectation {
         outcome: Outcome::Accept,
@@ -96,25 +41,15 @@ pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
         sub_code: None,
     };
     let others: Vec<String> = mobiles.iter().skip(1).cloned().collect();
-    let mut result = CaseResult {
-        id: check.id().into(),
-        title: check.title(),
-        kind: CaseKind::Behaviour,
-        severity: check.severity(),
-        bug_class: check.bug_class(),
-        verdict: Verdict::Skip,
-        expected: ctx.judge.expected(&Target {
+    let mut result = skeleton(
+        check,
+        ctx.judge.expected(&Target {
             expected: &expected,
             forbidden: &others,
             ciphertext: None,
+            refusal_allowed: false,
         }),
-        request: None,
-        answer: AnswerInfo::default(),
-        reason: String::new(),
-        why: check.why().into(),
-        fix: check.fix().into(),
-        curl: None,
-    };
+    );
     result.expected.description = format!(
         "each of {requests} parallel answers: {}",
         result.expected.description
@@ -125,6 +60,7 @@ pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
     }
 
     let aes = Arc::new(platform::aes_key_for(&ctx.keys, 128));
+    let deadline = Instant::now() + ctx.client.limits().timeout;
     let sem = Arc::new(Semaphore::new(parallel.max(1)));
     let mut set = JoinSet::new();
     for (i, mobile) in mobiles.iter().enumerate() {
@@ -143,7 +79,7 @@ pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
             let req = ctx
                 .delivery
                 .prepare(&ctx.endpoint, id, &sealed.envelope, false, None);
-            let (answer, elapsed) = ctx.client.send(&req).await;
+            let (answer, elapsed) = ctx.client.send_by(&req, deadline).await;
             (i, answer, elapsed, req)
         });
     }
@@ -196,6 +132,7 @@ pub async fn run(check: &Check, ctx: &Arc<Context>) -> CaseResult {
                         expected: &exp,
                         forbidden: &others,
                         ciphertext: None,
+                        refusal_allowed: false,
                     },
                     a,
                 );

@@ -1,25 +1,29 @@
 //! TEST-ONLY key material: loading, the embedded default set, and generation of fresh sets.
 //!
 //! An Alipay mini-program backend is configured with two values from the Open Platform console:
-//! the **Alipay public key** (to verify `sign`) and the **AES key** (to decrypt `response`). The
-//! simulator additionally holds the matching **Alipay private key**, which it never serves, and an
-//! unrelated *attacker* key pair and AES key used to build negative cases.
+//! the **Alipay public key** (to verify `sign`) and the **AES key** (to decrypt `response`). That
+//! is [`MerchantKeys`], loadable from a directory that holds nothing else. The simulator (playing
+//! Alipay) holds a [`KeySet`]: additionally the matching **Alipay private key**, which it never
+//! serves, and an unrelated *attacker* key pair and AES key used to build negative cases.
 //!
 //! Accepted formats: PEM (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`, SPKI `PUBLIC KEY`,
 //! PKCS#1 `RSA PUBLIC KEY`) and the console's one-line base64 of the DER (PKCS#8 or PKCS#1 for
 //! private keys, SPKI or PKCS#1 for public keys).
+//!
+//! Where: `keys/parse.rs` reads and writes the formats; `keys/mod.rs` holds the [`KeySet`];
+//! `keys/merchant.rs` holds [`MerchantKeys`] and the [`MerchantBundle`].
+
+mod merchant;
+mod parse;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, LineEnding};
-use rsa::{PrivateKey, PublicKey};
-use serde::Serialize;
+use rsa::PrivateKey;
 
-use crate::crypto::{AesKey, SignType, Signer, Verifier};
+pub use self::merchant::{MerchantBundle, MerchantKeys, TEST_ONLY_WARNING, aes_key_of_size};
+pub use self::parse::{parse_private_key, parse_public_key, public_key_one_line, public_key_pem};
+use crate::crypto::{AesKey, Signer, Verifier};
 use crate::error::KeyError;
 
 /// File names inside a key directory (see `keys/README.md`).
@@ -45,80 +49,6 @@ pub mod files {
     /// The merchant bundle as JSON.
     pub const MERCHANT_JSON: &str = "merchant.json";
 }
-
-/// Parses an RSA private key from PEM (PKCS#8 or PKCS#1) or one-line base64 DER.
-pub fn parse_private_key(text: &str, what: &'static str) -> Result<PrivateKey, KeyError> {
-    let t = text.trim();
-    let err = |detail: String| KeyError::Rsa { what, detail };
-    if t.is_empty() {
-        return Err(err("the text is empty".into()));
-    }
-    if t.starts_with("-----BEGIN PRIVATE KEY-----") {
-        return PrivateKey::from_pkcs8_pem(t).map_err(|e| err(format!("PKCS#8 PEM: {e}")));
-    }
-    if t.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
-        return PrivateKey::from_pkcs1_pem(t).map_err(|e| err(format!("PKCS#1 PEM: {e}")));
-    }
-    if t.starts_with("-----BEGIN") {
-        let label = t.lines().next().unwrap_or_default();
-        return Err(err(format!(
-            "unsupported PEM block {label:?} (expected PRIVATE KEY or RSA PRIVATE KEY)"
-        )));
-    }
-    let der = decode_one_line(t).map_err(err)?;
-    PrivateKey::from_pkcs8_der(&der)
-        .or_else(|_| PrivateKey::from_pkcs1_der(&der))
-        .map_err(|e| err(format!("base64 DER is neither PKCS#8 nor PKCS#1: {e}")))
-}
-
-/// Parses an RSA public key from PEM (SPKI or PKCS#1) or one-line base64 DER (the console form).
-pub fn parse_public_key(text: &str, what: &'static str) -> Result<PublicKey, KeyError> {
-    let t = text.trim();
-    let err = |detail: String| KeyError::Rsa { what, detail };
-    if t.is_empty() {
-        return Err(err("the text is empty".into()));
-    }
-    if t.starts_with("-----BEGIN PUBLIC KEY-----") {
-        return PublicKey::from_public_key_pem(t).map_err(|e| err(format!("SPKI PEM: {e}")));
-    }
-    if t.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
-        return PublicKey::from_pkcs1_pem(t).map_err(|e| err(format!("PKCS#1 PEM: {e}")));
-    }
-    if t.starts_with("-----BEGIN") {
-        let label = t.lines().next().unwrap_or_default();
-        return Err(err(format!(
-            "unsupported PEM block {label:?} (expected PUBLIC KEY or RSA PUBLIC KEY; \
-             a private key is not a public key)"
-        )));
-    }
-    let der = decode_one_line(t).map_err(err)?;
-    PublicKey::from_public_key_der(&der)
-        .or_else(|_| PublicKey::from_pkcs1_der(&der))
-        .map_err(|e| err(format!("base64 DER is neither SPKI nor PKCS#1: {e}")))
-}
-
-fn decode_one_line(t: &str) -> Result<Vec<u8>, String> {
-    // The console copies keys as one line; tolerate line breaks a user may have pasted.
-    let joined: String = t.split_whitespace().collect();
-    STANDARD
-        .decode(joined)
-        .map_err(|e| format!("not PEM and not base64 DER: {e}"))
-}
-
-/// The one-line base64 SPKI form the Alipay console shows for a public key.
-pub fn public_key_one_line(key: &PublicKey) -> String {
-    let der = key
-        .to_public_key_der()
-        .expect("encoding a valid RSA public key as SPKI cannot fail");
-    STANDARD.encode(der.as_bytes())
-}
-
-/// The SPKI PEM form of a public key (`-----BEGIN PUBLIC KEY-----`).
-pub fn public_key_pem(key: &PublicKey) -> String {
-    key.to_public_key_pem(LineEnding::LF)
-        .expect("encoding a valid RSA public key as PEM cannot fail")
-}
-
 /// An RSA key pair: a signer and the matching verifier.
 #[derive(Clone, Debug)]
 pub struct KeyPair {
@@ -194,6 +124,14 @@ impl KeySet {
     /// optional and default to the embedded attacker set.
     pub fn load_dir(dir: &Path) -> Result<Self, KeyError> {
         let private_path = dir.join(files::PLATFORM_PRIVATE);
+        if !private_path.exists() {
+            return Err(KeyError::Missing {
+                dir: dir.to_path_buf(),
+                what: "the Alipay private key, needed to seal envelopes \
+                       (a merchant directory with only the public key and AES key opens them)",
+                looked_for: files::PLATFORM_PRIVATE.into(),
+            });
+        }
         let private = parse_private_key(&read(&private_path)?, "Alipay private key")
             .map_err(|e| in_file(&private_path, e))?;
         let platform = KeyPair::from_private(private);
@@ -260,18 +198,22 @@ impl KeySet {
         }
     }
 
+    /// The merchant's half of this set: the Alipay public key and the AES key.
+    pub fn merchant(&self) -> MerchantKeys {
+        MerchantKeys {
+            alipay_public_key: self.platform.verifier.clone(),
+            aes: self.aes.clone(),
+        }
+    }
+
+    /// The app's AES key of `bits` bits (see [`aes_key_of_size`]).
+    pub fn aes_key(&self, bits: usize) -> AesKey {
+        aes_key_of_size(&self.aes, bits)
+    }
+
     /// What a merchant backend must be configured with for this set.
     pub fn merchant_bundle(&self) -> MerchantBundle {
-        MerchantBundle {
-            test_only: true,
-            warning: TEST_ONLY_WARNING,
-            alipay_public_key: self.platform.public_one_line(),
-            alipay_public_key_pem: public_key_pem(self.platform.verifier.public_key()),
-            aes_key: self.aes.to_base64(),
-            sign_type: SignType::Rsa2,
-            encrypt_type: "AES",
-            charset: "UTF-8",
-        }
+        self.merchant().bundle()
     }
 
     /// Writes the set to `dir` in the `keys/` layout, plus the merchant bundle
@@ -279,12 +221,7 @@ impl KeySet {
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, KeyError> {
         let mut written = Vec::new();
         let mut put = |rel: &str, text: String| -> Result<(), KeyError> {
-            let path = dir.join(rel);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-            }
-            fs::write(&path, text).map_err(|e| io_err(&path, e))?;
-            written.push(path);
+            written.push(write_file(&dir.join(rel), &text)?);
             Ok(())
         };
         for (pair, aes, private, pem, b64, aes_file) in [
@@ -329,54 +266,22 @@ impl KeySet {
     }
 }
 
-/// The warning every generated key file set carries.
-pub const TEST_ONLY_WARNING: &str =
-    "TEST ONLY: simulator key material. Never configure it in a production Alipay app.";
-
-/// The values a merchant backend is configured with, for one key set.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct MerchantBundle {
-    /// Always true: these are test keys.
-    pub test_only: bool,
-    /// A human-readable TEST ONLY warning.
-    pub warning: &'static str,
-    /// The Alipay public key, one-line base64 SPKI (the console form, "支付宝公钥").
-    pub alipay_public_key: String,
-    /// The same key as SPKI PEM.
-    pub alipay_public_key_pem: String,
-    /// The AES key, base64 (the console form, "接口内容加密方式").
-    pub aes_key: String,
-    /// The signature type to expect.
-    pub sign_type: SignType,
-    /// The content encryption type.
-    pub encrypt_type: &'static str,
-    /// The charset of signed content and plaintext.
-    pub charset: &'static str,
-}
-
-impl MerchantBundle {
-    /// The bundle as a `.env` file.
-    pub fn to_env(&self) -> String {
-        format!(
-            "# {}\nALIPAY_PUBLIC_KEY={}\nALIPAY_AES_KEY={}\nALIPAY_SIGN_TYPE={}\nALIPAY_ENCRYPT_TYPE={}\nALIPAY_CHARSET={}\n",
-            self.warning,
-            self.alipay_public_key,
-            self.aes_key,
-            self.sign_type,
-            self.encrypt_type,
-            self.charset
-        )
-    }
-}
-
 fn read(path: &Path) -> Result<String, KeyError> {
     fs::read_to_string(path).map_err(|e| io_err(path, e))
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> KeyError {
+fn write_file(path: &Path, text: &str) -> Result<PathBuf, KeyError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    }
+    fs::write(path, text).map_err(|e| io_err(path, e))?;
+    Ok(path.to_path_buf())
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> KeyError {
     KeyError::Io {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     }
 }
 
@@ -386,7 +291,6 @@ fn in_file(path: &Path, e: KeyError) -> KeyError {
         source: Box::new(e),
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

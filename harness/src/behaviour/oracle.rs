@@ -1,0 +1,583 @@
+//! `behaviour.oracle.uniform-rejection`: is the endpoint an error oracle?
+//!
+//! The envelope is AES-CBC (zero IV, PKCS#7) without a MAC; only the RSA signature protects it.
+//! The check sends forged envelopes (signed with someone else's key, so the signature never
+//! verifies) whose ciphertexts, under the endpoint's real AES key, decrypt to different things:
+//!
+//! | variant | ciphertext |
+//! |---|---|
+//! | `a` | valid padding, a JSON success object (with a canary mobile) |
+//! | `b` | valid padding, text that is not JSON |
+//! | `c` | invalid PKCS#7 padding (right last byte, zero filler) |
+//! | `d` | 24 bytes: not a whole number of AES blocks |
+//! | `e` | valid padding, bytes that are not UTF-8 |
+//!
+//! An endpoint that verifies first refuses all of them the same way. One that decrypts first
+//! and says so (`bad_padding` here, `bad_signature` there, a 500 for one of them, a dropped
+//! connection for another) lets anyone who captured one user's envelope decrypt it through the
+//! endpoint, the classic CBC padding-oracle attack. Answers are compared by status and by body
+//! once request ids, timestamps and echoed ciphertexts and signatures are normalised away; each
+//! variant is sent [`Check::UniformRejection`]`::rounds` times, and only variants whose answers
+//! never coincide count as different. Timing is measured and reported as a note only: over HTTP
+//! it is noise.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use alipay_sim::crypto::SignType;
+use alipay_sim::crypto::aes::{AesKey, encrypt};
+use alipay_sim::envelope::{EnvelopeFields, assemble, quoted};
+use alipay_sim::platform;
+use alipay_sim::scenario::{Expectation, Outcome};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use regex::Regex;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::{Check, skeleton};
+use crate::context::{Context, excerpt, request_info};
+use crate::curl;
+use crate::delivery::PreparedRequest;
+use crate::judge::Target;
+use crate::transport::{Answer, TransportError};
+use crate::verdict::{CaseResult, Expected, Verdict};
+
+/// Number of forged-envelope variants.
+pub const VARIANTS: usize = 5;
+
+/// The mobile inside variant `a`: it must never come back.
+pub const CANARY: &str = "13900000017";
+
+/// One forged envelope.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// `a` to `e`.
+    pub name: char,
+    /// What its ciphertext decrypts to.
+    pub label: &'static str,
+    /// The base64 ciphertext.
+    pub ciphertext: String,
+    /// The envelope (signed with the attacker's key).
+    pub envelope: String,
+}
+
+/// AES-CBC of whole blocks without padding: the CBC prefix of the padded encryption (a block's
+/// ciphertext depends only on the blocks before it).
+fn raw_blocks(key: &AesKey, blocks: &[u8]) -> Vec<u8> {
+    debug_assert!(blocks.len().is_multiple_of(16));
+    let mut ct = encrypt(key, blocks);
+    ct.truncate(blocks.len());
+    ct
+}
+
+/// The forged envelopes for an endpoint with `key` that verifies `sign_type`, signed by
+/// `forger` (any key but Alipay's).
+pub fn variants(
+    key: &AesKey,
+    sign_type: SignType,
+    forger: &alipay_sim::crypto::rsa::Signer,
+) -> Vec<Variant> {
+    let success = format!(r#"{{"code":"10000","msg":"Success","mobile":"{CANARY}"}}"#);
+    let mut bad_padding = br#"{"code":"10000","msg":"Success"}"#.to_vec();
+    bad_padding.resize(48 - 5, b' ');
+    bad_padding.extend_from_slice(&[0, 0, 0, 0, 5]);
+    let mut short = encrypt(key, success.as_bytes());
+    short.truncate(24);
+    let raw: [(char, &'static str, Vec<u8>); VARIANTS] = [
+        (
+            'a',
+            "valid padding, a JSON object",
+            encrypt(key, success.as_bytes()),
+        ),
+        (
+            'b',
+            "valid padding, not JSON",
+            encrypt(key, b"this text is not JSON at all, but well padded"),
+        ),
+        ('c', "invalid padding", raw_blocks(key, &bad_padding)),
+        ('d', "not a whole number of blocks (24 bytes)", short),
+        (
+            'e',
+            "valid padding, not UTF-8",
+            encrypt(key, &[0xff, 0xfe, 0xfd, 0x80, 0x81, 0xc0, 0xc1, 0xf5]),
+        ),
+    ];
+    raw.into_iter()
+        .map(|(name, label, ct)| {
+            let ciphertext = STANDARD.encode(&ct);
+            let token = quoted(&ciphertext);
+            let sign = forger.sign_base64(sign_type, token.as_bytes());
+            Variant {
+                name,
+                label,
+                envelope: assemble(&token, Some(&sign), sign_type, EnvelopeFields::Minimal),
+                ciphertext,
+            }
+        })
+        .collect()
+}
+
+fn volatile() -> &'static [(Regex, &'static str)] {
+    static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    RES.get_or_init(|| {
+        [
+            (
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "<uuid>",
+            ),
+            (
+                r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+                "<time>",
+            ),
+            (
+                r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT",
+                "<time>",
+            ),
+            (r"\b[0-9a-fA-F]{16,}\b", "<hex>"),
+            (r"\b\d{10,}\b", "<number>"),
+        ]
+        .into_iter()
+        .map(|(re, with)| (Regex::new(re).expect("a valid pattern"), with))
+        .collect()
+    })
+}
+
+/// `body` with the parts that legitimately differ between two answers to the same request
+/// (request ids, timestamps, echoes of what was sent) replaced by placeholders.
+pub fn normalise(body: &str, variant: &Variant) -> String {
+    let mut out = body.to_string();
+    let sign = serde_json::from_str::<serde_json::Value>(&variant.envelope)
+        .ok()
+        .and_then(|v| v["sign"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    for (secret, with) in [(&variant.ciphertext, "<ciphertext>"), (&sign, "<sign>")] {
+        let trimmed = secret.trim_end_matches('=');
+        let bytes = STANDARD.decode(secret).unwrap_or_default();
+        let forms = [
+            trimmed.to_string(),
+            trimmed.replace('/', "\\/"),
+            URL_SAFE_NO_PAD.encode(&bytes),
+            percent_encoding::utf8_percent_encode(trimmed, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        ];
+        for f in forms.iter().filter(|f| f.len() >= 16) {
+            out = out.replace(f.as_str(), with);
+        }
+        // The padding of an echo, however it is escaped, goes with it.
+        for pad in ["=", "\\u003d", "\\u003D", "%3D", "%3d", "&#61;"] {
+            let padded = format!("{with}{pad}");
+            while out.contains(&padded) {
+                out = out.replace(&padded, with);
+            }
+        }
+    }
+    for (re, with) in volatile() {
+        out = re.replace_all(&out, *with).into_owned();
+    }
+    out
+}
+
+/// How strictly answers are compared.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// Bodies with ids, times and echoes normalised ([`normalise`]).
+    Normalised,
+    /// The same, with id-like tokens masked too ([`mask_tokens`]).
+    Masked,
+    /// Statuses only.
+    StatusOnly,
+}
+
+/// `body` with every token that looks like an id (letters and digits mixed, or 20 or more
+/// base64 characters) and every number masked. Words such as `bad_signature` stay.
+pub fn mask_tokens(body: &str) -> String {
+    static TOKEN: OnceLock<Regex> = OnceLock::new();
+    let re =
+        TOKEN.get_or_init(|| Regex::new(r"[A-Za-z0-9+/_=-]{8,}|\d+").expect("a valid pattern"));
+    re.replace_all(body, |c: &regex::Captures<'_>| {
+        let t = &c[0];
+        let digits = t.chars().any(|ch| ch.is_ascii_digit());
+        let letters = t.chars().any(|ch| ch.is_ascii_alphabetic());
+        // Mixed letters and digits, or no letters at all, or long: an id.
+        if t.len() >= 20 || digits || !letters {
+            "<id>".to_string()
+        } else {
+            t.to_string()
+        }
+    })
+    .into_owned()
+}
+
+/// What came back for one request, as compared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Seen {
+    /// An answer: status and normalised body.
+    Answer(u16, String),
+    /// The connection was dropped (reset or closed): also an answer an attacker can read.
+    Dropped,
+}
+
+impl Seen {
+    fn describe(&self) -> String {
+        match self {
+            Seen::Answer(status, body) => {
+                let body: String = body.chars().take(160).collect();
+                format!("{status} {body}")
+            }
+            Seen::Dropped => "the connection dropped without an answer".into(),
+        }
+    }
+}
+
+/// One exchange of the check.
+struct Exchange {
+    variant: usize,
+    req: PreparedRequest,
+    result: Result<Answer, TransportError>,
+    elapsed: Duration,
+}
+
+/// Runs the check.
+pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> CaseResult {
+    let refusal = Expectation {
+        outcome: Outcome::Reject,
+        mobile: None,
+        code: None,
+        sub_code: None,
+    };
+    let canary = vec![CANARY.to_string()];
+    let mut expected: Expected = ctx.judge.expected(&Target {
+        expected: &refusal,
+        forbidden: &canary,
+        ciphertext: None,
+        refusal_allowed: false,
+    });
+    expected.description = format!(
+        "one and the same rejection for {VARIANTS} forged envelopes ({}), {rounds} times each: {}; the same status and the same body once request ids, timestamps and echoed ciphertexts are removed; never the mobile {CANARY}",
+        ctx.judge.refusal_words(),
+        "a: JSON, b: non-JSON, c: bad padding, d: not whole blocks, e: not UTF-8"
+    );
+    let mut result = skeleton(check, expected);
+    let Some(sign_type) = ctx.profile.signing else {
+        result.reason = "needs a merchant that verifies signatures (without one, the signature protects nothing and every envelope is the merchant's to trust)".into();
+        return result;
+    };
+
+    let key = platform::aes_key_for(&ctx.keys, ctx.profile.aes_bits);
+    let variants = Arc::new(variants(&key, sign_type, &ctx.keys.attacker.signer));
+    let deadline = Instant::now() + ctx.client.limits().timeout;
+    let mut exchanges: Vec<Exchange> = Vec::new();
+    for _ in 0..rounds.max(1) {
+        // One round: every variant at once; rounds one after another.
+        let mut set = JoinSet::new();
+        for (i, v) in variants.iter().enumerate() {
+            let ctx = Arc::clone(ctx);
+            let req = ctx
+                .delivery
+                .prepare(&ctx.endpoint, check.id(), &v.envelope, false, None);
+            set.spawn(async move {
+                let (result, elapsed) = ctx.client.send_by(&req, deadline).await;
+                Exchange {
+                    variant: i,
+                    req,
+                    result,
+                    elapsed,
+                }
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(x) => exchanges.push(x),
+                Err(e) => tracing::error!("an oracle request task failed: {e}"),
+            }
+        }
+    }
+    exchanges.sort_by_key(|x| x.variant);
+    judge_exchanges(&mut result, &variants, &exchanges, ctx);
+    result
+}
+
+fn judge_exchanges(
+    result: &mut CaseResult,
+    variants: &[Variant],
+    exchanges: &[Exchange],
+    ctx: &Context,
+) {
+    if let Some(first) = exchanges.first() {
+        result.request = Some(request_info(&first.req));
+        result.curl = Some(curl::command(&first.req));
+    }
+    result.answer.elapsed_ms = exchanges
+        .iter()
+        .map(|x| x.elapsed.as_millis() as u64)
+        .max()
+        .unwrap_or(0);
+
+    // What came back per exchange: (variant, Some((status, redacted body)) or None if dropped).
+    let mut observed: Vec<(usize, Option<(u16, String)>)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut no_verdict = Vec::new();
+    for x in exchanges {
+        let v = &variants[x.variant];
+        match &x.result {
+            Ok(a) => {
+                let body = String::from_utf8_lossy(&a.body);
+                if result.answer.status.is_none() {
+                    result.answer.status = Some(a.status);
+                    result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
+                }
+                if !ctx.judge.is_refusal(a.status) {
+                    problems.push(format!(
+                        "({}) {} was not refused: status {} ({})",
+                        v.name,
+                        v.label,
+                        a.status,
+                        ctx.judge.refusal_words()
+                    ));
+                }
+                if body.contains(CANARY) {
+                    problems.push(format!(
+                        "({}) the answer contains the mobile {CANARY} from inside the forged ciphertext: the endpoint decrypted and used content whose signature does not verify",
+                        v.name
+                    ));
+                }
+                let redacted = ctx.judge.key_material().redact(&body);
+                observed.push((x.variant, Some((a.status, redacted))));
+            }
+            Err(e) if e.is_crash() => {
+                problems.push(format!(
+                    "({}) {}: the connection dropped without an answer (a crash on this input; a refusal was expected)",
+                    v.name, v.label
+                ));
+                observed.push((x.variant, None));
+            }
+            Err(e) => no_verdict.push(format!("({}) {e}", v.name)),
+        }
+    }
+    problems.dedup();
+
+    // Compare as exactly as the endpoint allows: if the same forged envelope gets different
+    // bodies from one round to the next, mask id-like tokens too; if even that varies, compare
+    // statuses only (and say so).
+    let build = |level: Level| -> BTreeMap<usize, BTreeSet<Seen>> {
+        let mut seen: BTreeMap<usize, BTreeSet<Seen>> = BTreeMap::new();
+        for (i, o) in &observed {
+            let s = match o {
+                Some((status, body)) => {
+                    let body = match level {
+                        Level::Normalised => normalise(body, &variants[*i]),
+                        Level::Masked => mask_tokens(&normalise(body, &variants[*i])),
+                        Level::StatusOnly => String::new(),
+                    };
+                    Seen::Answer(*status, body)
+                }
+                None => Seen::Dropped,
+            };
+            seen.entry(*i).or_default().insert(s);
+        }
+        seen
+    };
+    let stable = |m: &BTreeMap<usize, BTreeSet<Seen>>| m.values().all(|s| s.len() <= 1);
+    let mut seen = build(Level::Normalised);
+    if !stable(&seen) {
+        seen = build(Level::Masked);
+        if stable(&seen) {
+            result.notes.push("the same forged envelope got different bodies between rounds; answers were compared with id-like tokens masked".into());
+        } else {
+            seen = build(Level::StatusOnly);
+            result.notes.push("the same forged envelope got different bodies between rounds even with id-like tokens masked; answers were compared by status only".into());
+        }
+    }
+
+    // Variants whose answers never coincide are distinguishable by an attacker.
+    let mut groups: Vec<(Vec<usize>, BTreeSet<Seen>)> = Vec::new();
+    for (i, answers) in &seen {
+        match groups.iter_mut().find(|(_, g)| !g.is_disjoint(answers)) {
+            Some((members, g)) => {
+                members.push(*i);
+                g.extend(answers.iter().cloned());
+            }
+            None => groups.push((vec![*i], answers.clone())),
+        }
+    }
+    let differing = groups.len() > 1;
+    if differing {
+        let side_by_side: Vec<String> = groups
+            .iter()
+            .map(|(members, answers)| {
+                let names: Vec<String> = members
+                    .iter()
+                    .map(|i| format!("({}) {}", variants[*i].name, variants[*i].label))
+                    .collect();
+                let what: Vec<String> = answers.iter().map(Seen::describe).collect();
+                format!("{} -> {}", names.join(" and "), what.join(" / "))
+            })
+            .collect();
+        problems.insert(
+            0,
+            format!(
+                "the rejections differ by what the forged ciphertext decrypts to, so the endpoint decrypts before it verifies and tells the outcome: {}",
+                side_by_side.join("  VERSUS  ")
+            ),
+        );
+        // Reproduce one request of each of the first two groups.
+        let mut cmds = Vec::new();
+        for (members, _) in groups.iter().take(2) {
+            if let Some(x) = exchanges.iter().find(|x| x.variant == members[0]) {
+                let v = &variants[x.variant];
+                cmds.push(format!(
+                    "# ({}) {}\n{}",
+                    v.name,
+                    v.label,
+                    curl::command(&x.req)
+                ));
+            }
+        }
+        result.curl = Some(cmds.join("\n"));
+    }
+
+    result.notes.push(timing_note(variants, exchanges));
+    if !problems.is_empty() {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "behaviour check (uniform rejection): {}",
+            problems.join("; ")
+        );
+        if !no_verdict.is_empty() {
+            result.reason.push_str(&format!(
+                "; {} requests got no answer (e.g. {})",
+                no_verdict.len(),
+                no_verdict[0]
+            ));
+        }
+    } else if !no_verdict.is_empty() {
+        result.verdict = Verdict::Error;
+        result.reason = format!(
+            "{} of {} requests got no verdict (e.g. {})",
+            no_verdict.len(),
+            exchanges.len(),
+            no_verdict[0]
+        );
+    } else if seen.len() < variants.len() {
+        result.verdict = Verdict::Error;
+        result.reason = "a request task failed; see the log".into();
+    } else {
+        let one = groups
+            .first()
+            .and_then(|(_, g)| g.iter().next())
+            .map(Seen::describe)
+            .unwrap_or_default();
+        result.verdict = Verdict::Pass;
+        result.reason = format!(
+            "pass by the behaviour check (uniform rejection) and {}: all {} answers to the {VARIANTS} forged envelopes were the same rejection ({one})",
+            ctx.judge.refusal_words(),
+            exchanges.len()
+        );
+    }
+}
+
+/// Median time per variant, as a note.
+fn timing_note(variants: &[Variant], exchanges: &[Exchange]) -> String {
+    let mut medians = Vec::new();
+    for (i, v) in variants.iter().enumerate() {
+        let mut t: Vec<f64> = exchanges
+            .iter()
+            .filter(|x| x.variant == i && x.result.is_ok())
+            .map(|x| x.elapsed.as_secs_f64() * 1000.0)
+            .collect();
+        if t.is_empty() {
+            continue;
+        }
+        t.sort_by(f64::total_cmp);
+        medians.push((v.name, t[t.len() / 2]));
+    }
+    let parts: Vec<String> = medians
+        .iter()
+        .map(|(n, ms)| format!("({n}) {ms:.1} ms"))
+        .collect();
+    let fastest = medians.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
+    let slowest = medians.iter().map(|m| m.1).fold(0.0, f64::max);
+    let ratio = if fastest > 0.0 && fastest.is_finite() {
+        format!("; slowest/fastest {:.2}x", slowest / fastest)
+    } else {
+        String::new()
+    };
+    format!(
+        "timing (a note, not a verdict: over HTTP it is noise): median per variant {}{ratio}",
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alipay_sim::crypto::aes::decrypt;
+    use alipay_sim::keys::KeySet;
+
+    #[test]
+    fn each_variant_decrypts_to_what_its_label_says() {
+        let keys = KeySet::embedded();
+        let vs = variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer);
+        assert_eq!(vs.len(), VARIANTS);
+        let ct = |v: &Variant| STANDARD.decode(&v.ciphertext).unwrap();
+        let pt = decrypt(&keys.aes, &ct(&vs[0])).unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&pt).unwrap()["mobile"] == CANARY);
+        let pt = decrypt(&keys.aes, &ct(&vs[1])).unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&pt).is_err());
+        assert!(decrypt(&keys.aes, &ct(&vs[2])).is_err(), "bad padding");
+        assert_eq!(ct(&vs[3]).len(), 24);
+        let pt = decrypt(&keys.aes, &ct(&vs[4])).unwrap();
+        assert!(String::from_utf8(pt).is_err());
+        // Every signature is someone else's: Alipay's key refuses each one.
+        for v in &vs {
+            let sign = serde_json::from_str::<serde_json::Value>(&v.envelope).unwrap()["sign"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                keys.platform
+                    .verifier
+                    .verify_base64(SignType::Rsa2, quoted(&v.ciphertext).as_bytes(), &sign)
+                    .is_err()
+            );
+        }
+    }
+
+    #[test]
+    fn normalising_removes_ids_times_and_echoes() {
+        let keys = KeySet::embedded();
+        let v = &variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer)[2];
+        let a = format!(
+            r#"{{"error":"rejected","request_id":"3f2b1c9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f","at":"2026-11-26T02:20:11.123Z","ts":1764123611123,"got":"{}"}}"#,
+            v.ciphertext.replace('/', "\\/")
+        );
+        let b = format!(
+            r#"{{"error":"rejected","request_id":"00000000-1111-2222-3333-444444444444","at":"2025-01-01T00:00:00Z","ts":1700000000000,"got":"{}"}}"#,
+            v.ciphertext
+        );
+        assert_eq!(normalise(&a, v), normalise(&b, v));
+        assert!(
+            normalise(&a, v).contains("<ciphertext>"),
+            "{}",
+            normalise(&a, v)
+        );
+        assert_ne!(
+            normalise(r#"{"error":"bad_padding"}"#, v),
+            normalise(r#"{"error":"bad_signature"}"#, v)
+        );
+    }
+
+    #[test]
+    fn masking_hides_ids_and_keeps_words() {
+        assert_eq!(
+            mask_tokens(r#"{"error":"bad_signature","trace":"Xk3v9QpL2a","n":42}"#),
+            r#"{"error":"bad_signature","trace":"<id>","n":<id>}"#
+        );
+        assert_ne!(
+            mask_tokens(r#"{"error":"bad_padding","trace":"a1b2c3d4"}"#),
+            mask_tokens(r#"{"error":"bad_signature","trace":"e5f6a7b8"}"#)
+        );
+    }
+}

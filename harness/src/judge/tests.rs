@@ -1,0 +1,367 @@
+//! The judge's rules, one test per rule family (issue 9 items named where they apply).
+use super::*;
+use alipay_sim::keys::KeySet;
+
+fn judge(contract: &str) -> Judge {
+    Judge::new(
+        Contract::parse("c.toml", contract).unwrap(),
+        KeyMaterial::from_keys(&KeySet::embedded()),
+    )
+}
+
+fn exp(outcome: Outcome, mobile: Option<&str>, code: Option<&str>) -> Expectation {
+    Expectation {
+        outcome,
+        mobile: mobile.map(String::from),
+        code: code.map(String::from),
+        sub_code: code.map(|_| "isv.invalid-auth-relations".to_string()),
+    }
+}
+
+fn ans(status: u16, body: &str) -> Answer {
+    Answer::new(status, body)
+}
+
+fn verdict(j: &Judge, e: &Expectation, forbidden: &[String], a: &Answer) -> Judgement {
+    j.judge(
+        &Target {
+            expected: e,
+            forbidden,
+            ciphertext: Some("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/=="),
+            refusal_allowed: false,
+        },
+        a,
+    )
+}
+
+#[test]
+fn default_accept_needs_2xx_and_the_mobile() {
+    let j = judge("");
+    let e = exp(Outcome::Accept, Some("13812345678"), None);
+    let ok = verdict(&j, &e, &[], &ans(200, r#"{"phone":"13812345678"}"#));
+    assert_eq!(ok.verdict, Verdict::Pass, "{}", ok.reason);
+    let no_mobile = verdict(&j, &e, &[], &ans(200, "{}"));
+    assert_eq!(no_mobile.verdict, Verdict::Fail);
+    assert!(no_mobile.reason.contains("does not contain the mobile"));
+    let status = verdict(&j, &e, &[], &ans(302, "13812345678"));
+    assert_eq!(status.verdict, Verdict::Fail);
+    assert!(status.reason.contains("status 302"), "{}", status.reason);
+}
+
+#[test]
+fn default_reject_needs_4xx_and_no_canary() {
+    let j = judge("");
+    let e = exp(Outcome::Reject, None, None);
+    let canary = vec!["13900000000".to_string()];
+    assert_eq!(
+        verdict(&j, &e, &canary, &ans(400, "bad")).verdict,
+        Verdict::Pass
+    );
+    for a in [ans(200, "ok"), ans(500, "oops"), ans(400, "13900000000")] {
+        assert_eq!(verdict(&j, &e, &canary, &a).verdict, Verdict::Fail, "{a:?}");
+    }
+}
+
+#[test]
+fn default_retry_later_allows_503_not_500() {
+    let j = judge("");
+    let e = exp(Outcome::RetryLater, None, Some("20000"));
+    assert_eq!(verdict(&j, &e, &[], &ans(503, "")).verdict, Verdict::Pass);
+    assert_eq!(verdict(&j, &e, &[], &ans(200, "")).verdict, Verdict::Pass);
+    assert_eq!(verdict(&j, &e, &[], &ans(500, "")).verdict, Verdict::Fail);
+    let pe = exp(Outcome::PlatformError, None, Some("40003"));
+    assert_eq!(verdict(&j, &pe, &[], &ans(503, "")).verdict, Verdict::Fail);
+}
+
+#[test]
+fn leaks_fail_every_outcome() {
+    let j = judge("");
+    let e = exp(Outcome::Reject, None, None);
+    let key = KeySet::embedded().aes.to_base64();
+    for body in [
+        format!("bad key {key}"),
+        "-----BEGIN PUBLIC KEY-----".to_string(),
+        "thread 'main' panicked at src/main.rs:1".to_string(),
+        "Error\n    at Object.<anonymous> (/app/x.js:1:1)".to_string(),
+        "java.lang.IllegalStateException\n\tat com.example.Foo".to_string(),
+        "Traceback (most recent call last):".to_string(),
+        r#"{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\/=="}"#.to_string(),
+    ] {
+        let v = verdict(&j, &e, &[], &ans(400, &body));
+        assert_eq!(v.verdict, Verdict::Fail, "{body}");
+    }
+}
+
+#[test]
+fn contract_rules_are_exact() {
+    let j = judge(
+        r#"
+[accept]
+status = [200]
+mobile = "/mobile"
+[platform_error]
+status = [422]
+code = "/code"
+sub_code = "/sub_code"
+[no_mobile]
+status = [422]
+equals = { "/status" = "no_mobile" }
+"#,
+    );
+    let e = exp(Outcome::Accept, Some("13812345678"), None);
+    let pass = verdict(&j, &e, &[], &ans(200, r#"{"mobile":"13812345678"}"#));
+    assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.reason);
+    let elsewhere = verdict(&j, &e, &[], &ans(200, r#"{"m":"13812345678"}"#));
+    assert!(
+        elsewhere.reason.contains("/mobile is missing"),
+        "{}",
+        elsewhere.reason
+    );
+    let not_json = verdict(&j, &e, &[], &ans(200, "mobile: 13812345678"));
+    assert!(not_json.reason.contains("not JSON"));
+    let wrong_status = verdict(&j, &e, &[], &ans(201, r#"{"mobile":"13812345678"}"#));
+    assert!(wrong_status.reason.contains("[200]"));
+
+    let pe = exp(Outcome::PlatformError, None, Some("40003"));
+    let ok = r#"{"code":"40003","sub_code":"isv.invalid-auth-relations"}"#;
+    assert_eq!(verdict(&j, &pe, &[], &ans(422, ok)).verdict, Verdict::Pass);
+    let num = r#"{"code":40003,"sub_code":"x"}"#;
+    let v = verdict(&j, &pe, &[], &ans(422, num));
+    assert!(v.reason.contains("/sub_code is \"x\""), "{}", v.reason);
+
+    let nm = exp(Outcome::NoMobile, None, None);
+    assert_eq!(
+        verdict(&j, &nm, &[], &ans(422, r#"{"status":"no_mobile"}"#)).verdict,
+        Verdict::Pass
+    );
+    let v = verdict(&j, &nm, &[], &ans(200, r#"{"status":"ok","mobile":""}"#));
+    assert!(
+        v.reason
+            .contains("contract [no_mobile] status: 200 is not one of [422]")
+            && v.reason
+                .contains("contract [no_mobile] equals: /status is \"ok\""),
+        "{}",
+        v.reason
+    );
+}
+
+#[test]
+fn expected_in_words_follows_the_contract() {
+    let j = judge("[accept]\nstatus = [200]\nmobile = \"/mobile\"\n");
+    let e = exp(Outcome::Accept, Some("13812345678"), None);
+    let t = Target {
+        expected: &e,
+        forbidden: &[],
+        ciphertext: None,
+        refusal_allowed: false,
+    };
+    let x = j.expected(&t);
+    assert!(
+        x.description.contains("status in [200]"),
+        "{}",
+        x.description
+    );
+    assert!(x.description.contains("/mobile = \"13812345678\""));
+    let d = judge("").expected(&t).description;
+    assert!(
+        d.contains("2xx") && d.contains("13812345678 in the body"),
+        "{d}"
+    );
+}
+
+fn target<'a>(e: &'a Expectation, refusal_allowed: bool) -> Target<'a> {
+    Target {
+        expected: e,
+        forbidden: &[],
+        ciphertext: None,
+        refusal_allowed,
+    }
+}
+
+/// Issue 9 item 5: an unsigned platform error may be reported or refused, and the reason
+/// says which; a refusal is not enough where the error is signed (no alternative offered).
+#[test]
+fn unsigned_platform_errors_pass_both_ways_and_say_which() {
+    let j = judge(include_str!("../../contracts/reference.toml"));
+    let e = exp(Outcome::PlatformError, None, Some("40001"));
+    let reported = ans(
+        422,
+        r#"{"status":"platform_error","code":"40001","sub_code":"isv.invalid-auth-relations"}"#,
+    );
+    let refused = ans(400, r#"{"status":"rejected","error":"missing_sign"}"#);
+    let r = j.judge(&target(&e, true), &reported);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(
+        r.reason
+            .contains("reported the unsigned platform error 40001")
+    );
+    let r = j.judge(&target(&e, true), &refused);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(
+        r.reason.contains("the merchant refused it") && r.reason.contains("40001"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("contract [reject] status: 400"),
+        "{}",
+        r.reason
+    );
+    // Without the allowance (a signed error, or an endpoint that cannot verify): a fail.
+    assert_eq!(j.judge(&target(&e, false), &refused).verdict, Verdict::Fail);
+    // A 500 is neither.
+    assert_eq!(
+        j.judge(&target(&e, true), &ans(500, "")).verdict,
+        Verdict::Fail
+    );
+    assert!(
+        j.expected(&target(&e, true))
+            .description
+            .contains("a refusal")
+    );
+}
+
+/// Issue 9 item 4: a redirect answers no case, unless the contract lists its status.
+#[test]
+fn redirects_answer_nothing_by_default() {
+    let j = judge("");
+    for outcome in [
+        Outcome::PlatformError,
+        Outcome::NoMobile,
+        Outcome::RetryLater,
+        Outcome::Reject,
+        Outcome::Accept,
+    ] {
+        let e = exp(outcome, None, None);
+        for status in [101, 301, 302, 303, 307, 308] {
+            let v = j.judge(&target(&e, false), &ans(status, ""));
+            assert_eq!(v.verdict, Verdict::Fail, "{outcome} {status}");
+            assert!(v.reason.contains(&format!("default rule for {outcome}")));
+        }
+    }
+    let j = judge("[platform_error]\nstatus = [302]\n");
+    let e = exp(Outcome::PlatformError, None, None);
+    assert_eq!(
+        j.judge(&target(&e, false), &ans(302, "")).verdict,
+        Verdict::Pass
+    );
+}
+
+/// Issue 9 item 7: a refused genuine 40006 without a contract is "merely allowed", and
+/// every reason names its rule.
+#[test]
+fn reasons_name_the_deciding_rule() {
+    let j = judge("");
+    let e = exp(Outcome::PlatformError, None, Some("40006"));
+    let r = j.judge(&target(&e, false), &ans(400, "{}"));
+    assert_eq!(r.verdict, Verdict::Pass);
+    assert!(
+        r.reason
+            .starts_with("pass by default rule for platform_error: status 400")
+            && r.reason.contains("merely allowed"),
+        "{}",
+        r.reason
+    );
+    let j = judge(include_str!("../../contracts/reference.toml"));
+    let r = j.judge(&target(&e, false), &ans(400, "{}"));
+    assert!(
+        r.reason
+            .contains("contract [platform_error] status: 400 is not one of [422]"),
+        "{}",
+        r.reason
+    );
+    let rej = exp(Outcome::Reject, None, None);
+    let key = KeySet::embedded().aes.to_base64();
+    let r = j.judge(&target(&rej, false), &ans(400, &format!("k={key}")));
+    assert!(
+        r.reason.starts_with("always (no key material)"),
+        "{}",
+        r.reason
+    );
+}
+
+/// Issue 9 item 8: any JSON value in `equals`, required headers, a regex for the mobile.
+#[test]
+fn contracts_for_real_answer_formats() {
+    let j = judge(
+        r#"
+[accept]
+mobile_regex = 'data-mobile="([0-9-]+)"'
+[no_mobile]
+equals = { "/success" = false, "/data" = { json = "null" }, "/code" = 0 }
+[retry_later]
+status = [503]
+required_headers = ["Retry-After"]
+"#,
+    );
+    let a = exp(Outcome::Accept, Some("13812345678"), None);
+    let html = r#"<html><b data-mobile="13812345678">welcome</b></html>"#;
+    let r = j.judge(&target(&a, false), &ans(200, html));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("mobile_regex"), "{}", r.reason);
+    let other = r#"<b data-mobile="13800000000">"#;
+    let r = j.judge(&target(&a, false), &ans(200, other));
+    assert!(r.reason.contains("finds \"13800000000\""), "{}", r.reason);
+
+    let nm = exp(Outcome::NoMobile, None, None);
+    let ok = r#"{"success":false,"data":null,"code":0}"#;
+    assert_eq!(
+        j.judge(&target(&nm, false), &ans(200, ok)).verdict,
+        Verdict::Pass
+    );
+    for bad in [
+        r#"{"success":"false","data":null,"code":0}"#,
+        r#"{"success":false,"code":0}"#,
+        r#"{"success":false,"data":null,"code":"0"}"#,
+    ] {
+        let r = j.judge(&target(&nm, false), &ans(200, bad));
+        assert_eq!(r.verdict, Verdict::Fail, "{bad}");
+        assert!(
+            r.reason.contains("contract [no_mobile] equals"),
+            "{}",
+            r.reason
+        );
+    }
+
+    let rl = exp(Outcome::RetryLater, None, Some("20000"));
+    let mut with = ans(503, "");
+    with.headers = vec![("retry-after".into(), "1".into())];
+    assert_eq!(j.judge(&target(&rl, false), &with).verdict, Verdict::Pass);
+    let r = j.judge(&target(&rl, false), &ans(503, ""));
+    assert!(
+        r.reason.contains(
+            "contract [retry_later] required_headers: the answer has no Retry-After header"
+        ),
+        "{}",
+        r.reason
+    );
+}
+
+/// Issue 9 items 1 and 2 at the judge: escaped echoes fail, an undecodable answer fails.
+#[test]
+fn escaped_echoes_and_undecodable_answers_fail() {
+    let j = judge("");
+    let e = exp(Outcome::Reject, None, None);
+    let ct = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/8=";
+    let t = Target {
+        expected: &e,
+        forbidden: &[],
+        ciphertext: Some(ct),
+        refusal_allowed: false,
+    };
+    let gson = format!(
+        r#"{{"error":"Aes内容 \u003d {}"}}"#,
+        ct.replace('=', "\\u003d")
+    );
+    let r = j.judge(&t, &ans(400, &gson));
+    assert!(r.reason.contains("echoes the ciphertext"), "{}", r.reason);
+    let mut zstd = ans(400, "(zstd)");
+    zstd.undecodable = Some("Content-Encoding \"zstd\" is not one the harness can decode".into());
+    let r = j.judge(&t, &zstd);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.reason.contains("always (readable answer)"),
+        "{}",
+        r.reason
+    );
+}

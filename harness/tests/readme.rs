@@ -1,0 +1,92 @@
+//! The README's "The conformance harness" section is run: its contract example parses and
+//! judges, every flag of its usage block exists, and every `--broken` kind it names is one.
+
+use alipay_harness::contract::Contract;
+use alipay_harness::merchant::Broken;
+use clap::ValueEnum as _;
+
+const README: &str = include_str!("../../README.md");
+
+/// The harness section of the README.
+fn section() -> &'static str {
+    let start = README
+        .find("## The conformance harness")
+        .expect("README has the harness section");
+    let rest = &README[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    &rest[..end]
+}
+
+/// The fenced blocks of `lang` in `text`.
+fn blocks<'a>(text: &'a str, lang: &str) -> Vec<&'a str> {
+    let fence = format!("```{lang}\n");
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(&fence) {
+        let body = &rest[at + fence.len()..];
+        let end = body.find("```").expect("closed fence");
+        out.push(&body[..end]);
+        rest = &body[end + 3..];
+    }
+    out
+}
+
+#[test]
+fn the_contract_example_parses() {
+    let tomls = blocks(section(), "toml");
+    assert_eq!(tomls.len(), 1, "one contract example");
+    let c = Contract::parse("README.md", tomls[0]).unwrap();
+    let accept = c.accept.unwrap();
+    assert_eq!(accept.mobile.as_deref(), Some("/mobile"));
+    assert_eq!(
+        c.retry_later.unwrap().required_headers,
+        vec!["Retry-After".to_string()]
+    );
+    assert!(
+        c.no_mobile
+            .unwrap()
+            .equals
+            .contains(&("/data".to_string(), serde_json::Value::Null))
+    );
+}
+
+#[test]
+fn every_flag_of_the_usage_block_exists() {
+    let usage = blocks(section(), "sh")[0];
+    let out = assert_cmd::Command::cargo_bin("alipay-harness")
+        .unwrap()
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut checked = 0;
+    for word in usage.split(|c: char| c.is_whitespace() || c == '[' || c == ']') {
+        if let Some(flag) = word.strip_prefix("--") {
+            let name: String = flag
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if name == "broken" {
+                continue; // a `merchant` flag, checked below
+            }
+            assert!(
+                help.contains(&format!("--{name}")),
+                "--{name} is not a run flag"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 19, "{checked}");
+}
+
+#[test]
+fn every_broken_kind_named_exists() {
+    let text = section();
+    for kind in Broken::value_variants() {
+        let name = kind.to_string();
+        assert!(
+            text.contains(&format!("`{name}`")),
+            "README does not name {name}"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+module example.com/alipay-phone-merchant
+
+go 1.19

@@ -1,0 +1,38 @@
+// Example: the document's sample page under Node's own test runner (`node --test`).
+// Needs env ALIPAY_SIM and ALIPAY_HARNESS (paths to the built binaries), or both on the PATH.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { startSimulator, startMerchant, createRuntime } from 'alipay-sim-miniprogram';
+
+// Your page: pages/phone/index reads pages/phone/index.js and pages/phone/index.axml.
+const PAGE = fileURLToPath(new URL('../../test/fixtures/seed/index', import.meta.url));
+
+let sim;
+let merchant;
+before(async () => {
+  sim = await startSimulator(); // alipay-sim serve --addr 127.0.0.1:0
+  merchant = await startMerchant(); // alipay-harness merchant: stands in for your back end
+});
+after(async () => {
+  await sim?.stop();
+  await merchant?.stop();
+});
+
+test('the user allows and sees their phone number', async () => {
+  const runtime = createRuntime({
+    simulator: sim,
+    app: 'demo',
+    user: 'alice',
+    // The sample posts to a fixed URL: send it to the local merchant instead.
+    urls: { 'https://your-server-address': `${merchant.url}/api/phone` },
+  });
+  const page = await runtime.loadPage(PAGE);
+  await page.pressAuthorizeButton({ consent: true });
+
+  assert.deepEqual(runtime.calls.map((c) => `${c.api}:${c.callback}`), ['getPhoneNumber:success', 'request:success', 'alert:success']);
+  assert.equal(runtime.requests[0].body, runtime.calls[0].res.response); // the envelope, as-is
+  assert.deepEqual(runtime.alerts, [
+    { title: 'getPhoneNumber 解密结果', content: '{"mobile":"13812345678","status":"ok"}', buttonText: '确定' },
+  ]);
+});
