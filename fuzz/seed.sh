@@ -74,20 +74,34 @@ doc = open("harness/src/contract.rs").read()
 example = doc.split("//! ```toml\n", 1)[1].split("//! ```", 1)[0]
 put("contract_file", "".join(l[4:] + "\n" for l in example.splitlines()))
 
-# judge_answer: status (2 bytes), selector (outcome; 0x80 = with a contract), body.
-def answer(status, sel, body):
-    put("judge_answer", status.to_bytes(2, "big") + bytes([sel]) + body.encode())
+# judge_answer: status (2 bytes), selector (outcome; 0x40 refusal allowed; 0x80 with a contract),
+# encoding (0 none; 1-3 compressed by the target with gzip/deflate/br; 4-6 sent as is under
+# gzip/deflate/br; 7 unknown), body.
+import gzip, zlib
+def answer(status, sel, body, enc=0):
+    if isinstance(body, str):
+        body = body.encode()
+    put("judge_answer", status.to_bytes(2, "big") + bytes([sel, enc]) + body)
 S = lambda code: code - 100  # the target maps the two bytes to 100 + n % 500
 answer(S(200), 0, '{"mobile":"13812345678"}')
 answer(S(200), 0x80, '{"mobile":"13812345678"}')
-answer(S(422), 0x81, '{"status":"no_mobile"}')
-answer(S(422), 0x82, '{"code":"40003","sub_code":"isv.invalid-auth-relations"}')
+answer(S(200), 0, '{"mobile":"13812345678"}', 1)
+answer(S(422), 0x81, '{"status":"no_mobile"}', 2)
+answer(S(422), 0x82, '{"code":"40003","sub_code":"isv.invalid-auth-relations"}', 3)
+answer(S(400), 0x42, '{"status":"rejected","error":"unsigned platform error"}')
 answer(S(503), 3, '{"error":{"code":"20000"}}')
 answer(S(400), 4, '{"status":"rejected","error":"bad_signature"}')
+answer(S(400), 4, gzip.compress(b'{"status":"rejected"}', mtime=0), 4)
+answer(S(400), 4, zlib.compress(b'{"status":"rejected"}'), 5)
+answer(S(400), 4, 'plain text under an unknown encoding', 7)
 answer(S(500), 4, "Traceback (most recent call last):\n  File \"app.py\"")
 answer(S(400), 4, "Error: boom\n    at Object.parse (/app/server.js:12:7)")
 answer(S(400), 4, "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----")
-answer(S(200), 0, open("keys/platform/aes.b64.txt").read().strip())
+aes = open("keys/platform/aes.b64.txt").read().strip()
+answer(S(200), 0, aes)
+answer(S(400), 4, '{"debug":"key=' + aes.replace("/", "\\/") + '"}')
+answer(S(400), 4, '<p>' + aes[:8] + '<br>' + aes[8:] + '</p>')
+answer(S(400), 4, '{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\\/=="}')
 
 # server_admin: requests separated by NUL; first byte = route (see FIXED / WITH_ID).
 def admin(*reqs):

@@ -23,7 +23,7 @@ fn round_trip(one_line: String) {
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
-pub fn run(data: &[u8]) {
+pub(crate) fn run(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };

@@ -68,7 +68,7 @@ fn open_checked(
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
-pub fn run(data: &[u8]) {
+pub(crate) fn run(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };

@@ -17,7 +17,7 @@ static KEYS: LazyLock<KeySet> = LazyLock::new(KeySet::embedded);
 const PATH: &str = "fuzz/scenario.toml";
 
 /// Runs one input through the target and its oracle; panics on a finding.
-pub fn run(data: &[u8]) {
+pub(crate) fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -168,7 +168,7 @@ async fn one(app: &Router, method: Method, uri: &str, json: bool, body: &[u8]) {
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
-pub fn run(data: &[u8]) {
+pub(crate) fn run(data: &[u8]) {
     let w = &*WORLD;
     w.rt.block_on(async {
         // Every input starts from the default state.

@@ -119,7 +119,7 @@ fn stays_local(body: &serde_json::Value, merchant: SocketAddr) -> bool {
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
-pub fn run(data: &[u8]) {
+pub(crate) fn run(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };

@@ -2,14 +2,15 @@
 //! use (`fuzz/oracles/*.rs`, FUZZING.md): every crash the fuzzers found stays fixed
 //! (`fuzz/regressions/<target>/`), and the seed corpora (`fuzz/corpus/<target>/`) keep passing.
 //!
-//! The harness-side targets are replayed in `harness/tests/fuzz_regressions.rs`; `json_scan`'s
-//! oracle needs serde_json's `raw_value` feature, so its inputs are replayed by `fuzz/run.sh`,
-//! and its findings get a plain test below.
+//! The harness-side targets are replayed in `harness/tests/fuzz_regressions.rs`.
 
 use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/oracles/open_envelope.rs"]
 mod open_envelope;
+
+#[path = "../../fuzz/oracles/json_scan.rs"]
+mod json_scan;
 
 #[path = "../../fuzz/oracles/key_parse.rs"]
 mod key_parse;
@@ -48,6 +49,11 @@ fn replay(target: &str, run: fn(&[u8])) {
 #[test]
 fn open_envelope_inputs() {
     replay("open_envelope", open_envelope::run);
+}
+
+#[test]
+fn json_scan_inputs() {
+    replay("json_scan", json_scan::run);
 }
 
 #[test]
