@@ -1,19 +1,16 @@
-//! A harness case: a catalogue [`Scenario`] built with a [`KeySet`] into the exact body to send,
-//! plus what judging needs (expectation, canary, the ciphertext that must never come back).
+//! What the harness adds to a built case ([`Built`], the library's one struct for a case's
+//! fields): whether it applies to the endpoint's declared configuration ([`EndpointProfile`]),
+//! the ciphertext that must never come back ([`echo_ciphertext`]) and whether it is an unsigned
+//! platform error a verifying merchant may refuse ([`is_unsigned_error`]).
 
-use alipay_sim::crypto::SignType;
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::{
-    BugClass, Expectation, Kind, MerchantProfile, Outcome, Scenario, Severity,
-};
-
-use crate::verdict::CaseKind;
+use alipay_sim::platform::Signing;
+use alipay_sim::scenario::{Built, MerchantProfile, Outcome};
 
 /// How the endpoint under test is configured (`--merchant-signing`, `--merchant-aes-bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointProfile {
-    /// The signature type the endpoint verifies; `None` when it has no signing configured.
-    pub signing: Option<SignType>,
+    /// The signing the endpoint is configured with ([`Signing::None`]: no Alipay public key).
+    pub signing: Signing,
     /// The AES key size the endpoint decrypts with.
     pub aes_bits: usize,
 }
@@ -21,13 +18,13 @@ pub struct EndpointProfile {
 impl EndpointProfile {
     /// The standard configuration: RSA2 and AES-128.
     pub const STANDARD: EndpointProfile = EndpointProfile {
-        signing: Some(SignType::Rsa2),
+        signing: Signing::Rsa2,
         aes_bits: 128,
     };
 
     /// `None` when a case with `profile` applies to this endpoint, else why it does not.
     pub fn mismatch(&self, profile: &MerchantProfile) -> Option<String> {
-        if !profile.any_signing && profile.verifies != self.signing {
+        if !profile.any_signing && profile.verifies != self.signing.sign_type() {
             return Some(match profile.verifies {
                 Some(t) => format!("needs a merchant configured with {t} signing"),
                 None => "needs a merchant configured without signing".to_string(),
@@ -42,103 +39,46 @@ impl EndpointProfile {
     }
 }
 
-/// One runnable case built from a scenario.
-#[derive(Debug, Clone)]
-pub struct HarnessCase {
-    /// Stable id.
-    pub id: String,
-    /// One-line title.
-    pub title: String,
-    /// Platform or tamper.
-    pub kind: CaseKind,
-    /// Severity of a failure.
-    pub severity: Severity,
-    /// Bug class of a failure.
-    pub bug_class: BugClass,
-    /// Why a correct merchant must behave as expected.
-    pub why: String,
-    /// How to fix a failure.
-    pub fix: String,
-    /// Which merchant configurations the case applies to.
-    pub profile: MerchantProfile,
-    /// The envelope text (the body in raw delivery).
-    pub envelope: String,
-    /// The envelope is a JSON object rather than a string when embedded in a JSON field.
-    pub response_is_object: bool,
-    /// `Content-Type` to deliver with instead of the delivery's default.
-    pub content_type: Option<String>,
-    /// What a correct merchant concludes.
-    pub expected: Expectation,
-    /// A mobile that must never appear in the answer.
-    pub canary: Option<String>,
-    /// The base64 ciphertext carried in the envelope, which must never be echoed.
-    pub ciphertext: Option<String>,
-    /// The envelope is an unsigned platform error (40001, 40002, the unencrypted 20000): a
-    /// merchant with an Alipay public key configured may report it or refuse it.
-    pub unsigned_error: bool,
-}
-
 /// Ciphertexts shorter than this are not checked for echo (too likely to occur by chance).
 const MIN_ECHO_LEN: usize = 24;
 
-impl HarnessCase {
-    /// Builds the case for `scenario` with `keys`.
-    pub fn from_scenario(scenario: &Scenario, keys: &KeySet) -> Self {
-        let built = scenario.build(keys);
-        let parsed = serde_json::from_str::<serde_json::Value>(&built.body).ok();
-        let ciphertext = parsed
-            .as_ref()
-            .and_then(|v| v.get("response").and_then(|r| r.as_str()).map(String::from))
-            .filter(|c| c.len() >= MIN_ECHO_LEN);
-        let unsigned_error = matches!(
-            built.expected.outcome,
-            Outcome::PlatformError | Outcome::RetryLater
-        ) && parsed
-            .as_ref()
-            .is_some_and(|v| v.is_object() && v.get("sign").is_none());
-        HarnessCase {
-            id: scenario.id.clone(),
-            title: scenario.title.clone(),
-            kind: match scenario.kind() {
-                Kind::Platform => CaseKind::Platform,
-                Kind::Tamper => CaseKind::Tamper,
-            },
-            severity: scenario.severity,
-            bug_class: scenario.bug_class,
-            why: if scenario.why.trim().is_empty() {
-                scenario.models.clone()
-            } else {
-                scenario.why.clone()
-            },
-            fix: scenario.remediation.clone(),
-            profile: scenario.merchant_profile(),
-            envelope: built.body,
-            response_is_object: built.response_is_object,
-            content_type: built.content_type,
-            expected: built.expected,
-            canary: built.canary,
-            ciphertext,
-            unsigned_error,
-        }
-    }
+/// The base64 ciphertext of `case` that the answer must never echo: [`Built::ciphertext`], when
+/// it is long enough not to occur by chance.
+pub fn echo_ciphertext(case: &Built) -> Option<String> {
+    case.ciphertext().filter(|c| c.len() >= MIN_ECHO_LEN)
+}
+
+/// `case` is an unsigned platform error (40001, 40002, the unencrypted 20000): a merchant with an
+/// Alipay public key configured may report it or refuse it.
+pub fn is_unsigned_error(case: &Built) -> bool {
+    matches!(
+        case.expected.outcome,
+        Outcome::PlatformError | Outcome::RetryLater
+    ) && !case.signed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_sim::scenario::Catalogue;
+    use alipay_sim::keys::KeySet;
+    use alipay_sim::scenario::{Catalogue, Kind};
 
     #[test]
     fn tamper_case_has_canary_and_ciphertext() {
         let cat = Catalogue::embedded();
         let keys = KeySet::embedded();
-        let c = HarnessCase::from_scenario(cat.get("tamper.signature.bit-flip").unwrap(), &keys);
-        assert_eq!(c.kind, CaseKind::Tamper);
+        let c = cat.get("tamper.signature.bit-flip").unwrap().build(&keys);
+        assert_eq!(c.kind, Kind::Tamper);
         assert_eq!(c.expected.outcome, Outcome::Reject);
         let canary = c.canary.clone().unwrap();
-        assert!(c.envelope.len() > 100);
-        assert!(!c.envelope.contains(&canary), "the canary is encrypted");
-        assert!(c.ciphertext.is_some());
+        assert!(c.body.len() > 100);
+        assert!(!c.body.contains(&canary), "the canary is encrypted");
+        assert!(echo_ciphertext(&c).is_some());
+        // A short ciphertext is not checked for echo.
+        let mut short = c.clone();
+        short.body = r#"{"response":"AAAA","sign":"x"}"#.into();
+        assert_eq!(short.ciphertext().as_deref(), Some("AAAA"));
+        assert_eq!(echo_ciphertext(&short), None);
         assert_eq!(EndpointProfile::STANDARD.mismatch(&c.profile), None);
     }
 
@@ -146,16 +86,14 @@ mod tests {
     fn profiles_decide_skips() {
         let cat = Catalogue::embedded();
         let keys = KeySet::embedded();
-        let unsigned =
-            HarnessCase::from_scenario(cat.get("platform.success.unsigned").unwrap(), &keys);
+        let unsigned = cat.get("platform.success.unsigned").unwrap().build(&keys);
         assert_eq!(
             EndpointProfile::STANDARD
                 .mismatch(&unsigned.profile)
                 .as_deref(),
             Some("needs a merchant configured without signing")
         );
-        let aes256 =
-            HarnessCase::from_scenario(cat.get("platform.success.aes-256").unwrap(), &keys);
+        let aes256 = cat.get("platform.success.aes-256").unwrap().build(&keys);
         assert!(
             EndpointProfile::STANDARD
                 .mismatch(&aes256.profile)
@@ -163,7 +101,7 @@ mod tests {
                 .contains("AES-256")
         );
         let ok = EndpointProfile {
-            signing: Some(SignType::Rsa2),
+            signing: Signing::Rsa2,
             aes_bits: 256,
         };
         assert_eq!(ok.mismatch(&aes256.profile), None);
@@ -176,8 +114,8 @@ mod tests {
         let marked: Vec<String> = cat
             .scenarios()
             .iter()
-            .map(|s| HarnessCase::from_scenario(s, &keys))
-            .filter(|c| c.unsigned_error)
+            .map(|s| s.build(&keys))
+            .filter(is_unsigned_error)
             .map(|c| c.id)
             .collect();
         assert_eq!(

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alipay_sim::platform::Signing;
 use alipay_sim::scenario::Severity;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -17,7 +18,7 @@ use crate::contract::Contract;
 use crate::delivery::{Delivery, DeliverySpec};
 use crate::judge::Judge;
 use crate::leak::KeyMaterial;
-use crate::merchant::{self, MerchantArgs, SigningChoice};
+use crate::merchant::{self, MerchantArgs};
 use crate::options::{self, RunOptions};
 use crate::plan;
 use crate::report::{FormatTarget, Reporters, RunInfo, RunReport};
@@ -103,7 +104,8 @@ pub struct RunArgs {
     /// Scenario directory (default: the embedded catalogue).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
-    /// Key directory laid out like `keys/` (default: the embedded TEST-ONLY keys).
+    /// Key set to seal the cases with, laid out like `keys/`: the harness plays Alipay, so it
+    /// needs the Alipay private key too (default: the embedded TEST-ONLY keys).
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
     /// Run only ids matching this glob (`*`, `?`); repeatable.
@@ -138,8 +140,8 @@ pub struct RunArgs {
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
     /// The signature type the endpoint verifies (`none`: no Alipay public key configured).
-    #[arg(long, value_enum, default_value = "RSA2")]
-    pub merchant_signing: SigningChoice,
+    #[arg(long, default_value = "RSA2", value_parser = merchant::SigningParser)]
+    pub merchant_signing: Signing,
     /// The endpoint's AES key size.
     #[arg(long, default_value_t = 128, value_parser = crate::merchant::parse_aes_bits)]
     pub merchant_aes_bits: usize,
@@ -215,7 +217,7 @@ impl RunArgs {
             concurrency: self.concurrency as usize,
             delivery: Delivery::new(&self.deliver, &self.headers)?,
             profile: EndpointProfile {
-                signing: self.merchant_signing.sign_type(),
+                signing: self.merchant_signing,
                 aes_bits: self.merchant_aes_bits,
             },
             behaviour: !self.no_behaviour,
@@ -364,6 +366,37 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
     }
 }
 
+impl Cli {
+    /// The command only lists ids (`list`, `run --list`): a reader that stops early (`| head`)
+    /// is not an error for it.
+    pub fn only_lists(&self) -> bool {
+        match &self.command {
+            Command::List(_) => true,
+            Command::Run(args) => args.list,
+            Command::Merchant(_) | Command::Demo(_) => false,
+        }
+    }
+}
+
+/// True when the error (or a cause of it) is a write to a closed pipe, direct or through
+/// `serde_json`'s writer.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+    })
+}
+
+/// The one line `main` prints for an error: its chain joined by ": ", leaving out a cause the
+/// line already ends with (some library errors print their source in their own message too, so
+/// `{:#}` would say it twice).
+pub fn error_line(e: &anyhow::Error) -> String {
+    alipay_sim::error::chain_line(e.as_ref())
+}
+
 /// Runs the command on a new tokio runtime (for `main`; tests inside a runtime use
 /// [`run_async`]).
 pub fn run(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<i32> {
@@ -414,7 +447,7 @@ mod tests {
         assert_eq!(a.output.formats.len(), 2);
         assert_eq!(a.shard, Some(Shard { index: 2, count: 3 }));
         let o = a.options().unwrap();
-        assert_eq!(o.profile.signing, None);
+        assert_eq!(o.profile.signing, Signing::None);
         assert_eq!(o.profile.aes_bits, 256);
         assert_eq!(o.fail_on, Severity::High);
         for bad in [
@@ -428,6 +461,37 @@ mod tests {
             argv.extend(bad.iter().copied());
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
+    }
+
+    /// A writer whose reader is gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner detail")]
+        struct Inner;
+        #[derive(Debug, thiserror::Error)]
+        #[error("file f: {0}")]
+        struct Outer(#[source] Inner);
+        let e = anyhow::Error::new(Outer(Inner)).context("--keys");
+        assert_eq!(error_line(&e), "--keys: file f: inner detail");
+        let e = anyhow::Error::new(Inner).context("--keys");
+        assert_eq!(error_line(&e), "--keys: inner detail");
+        assert!(!is_broken_pipe(&e));
+        let pipe = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&pipe.context("writing the list")));
+        let json = serde_json::to_writer(ClosedPipe, &[1]).unwrap_err();
+        assert!(is_broken_pipe(&anyhow::Error::new(json)));
     }
 
     #[test]

@@ -5,16 +5,25 @@
 //! endpoint, and judges the answer: pass, fail (with what was expected, what came back, why it
 //! matters and how to fix it) or error (no verdict: timeout, refused, reset, oversized).
 //!
-//! How the pieces fit:
-//! - [`cli`] parses the command line; [`options`] validates it into [`options::RunOptions`];
-//! - [`plan`] lists and selects cases ([`select`]) and builds them ([`case`], [`behaviour`]);
-//! - [`delivery`] turns an envelope into a request; [`runner`] sends it within limits;
-//! - [`judge`] applies the default rules and the [`contract`]; results are [`verdict`]s;
-//! - [`report`] streams results to the terminal, JSON and JUnit reporters; [`curl`] writes the
-//!   command that reproduces a request;
-//! - [`merchant`] holds the reference merchant (`alipay-harness merchant`, `demo`) and the
-//!   deliberately broken merchants the test suite judges.
-#![warn(missing_docs)]
+//! Where each behaviour lives (cases themselves are sealed by the simulator library:
+//! [`alipay_sim::scenario::Scenario::build`] makes an [`alipay_sim::scenario::Built`]; the
+//! harness sends and judges it):
+//!
+//! | behaviour | module |
+//! |---|---|
+//! | flags, subcommands, exit codes, the error line | [`cli`] |
+//! | flag validation, keys and catalogue (through [`alipay_sim::sources::Sources`]) | [`options`] |
+//! | which ids run (`--cases`, `--skip`, `--shard`, `--last-failed`) | [`select`], [`plan`] |
+//! | does a case apply to the endpoint (`--merchant-signing`, `--merchant-aes-bits`), echo and unsigned-error marks | [`case`] |
+//! | how an envelope becomes a request (`--deliver`, `--header`) | [`delivery`] |
+//! | deadlines, size caps, `Content-Encoding`, TLS, transport errors | [`transport`] |
+//! | running cases in parallel, crash and unreachable rules | [`runner`] (shared state: [`context`]) |
+//! | the default rules and the contract file | [`judge`], [`contract`] |
+//! | secrets, stack traces and their disguises in answers, redaction | [`leak`] |
+//! | many-request checks (distinct mobiles, padding oracle) | [`behaviour`] |
+//! | results and exit codes | [`verdict`] |
+//! | terminal, JSON and JUnit reports; the curl that reproduces a request | [`report`], [`curl`] |
+//! | the reference merchant (`merchant`, `demo`) and the deliberately broken ones | [`merchant`] |
 
 pub mod behaviour;
 pub mod case;

@@ -1,5 +1,8 @@
 //! `alipay-harness`: see the library documentation. Exit codes: 0 pass, 1 some case failed,
 //! 2 the harness could not run (bad flags, unreadable contract, ...).
+//!
+//! A listing whose reader stops early (`alipay-harness list | head`) ends quietly with exit code
+//! 0, as other Unix tools do; a run whose report cannot be written is still an error.
 
 use std::io::IsTerminal;
 
@@ -7,6 +10,7 @@ use clap::Parser;
 
 fn main() {
     let cli = alipay_harness::cli::Cli::parse();
+    let only_lists = cli.only_lists();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -20,8 +24,9 @@ fn main() {
     let is_tty = stdout.is_terminal();
     let code = match alipay_harness::cli::run(cli, &mut stdout, is_tty) {
         Ok(code) => code,
+        Err(e) if only_lists && alipay_harness::cli::is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", alipay_harness::cli::error_line(&e));
             2
         }
     };

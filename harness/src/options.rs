@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use alipay_sim::keys::KeySet;
 use alipay_sim::scenario::{Catalogue, Severity};
+use alipay_sim::sources::Sources;
 use anyhow::{Context as _, bail};
 use reqwest::Url;
 
@@ -55,20 +56,26 @@ pub fn endpoint(text: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// The catalogue: embedded, or loaded from `dir`.
+/// The catalogue: embedded, or loaded from `dir` (through [`Sources`], the library's one
+/// directory-or-embedded loader).
 pub fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
-    match dir {
-        Some(d) => Catalogue::load_dir(d).context("--scenarios"),
-        None => Ok(Catalogue::embedded()),
+    Sources {
+        keys: None,
+        scenarios: dir.map(Path::to_path_buf),
     }
+    .catalogue()
+    .context("--scenarios")
 }
 
-/// The key set: embedded, or loaded from `dir`.
+/// The full key set `run` seals with (it plays Alipay, so it needs the Alipay private key):
+/// embedded, or loaded from `dir` through [`Sources`].
 pub fn keys(dir: Option<&Path>) -> anyhow::Result<KeySet> {
-    match dir {
-        Some(d) => KeySet::load_dir(d).with_context(|| format!("--keys {}", d.display())),
-        None => Ok(KeySet::embedded()),
+    Sources {
+        keys: dir.map(Path::to_path_buf),
+        scenarios: None,
     }
+    .key_set()
+    .context("--keys")
 }
 
 /// The selection from the raw options (reading a `--last-failed` report).

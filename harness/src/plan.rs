@@ -1,7 +1,7 @@
 //! The plan: every known case id (catalogue scenarios and behaviour checks), narrowed by a
 //! [`Selection`], built into runnable [`Item`]s.
 
-use alipay_sim::scenario::{BugClass, Catalogue, Kind, Scenario, Severity};
+use alipay_sim::scenario::{BugClass, Catalogue, Scenario, Severity};
 use serde::Serialize;
 
 use crate::behaviour::Check;
@@ -11,7 +11,7 @@ use crate::verdict::CaseKind;
 /// One runnable item.
 #[derive(Debug, Clone)]
 pub enum Item {
-    /// A catalogue case (built into a [`crate::case::HarnessCase`] when it runs, so sealing
+    /// A catalogue case (built into an [`alipay_sim::scenario::Built`] when it runs, so sealing
     /// happens in parallel on the runtime's workers).
     Case(Box<Scenario>),
     /// A behaviour check.
@@ -40,10 +40,7 @@ pub fn listing(catalogue: &Catalogue, behaviour: bool) -> Vec<Listed> {
         .iter()
         .map(|s| Listed {
             id: s.id.clone(),
-            kind: match s.kind() {
-                Kind::Platform => CaseKind::Platform,
-                Kind::Tamper => CaseKind::Tamper,
-            },
+            kind: s.kind().into(),
             severity: s.severity,
             bug_class: s.bug_class,
             title: s.title.clone(),

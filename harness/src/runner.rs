@@ -12,11 +12,12 @@
 
 use std::sync::Arc;
 
+use alipay_sim::scenario::Built;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::behaviour;
-use crate::case::HarnessCase;
+use crate::case::{echo_ciphertext, is_unsigned_error};
 use crate::context::{Context, excerpt, request_info};
 use crate::curl;
 use crate::judge::Target;
@@ -42,18 +43,19 @@ pub struct Unreachable {
 }
 
 /// Runs one catalogue case; also returns the transport error, when there was one.
-pub async fn run_case(case: &HarnessCase, ctx: &Context) -> (CaseResult, Option<TransportError>) {
+pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<TransportError>) {
     let forbidden: Vec<String> = case.canary.iter().cloned().collect();
+    let ciphertext = echo_ciphertext(case);
     let target = Target {
         expected: &case.expected,
         forbidden: &forbidden,
-        ciphertext: case.ciphertext.as_deref(),
-        refusal_allowed: case.unsigned_error && ctx.profile.signing.is_some(),
+        ciphertext: ciphertext.as_deref(),
+        refusal_allowed: is_unsigned_error(case) && ctx.profile.signing.sign_type().is_some(),
     };
     let mut result = CaseResult {
         id: case.id.clone(),
         title: case.title.clone(),
-        kind: case.kind,
+        kind: case.kind.into(),
         severity: case.severity,
         bug_class: case.bug_class,
         verdict: Verdict::Skip,
@@ -62,7 +64,7 @@ pub async fn run_case(case: &HarnessCase, ctx: &Context) -> (CaseResult, Option<
         answer: AnswerInfo::default(),
         reason: String::new(),
         why: case.why.clone(),
-        fix: case.fix.clone(),
+        fix: case.remediation.clone(),
         curl: None,
         notes: Vec::new(),
     };
@@ -73,7 +75,7 @@ pub async fn run_case(case: &HarnessCase, ctx: &Context) -> (CaseResult, Option<
     let req = ctx.delivery.prepare(
         &ctx.endpoint,
         &case.id,
-        &case.envelope,
+        &case.body,
         case.response_is_object,
         case.content_type.as_deref(),
     );
@@ -112,10 +114,7 @@ fn task_failed(s: &alipay_sim::scenario::Scenario, e: &tokio::task::JoinError) -
     CaseResult {
         id: s.id.clone(),
         title: s.title.clone(),
-        kind: match s.kind() {
-            alipay_sim::scenario::Kind::Platform => crate::verdict::CaseKind::Platform,
-            alipay_sim::scenario::Kind::Tamper => crate::verdict::CaseKind::Tamper,
-        },
+        kind: s.kind().into(),
         severity: s.severity,
         bug_class: s.bug_class,
         verdict: Verdict::Error,
@@ -225,7 +224,7 @@ pub async fn run_plan(
                         .await
                         .expect("the semaphore is never closed");
                     // Sealing (an RSA signature) happens here, on a worker, in parallel.
-                    let case = HarnessCase::from_scenario(&scenario, &ctx.keys);
+                    let case = scenario.build(&ctx.keys);
                     run_case(&case, &ctx).await
                 });
                 tasks.insert(handle.id(), meta);

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use alipay_sim::scenario::{BugClass, Expectation, Severity};
+use alipay_sim::scenario::{BugClass, Expectation, Kind, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The harness's conclusion about one case.
@@ -45,6 +45,15 @@ pub enum CaseKind {
     Tamper,
     /// A behaviour check across many requests (`behaviour.*`).
     Behaviour,
+}
+
+impl From<Kind> for CaseKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Platform => CaseKind::Platform,
+            Kind::Tamper => CaseKind::Tamper,
+        }
+    }
 }
 
 impl fmt::Display for CaseKind {

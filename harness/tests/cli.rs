@@ -319,6 +319,42 @@ fn last_failed_selects_failed_and_errored_ids() {
     );
 }
 
+/// Runs `alipay-harness ARGS` with stdout a pipe whose reader is already gone, as
+/// `alipay-harness ARGS | head` meets it: every write fails with a broken pipe
+/// (deterministically, unlike a reader racing the writer). Returns the exit code and stderr.
+fn into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("alipay-harness"))
+        .args(args)
+        .stdout(writer)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_listing_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    for args in [
+        &["list"][..],
+        &["list", "--format", "json"],
+        &["run", "--list", "--endpoint", "http://127.0.0.1:1/"],
+    ] {
+        assert_eq!(into_closed_pipe(args), (Some(0), String::new()), "{args:?}");
+    }
+    // A run that cannot write its report is still an error (exit 2), named once.
+    let (code, stderr) = into_closed_pipe(&["demo", "--format", "json"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn version_and_help() {
     harness()
@@ -331,5 +367,22 @@ fn version_and_help() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--fail-on"))
-        .stdout(predicate::str::contains("--shard"));
+        .stdout(predicate::str::contains("--shard"))
+        .stdout(predicate::str::contains(
+            "[possible values: RSA2, RSA, none]",
+        ));
+    harness()
+        .args(["merchant", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "[possible values: RSA2, RSA, none]",
+        ));
+    harness()
+        .args(["run", "--endpoint", "http://127.0.0.1:1/"])
+        .args(["--merchant-signing", "SHA256"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SHA256"))
+        .stderr(predicate::str::contains("RSA2, RSA, none"));
 }

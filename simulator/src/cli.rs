@@ -41,6 +41,10 @@ pub(crate) enum Command {
     Keys(KeysCommand),
     /// Serve the JSAPI (authorise, my.getPhoneNumber, my.getSetting) and the admin API over HTTP.
     Serve(ServeCmd),
+    /// Write N distinct signed envelopes, each with the answer it must get, for load engines.
+    Corpus(alipay_sim::corpus::CorpusArgs),
+    /// Check that a running `serve` answers (exit 0 healthy, 1 not), e.g. as a container HEALTHCHECK.
+    Health(crate::health::HealthArgs),
 }
 
 /// `serve` arguments: the server's own, plus the port as a positional or `--port` shorthand.
@@ -245,6 +249,8 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
         }
         Command::Open(a) => open_cmd(a, stdout),
         Command::Serve(a) => alipay_sim::server::run(a.into_args(), stdout),
+        Command::Corpus(a) => Ok(alipay_sim::corpus::run(a, stdout)?),
+        Command::Health(a) => Ok(crate::health::run(a, stdout)?),
         Command::Keys(KeysCommand::Generate { out, force }) => {
             let marker = out.join(keys::files::PLATFORM_PRIVATE);
             if marker.exists() && !force {

@@ -136,3 +136,47 @@ pub enum CallbackError {
     #[error("success-callback \"response\" is neither a string nor an object")]
     WrongType,
 }
+
+/// One line for an error and its chain of sources, `outer: inner: innermost`, skipping a cause
+/// whose text the line already ends with (several errors here, like [`KeyError::File`], print
+/// their source in their own message and also return it from `source()`). Both binaries print
+/// their fatal errors with it.
+pub fn chain_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !line.ends_with(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = KeyError::Io {
+            path: PathBuf::from("keys/platform/aes.b64.txt"),
+            source: io,
+        };
+        assert_eq!(
+            chain_line(&e),
+            "key file keys/platform/aes.b64.txt: no such file"
+        );
+        let wrapped = KeyError::File {
+            path: PathBuf::from("k/p.pem"),
+            source: Box::new(KeyError::AesLength { len: 3 }),
+        };
+        let line = chain_line(&wrapped);
+        assert_eq!(line.matches("AES key is 3 bytes").count(), 1, "{line}");
+    }
+}

@@ -50,6 +50,7 @@
 //! A test suite that only seals and opens envelopes needs
 //! `alipay-sim = { ..., default-features = false }`.
 
+pub mod corpus;
 pub mod crypto;
 pub mod envelope;
 pub mod error;

@@ -5,6 +5,7 @@
 //! with exit code 0, as other Unix tools do.
 
 mod cli;
+mod health;
 
 use clap::Parser;
 
@@ -15,7 +16,7 @@ fn main() {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", alipay_sim::error::chain_line(e.as_ref()));
             2
         }
     };

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use alipay_sim::crypto::SignType;
 use alipay_sim::envelope::{SealOptions, seal};
+use alipay_sim::mobile::generated_mobile;
 use alipay_sim::payload::Payload;
-use alipay_sim::platform;
+use alipay_sim::platform::{self, Signing};
 use alipay_sim::scenario::{Expectation, Outcome};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -21,10 +21,9 @@ use crate::curl;
 use crate::judge::Target;
 use crate::verdict::{CaseResult, Verdict};
 
-/// The deterministic mobile of request `i`: distinct for every `i < 10^8`.
-pub fn mobile_for(i: usize) -> String {
-    format!("139{:08}", (i * 7_919 + 1_234_567) % 100_000_000)
-}
+/// The seed of the check's mobiles ([`generated_mobile`]): request `i` carries the `i`-th
+/// number of this sequence, so every request has its own mobile and a run is reproducible.
+pub const MOBILE_SEED: u64 = 0x00d1_571a_c70b_11e5;
 
 /// Runs the check: `requests` envelopes, `parallel` at a time.
 pub(super) async fn run(
@@ -33,7 +32,9 @@ pub(super) async fn run(
     parallel: usize,
     ctx: &Arc<Context>,
 ) -> CaseResult {
-    let mobiles: Vec<String> = (0..requests).map(mobile_for).collect();
+    let mobiles: Vec<String> = (0..requests as u64)
+        .map(|i| generated_mobile(MOBILE_SEED, i))
+        .collect();
     let expected = Expectation {
         outcome: Outcome::Accept,
         mobile: Some(mobiles.first().cloned().unwrap_or_default()),
@@ -54,7 +55,7 @@ pub(super) async fn run(
         "each of {requests} parallel answers: {}",
         result.expected.description
     );
-    if ctx.profile.signing != Some(SignType::Rsa2) || ctx.profile.aes_bits != 128 {
+    if ctx.profile.signing != Signing::Rsa2 || ctx.profile.aes_bits != 128 {
         result.reason = "needs a merchant configured with RSA2 signing and an AES-128 key".into();
         return result;
     }
@@ -207,8 +208,12 @@ mod tests {
 
     #[test]
     fn mobiles_are_distinct_mainland_numbers() {
-        let ms: std::collections::BTreeSet<String> = (0..1000).map(mobile_for).collect();
+        let ms: std::collections::BTreeSet<String> = (0..1000)
+            .map(|i| generated_mobile(MOBILE_SEED, i))
+            .collect();
         assert_eq!(ms.len(), 1000);
-        assert!(ms.iter().all(|m| m.len() == 11 && m.starts_with("139")));
+        assert!(ms.iter().all(|m| m.len() == 11
+            && m.starts_with('1')
+            && (b'3'..=b'9').contains(&m.as_bytes()[1])));
     }
 }

@@ -260,7 +260,7 @@ pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> Cas
         "a: JSON, b: non-JSON, c: bad padding, d: not whole blocks, e: not UTF-8"
     );
     let mut result = skeleton(check, expected);
-    let Some(sign_type) = ctx.profile.signing else {
+    let Some(sign_type) = ctx.profile.signing.sign_type() else {
         result.reason = "needs a merchant that verifies signatures (without one, the signature protects nothing and every envelope is the merchant's to trust)".into();
         return result;
     };

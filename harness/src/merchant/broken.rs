@@ -22,7 +22,7 @@ mod hidden;
 
 use super::MerchantConfig;
 use super::reference::{
-    answer, open_and_answer, platform_error, read_envelope, refused, rejected, with_state,
+    Envelope, answer, open_and_answer, platform_error, read_envelope, refused, rejected, with_state,
 };
 
 /// Which bug a broken merchant has (`alipay-harness merchant --broken KIND`).
@@ -154,12 +154,9 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
     with_state(handler, merchant)
 }
 
-async fn skip_verify(State(m): Shared, body: Body) -> Response {
-    match read_envelope(body).await {
-        // BUG: no signature check at all.
-        Ok(envelope) => open_and_answer(&m.decrypt_only, &envelope),
-        Err(refusal) => refusal,
-    }
+async fn skip_verify(State(m): Shared, Envelope(envelope): Envelope) -> Response {
+    // BUG: no signature check at all.
+    open_and_answer(&m.decrypt_only, &envelope)
 }
 
 /// Verifies `sign` over `signed(envelope)` (the bug), then decrypts without verifying again.
@@ -186,32 +183,22 @@ fn verify_wrong_bytes(
     }
 }
 
-async fn unquoted_sign(State(m): Shared, body: Body) -> Response {
-    match read_envelope(body).await {
-        // BUG: the string's content, without the quotes Alipay signed.
-        Ok(envelope) => verify_wrong_bytes(&m, &envelope, |v| {
-            v["response"].as_str().map(str::to_string)
-        }),
-        Err(refusal) => refusal,
-    }
+async fn unquoted_sign(State(m): Shared, Envelope(envelope): Envelope) -> Response {
+    // BUG: the string's content, without the quotes Alipay signed.
+    verify_wrong_bytes(&m, &envelope, |v| {
+        v["response"].as_str().map(str::to_string)
+    })
 }
 
-async fn reserialise(State(m): Shared, body: Body) -> Response {
-    match read_envelope(body).await {
-        // BUG: re-serialised text instead of the raw bytes of the envelope.
-        Ok(envelope) => verify_wrong_bytes(&m, &envelope, |v| {
-            v.get("response")
-                .and_then(|r| serde_json::to_string(r).ok())
-        }),
-        Err(refusal) => refusal,
-    }
+async fn reserialise(State(m): Shared, Envelope(envelope): Envelope) -> Response {
+    // BUG: re-serialised text instead of the raw bytes of the envelope.
+    verify_wrong_bytes(&m, &envelope, |v| {
+        v.get("response")
+            .and_then(|r| serde_json::to_string(r).ok())
+    })
 }
 
-async fn empty_mobile_ok(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn empty_mobile_ok(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     match m.opener.open(&envelope).map(|o| o.result) {
         // BUG: code 10000 is taken as "here is a number".
         Ok(Opened::EmptyMobile) => {
@@ -222,11 +209,7 @@ async fn empty_mobile_ok(State(m): Shared, body: Body) -> Response {
     }
 }
 
-async fn busy_final(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn busy_final(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     match m.opener.open(&envelope).map(|o| o.result) {
         // BUG: 20000 answered as a final platform error, like 40003.
         Ok(Opened::PlatformError(e)) if e.is_retryable() => platform_error(&e),
@@ -235,11 +218,7 @@ async fn busy_final(State(m): Shared, body: Body) -> Response {
     }
 }
 
-async fn crash_on_garbage(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn crash_on_garbage(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     // BUG: unwrap-style field access; the framework turns the panic into a 500 with its message.
     let parsed = serde_json::from_str::<Value>(&envelope);
     let problem = match &parsed {
@@ -269,11 +248,11 @@ async fn crash_on_garbage(State(m): Shared, body: Body) -> Response {
     }
 }
 
-async fn form_decode(State(m): Shared, headers: HeaderMap, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn form_decode(
+    State(m): Shared,
+    headers: HeaderMap,
+    Envelope(envelope): Envelope,
+) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -295,11 +274,7 @@ fn form_urldecode(text: &str) -> String {
         .into_owned()
 }
 
-async fn shared_cipher(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn shared_cipher(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     let opened = match m.opener.open(&envelope) {
         Ok(opened) => opened,
         Err(e) => return refused(&e),
@@ -318,11 +293,7 @@ async fn shared_cipher(State(m): Shared, body: Body) -> Response {
     }
 }
 
-async fn leaky_errors(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+async fn leaky_errors(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     match m.opener.open(&envelope) {
         Ok(opened) => answer(&opened.result),
         Err(e) => {

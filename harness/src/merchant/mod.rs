@@ -16,10 +16,10 @@ pub mod reference;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use alipay_sim::crypto::SignType;
 use alipay_sim::envelope::Opener;
-use alipay_sim::keys::KeySet;
-use alipay_sim::platform::aes_key_for;
+use alipay_sim::keys::MerchantKeys;
+use alipay_sim::platform::Signing;
+use alipay_sim::sources::Sources;
 use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -31,13 +31,13 @@ pub use self::broken::Broken;
 /// verification, AES-128.
 #[derive(Debug, Clone)]
 pub struct MerchantConfig {
-    /// The key set; the merchant uses only the Alipay public key and the AES key of it.
-    pub keys: KeySet,
-    /// The signature algorithm the merchant verifies; `None` means no Alipay public key is
+    /// What a merchant holds: the Alipay public key and the AES key (never a private key).
+    pub keys: MerchantKeys,
+    /// The signing the merchant verifies; [`Signing::None`] means no Alipay public key is
     /// configured (the console has no 接口加签方式), so `sign` is ignored.
-    pub signing: Option<SignType>,
-    /// AES key size in bits (128, 192 or 256); other sizes are derived from the key set as the
-    /// simulator does ([`alipay_sim::platform::aes_key_for`]).
+    pub signing: Signing,
+    /// AES key size in bits (128, 192 or 256); other sizes are derived from the AES key as the
+    /// simulator does ([`MerchantKeys::aes_key`]).
     pub aes_bits: usize,
     /// Serve one of the deliberately broken merchants instead of the reference.
     pub broken: Option<Broken>,
@@ -50,8 +50,8 @@ pub struct MerchantConfig {
 impl Default for MerchantConfig {
     fn default() -> Self {
         Self {
-            keys: KeySet::embedded(),
-            signing: Some(SignType::Rsa2),
+            keys: MerchantKeys::embedded(),
+            signing: Signing::Rsa2,
             aes_bits: 128,
             broken: None,
             refuse_unsigned_errors: false,
@@ -62,10 +62,7 @@ impl Default for MerchantConfig {
 impl MerchantConfig {
     /// The [`Opener`] a correct merchant with this configuration uses.
     pub fn opener(&self) -> Opener {
-        let verifier = self.signing.map(|_| self.keys.platform.verifier.clone());
-        let mut opener = Opener::new(verifier, Some(aes_key_for(&self.keys, self.aes_bits)));
-        opener.sign_type = self.signing.unwrap_or(SignType::Rsa2);
-        opener
+        self.keys.opener(self.signing, self.aes_bits)
     }
 }
 
@@ -73,7 +70,7 @@ impl MerchantConfig {
 /// [`MerchantConfig::broken`].
 pub fn router(cfg: MerchantConfig) -> axum::Router {
     match cfg.broken {
-        None if cfg.refuse_unsigned_errors && cfg.signing.is_some() => {
+        None if cfg.refuse_unsigned_errors && cfg.signing != Signing::None => {
             reference::strict_router(cfg.opener())
         }
         None => reference::router(cfg.opener()),
@@ -151,28 +148,36 @@ fn serve_on(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Re
     })
 }
 
-/// Signature verification configured on the merchant (`--signing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SigningChoice {
-    /// Verify SHA256withRSA signatures (the mini-program default).
-    #[value(name = "RSA2")]
-    Rsa2,
-    /// Verify legacy SHA1withRSA signatures.
-    #[value(name = "RSA")]
-    Rsa,
-    /// No Alipay public key configured: `sign` is ignored.
-    #[value(name = "none")]
-    None,
-}
+/// The value parser of a signing flag (`merchant --signing`, `run --merchant-signing`): one of
+/// [`Signing::NAMES`] (`--help` lists them, a typo is matched against them), parsed with
+/// `Signing`'s own `FromStr`. (`Signing` is the library's type, so it cannot derive
+/// `clap::ValueEnum` here, and a mapped `PossibleValuesParser` drops the list from `--help`.)
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SigningParser;
 
-impl SigningChoice {
-    /// The algorithm verified, if any.
-    pub fn sign_type(self) -> Option<SignType> {
-        match self {
-            SigningChoice::Rsa2 => Some(SignType::Rsa2),
-            SigningChoice::Rsa => Some(SignType::Rsa),
-            SigningChoice::None => None,
-        }
+impl clap::builder::TypedValueParser for SigningParser {
+    type Value = Signing;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Signing, clap::Error> {
+        clap::builder::PossibleValuesParser::new(Signing::NAMES)
+            .parse_ref(cmd, arg, value)?
+            .parse()
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Signing::NAMES
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
     }
 }
 
@@ -182,12 +187,14 @@ pub struct MerchantArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8781")]
     pub addr: SocketAddr,
-    /// Key directory laid out like `keys/` (default: the embedded TEST-ONLY keys).
+    /// Directory with the merchant's keys in the `keys/` layout: `platform/public.spki.pem` or
+    /// `platform/public.b64.txt`, and `platform/aes.b64.txt`; no private key is needed
+    /// (default: the embedded TEST-ONLY keys).
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
     /// Signature algorithm to verify, or `none` when no Alipay public key is configured.
-    #[arg(long, value_enum, default_value = "RSA2")]
-    pub signing: SigningChoice,
+    #[arg(long, default_value = "RSA2", value_parser = SigningParser)]
+    pub signing: Signing,
     /// AES key size in bits.
     #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
     pub aes_bits: usize,
@@ -214,14 +221,15 @@ pub(crate) fn parse_aes_bits(s: &str) -> Result<usize, String> {
 /// Runs the `merchant` subcommand: prints `listening on http://ADDR` as the first line of
 /// stdout, then serves until Ctrl-C.
 pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
-    let keys = match &args.keys {
-        Some(dir) => KeySet::load_dir(dir)
-            .with_context(|| format!("cannot load keys from {}", dir.display()))?,
-        None => KeySet::embedded(),
-    };
+    let keys = Sources {
+        keys: args.keys.clone(),
+        scenarios: None,
+    }
+    .merchant_keys()
+    .context("--keys")?;
     let cfg = MerchantConfig {
         keys,
-        signing: args.signing.sign_type(),
+        signing: args.signing,
         aes_bits: args.aes_bits,
         broken: args.broken,
         refuse_unsigned_errors: args.refuse_unsigned_errors,
@@ -241,7 +249,7 @@ pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
             tracing::warn!(%addr, broken = %kind, "serving a DELIBERATELY BROKEN merchant")
         }
         None => {
-            tracing::info!(%addr, signing = ?cfg.signing, aes_bits = cfg.aes_bits, "reference merchant ready")
+            tracing::info!(%addr, signing = %cfg.signing, aes_bits = cfg.aes_bits, "reference merchant ready")
         }
     }
     axum::serve(listener, router(cfg))
@@ -277,14 +285,14 @@ mod tests {
             "skip-verify",
         ])
         .unwrap();
-        assert_eq!(cli.args.signing, SigningChoice::None);
+        assert_eq!(cli.args.signing, Signing::None);
         assert_eq!(cli.args.aes_bits, 256);
         assert_eq!(cli.args.broken, Some(Broken::SkipVerify));
         let strict = Cli::try_parse_from(["merchant", "--refuse-unsigned-errors"]).unwrap();
         assert!(strict.args.refuse_unsigned_errors);
         let defaults = Cli::try_parse_from(["merchant"]).unwrap();
         assert!(!defaults.args.refuse_unsigned_errors);
-        assert_eq!(defaults.args.signing, SigningChoice::Rsa2);
+        assert_eq!(defaults.args.signing, Signing::Rsa2);
         assert_eq!(defaults.args.aes_bits, 128);
         assert_eq!(defaults.args.broken, None);
     }
@@ -296,6 +304,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("100") && err.contains("AES key size"), "{err}");
+        let err = Cli::try_parse_from(["merchant", "--signing", "rsa2"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("rsa2") && err.contains("RSA2, RSA, none"),
+            "{err}"
+        );
         let err = Cli::try_parse_from(["merchant", "--broken", "nope"])
             .err()
             .unwrap()

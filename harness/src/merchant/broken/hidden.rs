@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::super::reference::{answer, open_and_answer, read_envelope, refused, rejected};
+use super::super::reference::{Envelope, answer, open_and_answer, refused, rejected};
 use super::Shared;
 
 /// Serialises like Gson's default `toJson`: HTML-sensitive characters and `=` as `\uXXXX`,
@@ -30,11 +30,7 @@ fn gson(v: &Value) -> String {
         .replace('/', "\\/")
 }
 
-pub(super) async fn escaped_leak(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+pub(super) async fn escaped_leak(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     match m.opener.open(&envelope) {
         Ok(opened) => answer(&opened.result),
         Err(e @ (OpenError::BadBase64(_) | OpenError::Decrypt(_) | OpenError::BadPlaintext(_))) => {
@@ -59,8 +55,8 @@ pub(super) async fn escaped_leak(State(m): Shared, body: Body) -> Response {
     }
 }
 
-pub(super) async fn gzip_leak(state: Shared, body: Body) -> Response {
-    let res = super::leaky_errors(state, body).await;
+pub(super) async fn gzip_leak(state: Shared, envelope: Envelope) -> Response {
+    let res = super::leaky_errors(state, envelope).await;
     let (mut parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return rejected("internal");
@@ -80,11 +76,7 @@ pub(super) async fn gzip_leak(state: Shared, body: Body) -> Response {
     Response::from_parts(parts, Body::from(compressed))
 }
 
-pub(super) async fn decrypt_first(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+pub(super) async fn decrypt_first(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     let parsed = serde_json::from_str::<Value>(&envelope).ok();
     if let (Some(ct), Some(key)) = (
         parsed
@@ -109,11 +101,7 @@ pub(super) async fn decrypt_first(State(m): Shared, body: Body) -> Response {
     open_and_answer(&m.opener, &envelope)
 }
 
-pub(super) async fn crash_reset(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+pub(super) async fn crash_reset(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     // BUG: unwrap-style parsing with no panic-catching layer: the connection task dies.
     let parsed = serde_json::from_str::<Value>(&envelope).ok();
     let usable = parsed.as_ref().and_then(Value::as_object).is_some_and(|o| {
@@ -129,11 +117,7 @@ pub(super) async fn crash_reset(State(m): Shared, body: Body) -> Response {
     open_and_answer(&m.opener, &envelope)
 }
 
-pub(super) async fn redirect_errors(State(m): Shared, body: Body) -> Response {
-    let envelope = match read_envelope(body).await {
-        Ok(envelope) => envelope,
-        Err(refusal) => return refusal,
-    };
+pub(super) async fn redirect_errors(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     match m.opener.open(&envelope).map(|o| o.result) {
         Ok(Opened::Mobile(mobile)) => answer(&Opened::Mobile(mobile)),
         // BUG: the error page is a redirect, not an answer.

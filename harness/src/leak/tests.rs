@@ -1,0 +1,148 @@
+//! The leak checks against every disguise of a secret, and the stack-frame finder.
+
+use super::*;
+use base64::engine::general_purpose::STANDARD;
+
+#[test]
+fn stack_frames_are_found_and_prose_is_not() {
+    for trace in [
+        "Error: boom\n    at Object.parse (/app/server.js:12:7)",
+        "{\"error\":\"TypeError: x\\n    at handler (/srv/app.js:3:9)\"}",
+        "java.lang.IllegalStateException\n\tat com.shop.Phone.decrypt(Phone.java:42)",
+        "{\"trace\":\"x\\n\\tat com.shop.Phone.decrypt(Phone.java:42)\"}",
+        "System.Exception\n   at Shop.Phone.Decrypt() in C:\\src\\Phone.cs:line 17",
+        "Error\n    at /app/index.js:5:3",
+    ] {
+        assert!(stack_frame(trace).is_some(), "{trace}");
+    }
+    for prose in [
+        "Please try again\n    at least once more.",
+        "{\"status\":\"rejected\",\"error\":\"bad_signature\"}",
+        "look at the docs",
+        "arrived at 10:30",
+    ] {
+        assert_eq!(stack_frame(prose), None, "{prose}");
+    }
+}
+
+fn km() -> (KeyMaterial, String) {
+    let keys = KeySet::embedded();
+    (KeyMaterial::from_keys(&keys), keys.aes.to_base64())
+}
+
+/// Every disguise the issue lists: each one hid the key from a literal substring check.
+#[test]
+fn the_aes_key_is_found_in_every_disguise() {
+    let (km, b64) = km();
+    let bytes = STANDARD.decode(&b64).unwrap();
+    let gson = b64
+        .replace('=', "\\u003d")
+        .replace('/', "\\/")
+        .replace('+', "\\u002b");
+    let url = URL_SAFE_NO_PAD.encode(&bytes);
+    let pct: String =
+        percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let (a, b) = b64.split_at(10);
+    let hex: String = bytes.iter().map(|x| format!("{x:02X}")).collect();
+    let wrapped = STANDARD.encode(format!("decrypt failed: key={b64}"));
+    for body in [
+        format!("error: key {b64} bad"),
+        format!("{{\"error\":\"key {gson}\"}}"),
+        format!("<script>var e = \"{gson}\";</script>"),
+        format!("<p>key &#x3D; {}&#61;&#61;</p>", b64.trim_end_matches('=')),
+        format!("err=key%3D{pct}"),
+        format!("{{\"k\":\"{url}\"}}"),
+        format!("key:\n{a}\n{b}"),
+        format!("{{\"k\":\"{a}\\n{b}\"}}"),
+        format!("key={hex}"),
+        format!("{{\"detail\":\"{wrapped}\"}}"),
+        format!("{{\"e\":\"{{\\\"inner\\\":\\\"{gson}\\\"}}\"}}"),
+        format!("<p>key: {a}<br>{b}</p>"),
+    ] {
+        assert_eq!(
+            km.found_in(&Views::of(&body)),
+            Some("the AES key"),
+            "{body}"
+        );
+    }
+    for clean in [
+        "{\"status\":\"rejected\",\"error\":\"bad_signature\"}",
+        "{\"status\":\"ok\",\"mobile\":\"13812345678\"}",
+        "",
+    ] {
+        assert_eq!(km.found_in(&Views::of(clean)), None, "{clean}");
+    }
+}
+
+#[test]
+fn private_keys_are_found_as_pem_one_line_and_any_der() {
+    let (km, _) = km();
+    let keys = KeySet::embedded();
+    let pem = keys.platform.signer.private_pem();
+    let one_line = pem_body(&pem);
+    assert!(km.found_in(&Views::of(&pem)).is_some());
+    let json_pem = serde_json::to_string(&serde_json::json!({ "k": pem })).unwrap();
+    assert!(km.found_in(&Views::of(&json_pem)).is_some());
+    assert_eq!(
+        km.found_in(&Views::of(&format!("key={one_line}"))),
+        Some("a private key (one-line)")
+    );
+    // PKCS#1 (the RSAPrivateKey inside the PKCS#8 of a 2048-bit key, from byte 26), one line.
+    let der = STANDARD.decode(&one_line).unwrap();
+    assert_eq!(&der[22..24], &[0x04, 0x82], "PKCS#8 OCTET STRING header");
+    let pkcs1 = STANDARD.encode(&der[26..]);
+    assert_eq!(
+        km.found_in(&Views::of(&format!("{{\"key\":\"{pkcs1}\"}}"))),
+        Some("a private key (DER, base64)")
+    );
+    // Someone else's private key: found by its DER shape.
+    let other = KeySet::generate();
+    let other_line = pem_body(&other.attacker.signer.private_pem());
+    assert_eq!(
+        km.found_in(&Views::of(&format!("{{\"k\":\"{other_line}\"}}"))),
+        Some("a private key (DER, base64)")
+    );
+}
+
+#[test]
+fn the_ciphertext_is_found_in_its_forms() {
+    let ct = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/+/AB==";
+    let s = Secret::from_base64("the case's ciphertext", ct);
+    let gson = ct.replace('=', "\\u003d").replace('/', "\\/");
+    for body in [
+        format!("x {ct}"),
+        format!("{{\"m\":\"content {gson}\"}}"),
+        format!("{{\"m\":\"{}\"}}", ct.replace('+', "-").replace('/', "_")),
+        format!("c%3D{}", ct.replace('+', "%2B").replace('/', "%2F")),
+    ] {
+        assert!(s.found_in(&Views::of(&body)), "{body}");
+    }
+    assert!(!s.found_in(&Views::of("{\"error\":\"bad_padding\"}")));
+    // A megabyte ciphertext (tamper.body.huge) is matched by its start.
+    let huge = "QUJD".repeat(256 * 1024);
+    let s = Secret::from_base64("the case's ciphertext", &huge);
+    assert!(s.found_in(&Views::of(&format!(
+        "echo {}",
+        &huge[..MAX_SECRET_CHARS + 8]
+    ))));
+    assert!(!s.found_in(&Views::of(&huge[..64])));
+}
+
+#[test]
+fn redaction_covers_plain_forms_and_pem() {
+    let (km, b64) = km();
+    let red = km.redact(&format!("k={b64} k2={}", b64.replace('/', "\\/")));
+    assert!(!red.contains(b64.trim_end_matches('=')), "{red}");
+    assert!(red.contains("[REDACTED the AES key]"), "{red}");
+    let pem = "a -----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY----- b";
+    assert_eq!(km.redact(pem), "a [REDACTED PEM block] b");
+    assert_eq!(km.redact("x -----BEGIN RSA"), "x [REDACTED PEM block]");
+}
+
+#[test]
+fn unescaping_handles_surrogates_and_entities() {
+    assert_eq!(unescape_embedded(r"a\u003db\/c"), "a=b/c");
+    assert_eq!(unescape_embedded(r"\ud83d\ude00"), "😀");
+    assert_eq!(unescape_embedded("&#x3D;&#61;&amp;"), "==&amp;");
+    assert_eq!(unescape_embedded(r"\q \u12"), r"\q \u12");
+}
