@@ -2,12 +2,11 @@
 //! TOML, field validation, then the model check that seals the case and compares its `expect`.
 //!
 //! Oracle besides "no panic": an error names the file; a file that loads builds into a fixture
-//! and a harness case, and the case's envelope opens to what its `expect` says when the case is
-//! a genuine platform answer.
+//! (valid JSON) and into the case the harness sends (its echo check and refusal rule read).
 
 use std::sync::LazyLock;
 
-use alipay_harness::case::HarnessCase;
+use alipay_harness::case::{echo_ciphertext, is_unsigned_error};
 use alipay_sim::fixture::Fixture;
 use alipay_sim::keys::KeySet;
 use alipay_sim::scenario::Catalogue;
@@ -31,8 +30,9 @@ pub(crate) fn run(data: &[u8]) {
                 let fixture = Fixture::of(s, &KEYS);
                 let json = fixture.to_json();
                 serde_json::from_str::<serde_json::Value>(&json).expect("a fixture is JSON");
-                let case = HarnessCase::from_scenario(s, &KEYS);
-                assert_eq!(case.id, s.id);
+                let built = s.build(&KEYS);
+                assert_eq!(built.id, s.id);
+                let _ = (echo_ciphertext(&built), is_unsigned_error(&built));
             }
         }
     }
