@@ -248,7 +248,7 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Open(a) => open_cmd(a, stdout),
-        Command::Serve(a) => alipay_sim::server::run(a.into_args(), stdout),
+        Command::Serve(a) => Ok(alipay_sim::server::run(a.into_args(), stdout)?),
         Command::Corpus(a) => Ok(alipay_sim::corpus::run(a, stdout)?),
         Command::Health(a) => Ok(crate::health::run(a, stdout)?),
         Command::Keys(KeysCommand::Generate { out, force }) => {

@@ -72,7 +72,7 @@ use crate::payload::Payload;
 use crate::scenario::{Catalogue, Expectation, MobileSpec, Scenario, ScenarioError, build};
 
 /// The largest corpus: the number of distinct mainland mobiles (`1`, a digit 3-9, nine digits).
-pub const MAX_COUNT: u64 = 7_000_000_000;
+pub const MAX_COUNT: u64 = crate::mobile::MAINLAND_SPACE;
 
 /// Lines per chunk handed to a worker thread.
 pub const CHUNK: u64 = 64;
@@ -370,17 +370,18 @@ impl Plan {
 
     /// Builds line `id`. Deterministic in (plan, id).
     pub fn record(&self, id: u64) -> Record {
-        let u =
-            (splitmix(self.seed ^ 0x5eed_c0de_0000_0000, id) >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (crate::mobile::SplitMix64::nth(self.seed ^ 0x5eed_c0de_0000_0000, id) >> 11)
+            as f64
+            / (1u64 << 53) as f64;
         let case = self
             .cases
             .iter()
             .find(|c| u < c.until)
             .unwrap_or_else(|| self.cases.last().expect("a plan has at least one case"));
-        let p = permute(self.seed, id);
+        let p = crate::mobile::permuted_index(self.seed, id);
         match &case.source {
             Source::Genuine => {
-                let mobile = mainland(p);
+                let mobile = crate::mobile::mainland_number(p);
                 let plaintext = Payload::Mobile(mobile.clone()).to_json();
                 let sealed = seal(
                     &plaintext,
@@ -399,7 +400,7 @@ impl Plan {
                 let mobile = if *overseas {
                     overseas_number(p)
                 } else {
-                    mainland(p)
+                    crate::mobile::mainland_number(p)
                 };
                 let mut s = (**scenario).clone();
                 s.user.mobile = MobileSpec::Literal(mobile);
@@ -441,7 +442,7 @@ fn add(
 fn build_sample(s: &Scenario, keys: &KeySet, p: u64) -> build::Built {
     let mut s = s.clone();
     match numbering(&s.user.mobile) {
-        Some(false) => s.user.mobile = MobileSpec::Literal(mainland(p)),
+        Some(false) => s.user.mobile = MobileSpec::Literal(crate::mobile::mainland_number(p)),
         Some(true) => s.user.mobile = MobileSpec::Literal(overseas_number(p)),
         None => {}
     }
@@ -477,29 +478,6 @@ fn source_of(s: Scenario, keys: &KeySet) -> Source {
         content_type: a.content_type,
         envelope: a.body,
     }))
-}
-
-/// SplitMix64 of `seed` and `i`: the line's draw for the mix.
-fn splitmix(seed: u64, i: u64) -> u64 {
-    let mut z = seed
-        .wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-        .wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// A permutation of `0..MAX_COUNT`: `(A·i + B) mod MAX_COUNT`, with `A` coprime to
-/// `MAX_COUNT = 2⁹·5⁹·7` and `B` from the seed. Distinct `i` give distinct numbers.
-fn permute(seed: u64, i: u64) -> u64 {
-    const A: u128 = 4_294_967_291; // prime, so coprime to 2, 5 and 7
-    let b = u128::from(splitmix(seed, u64::MAX) % MAX_COUNT);
-    ((A * u128::from(i % MAX_COUNT) + b) % u128::from(MAX_COUNT)) as u64
-}
-
-/// `1`, a digit 3-9, nine digits: a distinct mainland number for each `p < MAX_COUNT`.
-fn mainland(p: u64) -> String {
-    format!("1{}{:09}", 3 + p / 1_000_000_000, p % 1_000_000_000)
 }
 
 /// `1-` and ten digits: a distinct overseas (NANP) number for each `p < MAX_COUNT`.
@@ -798,12 +776,15 @@ mod tests {
     fn permutation_is_injective_on_a_window_and_numbers_have_the_right_shape() {
         let mut seen = std::collections::HashSet::new();
         for i in 0..200_000 {
-            assert!(seen.insert(permute(7, i)));
+            assert!(seen.insert(crate::mobile::permuted_index(7, i)));
         }
         // Across the wrap-around of the last line.
-        assert_ne!(permute(0, MAX_COUNT - 1), permute(0, 0));
-        assert_eq!(mainland(0), "13000000000");
-        assert_eq!(mainland(MAX_COUNT - 1), "19999999999");
+        assert_ne!(
+            crate::mobile::permuted_index(0, MAX_COUNT - 1),
+            crate::mobile::permuted_index(0, 0)
+        );
+        assert_eq!(crate::mobile::mainland_number(0), "13000000000");
+        assert_eq!(crate::mobile::mainland_number(MAX_COUNT - 1), "19999999999");
         assert_eq!(overseas_number(42), "1-0000000042");
     }
 

@@ -5,6 +5,9 @@
 //! between versions, which would change every fixture's bytes. The numbers must stay stable across
 //! platforms and crate upgrades.
 
+/// SplitMix64's increment (the golden ratio in 64 bits).
+const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// The SplitMix64 generator (Steele, Lea, Flood 2014): tiny, portable, with a fixed stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitMix64(u64);
@@ -26,9 +29,16 @@ impl SplitMix64 {
         Self(h)
     }
 
+    /// The `i`-th value (from 0) of the stream that starts at `seed`, without stepping through
+    /// the ones before it: `SplitMix64::nth(s, i)` is the `i + 1`-th `next_u64()` of
+    /// `SplitMix64::new(s)`.
+    pub const fn nth(seed: u64, i: u64) -> u64 {
+        Self(seed.wrapping_add(i.wrapping_mul(GAMMA))).next_u64()
+    }
+
     /// The next 64-bit value.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    pub const fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -59,12 +69,10 @@ impl SplitMix64 {
 /// How many distinct mainland numbers `1[3-9]xxxxxxxxx` exist: 7 x 10^9.
 pub const MAINLAND_SPACE: u64 = 7_000_000_000;
 
-/// The `n`-th generated mainland mobile of the sequence of `seed`.
-///
-/// The sequence is an affine bijection of `n` over the [`MAINLAND_SPACE`] numbers
-/// `1[3-9]xxxxxxxxx`, with a multiplier and offset derived from the seed: the same seed gives the
-/// same sequence, and no number repeats within the first 7 x 10^9 draws.
-pub fn generated_mobile(seed: u64, n: u64) -> String {
+/// The `n`-th index of `seed`'s permutation of `0..MAINLAND_SPACE`: an affine bijection of `n`
+/// with a multiplier and offset derived from the seed, so the same seed gives the same sequence
+/// and no index repeats within the first 7 x 10^9 draws.
+pub fn permuted_index(seed: u64, n: u64) -> u64 {
     let offset = SplitMix64::new(seed).next_u64() % MAINLAND_SPACE;
     // A multiplier coprime with 7 x 10^9 = 2^9 x 5^9 x 7 makes the map a bijection.
     let mut mul = SplitMix64::new(seed ^ 0x0005_eed0_fa11_9a7e).next_u64() % MAINLAND_SPACE;
@@ -72,8 +80,20 @@ pub fn generated_mobile(seed: u64, n: u64) -> String {
         mul = (mul + 1) % MAINLAND_SPACE;
     }
     let x = (n % MAINLAND_SPACE + offset) % MAINLAND_SPACE;
-    let idx = ((u128::from(mul) * u128::from(x)) % u128::from(MAINLAND_SPACE)) as u64;
+    ((u128::from(mul) * u128::from(x)) % u128::from(MAINLAND_SPACE)) as u64
+}
+
+/// The mainland number `1[3-9]xxxxxxxxx` with index `idx` (below [`MAINLAND_SPACE`]): distinct
+/// indices give distinct numbers.
+pub fn mainland_number(idx: u64) -> String {
+    let idx = idx % MAINLAND_SPACE;
     format!("1{}{:09}", 3 + idx / 1_000_000_000, idx % 1_000_000_000)
+}
+
+/// The `n`-th generated mainland mobile of the sequence of `seed`:
+/// `mainland_number(permuted_index(seed, n))`. No number repeats within the first 7 x 10^9.
+pub fn generated_mobile(seed: u64, n: u64) -> String {
+    mainland_number(permuted_index(seed, n))
 }
 
 #[cfg(test)]

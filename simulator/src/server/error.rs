@@ -14,23 +14,26 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::faults::FaultError;
+use super::world::WorldError;
+
 /// A client error: a status and the JSON body `{"error","message","field"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// HTTP status (always 4xx).
     #[serde(skip)]
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// Stable snake_case kind, e.g. `unknown_app`.
-    pub error: String,
+    pub(crate) error: String,
     /// Human-readable explanation.
-    pub message: String,
+    pub(crate) message: String,
     /// The offending field, path parameter or query parameter, if one is to blame.
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
 }
 
 impl ApiError {
     /// A new error.
-    pub fn new(
+    pub(crate) fn new(
         status: StatusCode,
         error: &str,
         message: impl Into<String>,
@@ -45,7 +48,7 @@ impl ApiError {
     }
 
     /// 400 `invalid_field`: a field has a value the server cannot use.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_field",
@@ -55,7 +58,7 @@ impl ApiError {
     }
 
     /// 404 `unknown_app`.
-    pub fn unknown_app(app_id: &str) -> Self {
+    pub(crate) fn unknown_app(app_id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "unknown_app",
@@ -65,7 +68,7 @@ impl ApiError {
     }
 
     /// 404 `unknown_user`.
-    pub fn unknown_user(app_id: &str, user_id: &str) -> Self {
+    pub(crate) fn unknown_user(app_id: &str, user_id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "unknown_user",
@@ -77,7 +80,7 @@ impl ApiError {
     }
 
     /// 404 `unknown_scenario`.
-    pub fn unknown_scenario(id: &str) -> Self {
+    pub(crate) fn unknown_scenario(id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "unknown_scenario",
@@ -87,13 +90,13 @@ impl ApiError {
     }
 
     /// 409 `conflict`: the resource already exists.
-    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message, Some(field))
     }
 
     /// The error for a bare status produced outside the handlers (unknown route, wrong method,
     /// body too large...), with a generic kind.
-    pub fn from_status(status: StatusCode) -> Self {
+    pub(crate) fn from_status(status: StatusCode) -> Self {
         let (kind, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such route (see GET /openapi.json)"),
             StatusCode::METHOD_NOT_ALLOWED => (
@@ -109,6 +112,21 @@ impl ApiError {
             _ => ("bad_request", "the request could not be handled"),
         };
         Self::new(status, kind, message, None)
+    }
+}
+
+impl From<WorldError> for ApiError {
+    fn from(e: WorldError) -> Self {
+        match &e {
+            WorldError::UnknownApp(app) => ApiError::unknown_app(app),
+            WorldError::UnknownUser { app, user } => ApiError::unknown_user(app, user),
+        }
+    }
+}
+
+impl From<FaultError> for ApiError {
+    fn from(e: FaultError) -> Self {
+        ApiError::invalid(e.field, e.message)
     }
 }
 
@@ -130,13 +148,13 @@ impl IntoResponse for ApiError {
 }
 
 /// The largest request body accepted, in bytes; larger bodies get 413 `body_too_large`.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON body deserialised into `T`; every failure becomes an [`ApiError`] naming the field.
 ///
 /// An empty body is read as `{}` so that handlers whose fields all have defaults accept it.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<T, S> FromRequest<S> for JsonBody<T>
 where
@@ -205,7 +223,7 @@ fn bytes_rejection(r: BytesRejection) -> ApiError {
 }
 
 /// Parses JSON into `T`, naming the offending field on failure (`a.b[2].c`).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let malformed = |message: String| {
         ApiError::new(
@@ -257,7 +275,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Path parameters as strings, with rejections (bad percent-encoding, invalid UTF-8) as
 /// [`ApiError`]s.
 #[derive(Debug)]
-pub struct Params<T>(pub T);
+pub(crate) struct Params<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for Params<T>
 where
@@ -284,7 +302,7 @@ where
 /// Query parameters deserialised into `T` (use `deny_unknown_fields` on `T`), with rejections as
 /// [`ApiError`]s naming the parameter.
 #[derive(Debug)]
-pub struct Query<T>(pub T);
+pub(crate) struct Query<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for Query<T>
 where
@@ -330,17 +348,25 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, ApiE
     })
 }
 
+/// The `&`-separated `name=value` pairs of a query, `+` read as a space and percent-escapes
+/// decoded (`percent-encoding`); a name or value that does not decode to UTF-8 is an error
+/// naming it.
 fn form_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+    };
     let mut out = Vec::new();
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k).ok_or_else(|| {
+        let k = decode(k).map_err(|_| {
             ApiError::invalid(
                 "query",
                 "a query parameter name is not valid percent-encoded UTF-8",
             )
         })?;
-        let v = percent_decode(v).ok_or_else(|| {
+        let v = decode(v).map_err(|_| {
             ApiError::invalid(
                 &k,
                 format!("query parameter {k:?} is not valid percent-encoded UTF-8"),
@@ -349,26 +375,6 @@ fn form_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
         out.push((k, v));
     }
     Ok(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = b.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -414,10 +420,22 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding_rejects_broken_escapes() {
-        assert_eq!(percent_decode("a%20b+c").as_deref(), Some("a b c"));
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%ff"), None);
-        assert_eq!(percent_decode("%4"), None);
+    fn query_pairs_are_decoded_and_bad_utf8_is_named() {
+        assert_eq!(
+            form_pairs("a=x%20y+z&b&&c=%E4%B8%AD").unwrap(),
+            vec![
+                ("a".to_string(), "x y z".to_string()),
+                ("b".to_string(), String::new()),
+                ("c".to_string(), "中".to_string()),
+            ]
+        );
+        let e = form_pairs("since=%ff").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("since"));
+        assert_eq!(
+            form_pairs("%ff=1").unwrap_err().field.as_deref(),
+            Some("query")
+        );
+        // A `%` that starts no escape is kept as it is (WHATWG URL rules).
+        assert_eq!(form_pairs("x=%zz").unwrap()[0].1, "%zz");
     }
 }

@@ -7,33 +7,33 @@ use std::sync::Mutex;
 use axum::body::Bytes;
 use serde::Serialize;
 
-use super::state::Callback;
+use super::answer::Callback;
 use crate::scenario::Expectation;
 
 /// How many entries the journal keeps; older ones are dropped first.
-pub const JOURNAL_CAPACITY: usize = 1000;
+pub(crate) const JOURNAL_CAPACITY: usize = 1000;
 
 /// One JSAPI call.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The request id (the `X-Request-Id` header).
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// `getPhoneNumber`, `authorize` or `getSetting`.
-    pub api: &'static str,
+    pub(crate) api: &'static str,
     /// The app, if the route names one.
-    pub app_id: Option<String>,
+    pub(crate) app_id: Option<String>,
     /// The user, if the route names one.
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// The forced catalogue scenario, if any.
-    pub scenario: Option<String>,
+    pub(crate) scenario: Option<String>,
     /// The callback answered.
-    pub callback: Callback,
+    pub(crate) callback: Callback,
     /// What a correct merchant concludes from a success answer.
-    pub expected: Option<Expectation>,
+    pub(crate) expected: Option<Expectation>,
     /// Faults that fired (`busy`, `fail`, `drop`, `latency`).
-    pub faults: Vec<&'static str>,
+    pub(crate) faults: Vec<&'static str>,
     /// The exact body sent (empty when the connection was dropped).
-    pub answer: Bytes,
+    pub(crate) answer: Bytes,
 }
 
 #[derive(Serialize)]
@@ -54,13 +54,13 @@ struct EntryJson<'a> {
 
 /// The bounded journal.
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     inner: Mutex<(u64, VecDeque<(u64, Entry)>)>,
 }
 
 impl Journal {
     /// Appends an entry, dropping the oldest beyond capacity; returns its sequence number.
-    pub fn record(&self, entry: Entry) -> u64 {
+    pub(crate) fn record(&self, entry: Entry) -> u64 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.0 += 1;
         let seq = g.0;
@@ -72,7 +72,7 @@ impl Journal {
     }
 
     /// Clears the entries (sequence numbers keep counting).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -81,7 +81,7 @@ impl Journal {
     }
 
     /// The entries with a sequence number above `since`, oldest first, as JSON.
-    pub fn to_json(&self, since: u64) -> serde_json::Value {
+    pub(crate) fn to_json(&self, since: u64) -> serde_json::Value {
         let entries: Vec<(u64, Entry)> = {
             let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             g.1.iter().filter(|(s, _)| *s > since).cloned().collect()
@@ -126,12 +126,14 @@ impl Journal {
     }
 
     /// The number of entries held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.len()
     }
 
     /// True when no entry is held.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

@@ -5,9 +5,10 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use super::VERSION;
 use super::faults::MAX_LATENCY_MS;
 use super::journal::JOURNAL_CAPACITY;
+use super::listener::{DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use super::middleware::VERSION;
 
 fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -214,9 +215,12 @@ fn schemas() -> Value {
             }
         },
         "ForwardRequest": {"type": "object", "additionalProperties": false, "required": ["url"],
-            "properties": {"url": {"type": "string"}, "body": {"type": "string", "default": ""},
-                           "content_type": {"type": ["string", "null"]},
-                           "headers": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "properties": {"url": {"type": "string", "description": "The merchant URL: loopback (127.0.0.0/8, ::1, localhost) unless serve --allow-forward admits it."},
+                           "method": {"enum": ["POST", "GET", null], "default": "POST", "description": "POST (default) or GET (no body); case does not matter."},
+                           "body": {"type": "string", "default": "", "description": "Sent as it is, with its real Content-Length."},
+                           "content_type": {"type": ["string", "null"], "description": "Default application/json, like my.request; a content-type member of headers is the same setting."},
+                           "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                                       "description": "Extra headers, as my.request's headers. Host, Content-Length, Transfer-Encoding, User-Agent, X-Alipay-Sim-Forwarded and hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Upgrade, Expect, Proxy-*) are set by the relay and refused here (400, field headers)."}}},
         "ForwardAnswer": {"type": "object", "required": ["status", "headers", "body", "elapsed_ms"],
             "properties": {"status": {"type": "integer"}, "headers": {"type": "object"}, "body": {"type": "string"},
                            "elapsed_ms": {"type": "integer"}, "truncated": {"type": "boolean"},
@@ -326,10 +330,11 @@ fn paths() -> Value {
         "/ui/{file}": {"get": op("An asset of the emulator page", "", "ui", vec![path_param("file", "Asset name, e.g. app.js.")],
             json!({"200": {"description": "The asset."}, "404": error("Unknown asset.")}))},
         "/__forward": {"post": with_body(op("Forward to a merchant server (my.request)",
-            "Sends a request on the page's behalf and hands back the merchant's answer, whatever its status. Only loopback targets unless serve --allow-forward HOST[:PORT] allows more; redirects are not followed; the answer is capped at 1 MiB.",
+            "Sends a request on the page's behalf and hands back the merchant's answer, whatever its status. The request is rebuilt: method, the URL's path and query, the body, and Host, Content-Type, Content-Length, Accept, User-Agent (alipay-sim relay), X-Alipay-Sim-Forwarded plus the given headers. Only loopback targets unless serve --allow-forward HOST[:PORT] allows more; a host name the allow-list does not admit (other than localhost) is refused without being looked up; redirects are not followed; the answer is capped at 1 MiB.",
             "ui", vec![],
             json!({"200": ok("The merchant's answer.", schema_ref("ForwardAnswer")), "400": bad.clone(),
-                   "403": error("Refused target (forward_refused, field url) or a forwarding loop."),
+                   "403": error("Refused target (forward_refused, field url), a page opened at a domain name (forward_refused, field host), or a forwarding loop (forward_loop)."),
+                   "413": error("Body too large."),
                    "415": error("The body is not JSON."),
                    "424": error("The merchant could not be reached (forward_failed) or did not answer in time (forward_timeout).")})),
             body(schema_ref("ForwardRequest"), true))},
@@ -345,7 +350,7 @@ pub fn document() -> Value {
         "info": {
             "title": "alipay-sim",
             "version": VERSION,
-            "description": "The Alipay side of my.getPhoneNumber over HTTP: the mini-program JSAPI emulated (authorisation button, my.getPhoneNumber, my.getSetting) and an admin API under /__admin (apps, users, faults, journal, reset, seed, merchant bundles). TEST keys only. Every response carries X-Alipay-Sim-Version and X-Request-Id; every 4xx carries one Error object; bodies are limited to 64 KiB."
+            "description": format!("The Alipay side of my.getPhoneNumber over HTTP: the mini-program JSAPI emulated (authorisation button, my.getPhoneNumber, my.getSetting) and an admin API under /__admin (apps, users, faults, journal, reset, seed, merchant bundles). TEST keys only. Every response carries X-Alipay-Sim-Version and X-Request-Id; every 4xx carries one Error object; bodies are limited to 64 KiB. Connections: a request head must arrive within serve --header-timeout (default {} s), a connection with nothing in flight is closed after serve --idle-timeout (default {} s) of silence, and a connection beyond serve --max-connections (default {DEFAULT_MAX_CONNECTIONS}) is answered 503 with Retry-After: 1 and the Error object too_many_connections, then closed, before any route sees it.", DEFAULT_HEADER_TIMEOUT.as_secs(), DEFAULT_IDLE_TIMEOUT.as_secs())
         },
         "servers": [{"url": "http://127.0.0.1:8780"}],
         "tags": [

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// The Content-Security-Policy sent with the page and its assets.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// One embedded file of the page.
 struct Asset {
@@ -55,7 +55,7 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// The router serving the page (`GET /`) and its assets (`GET /ui/{file}`). Stateless.
-pub fn router() -> Router {
+pub(crate) fn router() -> Router {
     Router::new()
         .route("/", get(|| async { serve(&INDEX) }))
         .route("/ui/{file}", get(asset))

@@ -1,0 +1,212 @@
+//! `/__admin/apps`: create, read, replace, patch and delete apps, and their merchant bundles.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use crate::keys::KeySet;
+use crate::platform::Console;
+use crate::server::error::{ApiError, JsonBody, Params, parse_json};
+use crate::server::state::AppState;
+use crate::server::world::{App, KeysMode};
+
+/// The most apps the simulator holds.
+pub(crate) const MAX_APPS: usize = 1000;
+
+/// App JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppInput {
+    /// Id (required on create; must match the path elsewhere).
+    #[serde(default)]
+    app_id: Option<String>,
+    /// Display name (default: the id).
+    #[serde(default)]
+    name: Option<String>,
+    /// Console configuration (default: fully configured).
+    #[serde(default)]
+    console: Option<Console>,
+    /// `embedded` (default) or `generated`.
+    #[serde(default)]
+    keys: Option<KeysMode>,
+}
+
+async fn keys_for(state: &AppState, mode: KeysMode, current: Option<&App>) -> Arc<KeySet> {
+    match (mode, current) {
+        (KeysMode::Generated, Some(app)) if app.keys_mode == KeysMode::Generated => {
+            app.keys.clone()
+        }
+        (KeysMode::Generated, _) => {
+            // Two RSA-2048 key generations: a fraction of a second to a few seconds; off the
+            // async workers.
+            match tokio::task::spawn_blocking(KeySet::generate).await {
+                Ok(k) => Arc::new(k),
+                Err(_) => state.keys().clone(),
+            }
+        }
+        (KeysMode::Embedded, _) => state.keys().clone(),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "name must be at most 200 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /__admin/apps`.
+pub(crate) async fn list_apps(State(state): State<AppState>) -> Json<Value> {
+    Json(state.view(|w| Value::Array(w.apps.iter().map(|(id, a)| a.to_json(id)).collect())))
+}
+
+/// `POST /__admin/apps`.
+pub(crate) async fn create_app(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<AppInput>,
+) -> Result<Response, ApiError> {
+    let id = input
+        .app_id
+        .clone()
+        .ok_or_else(|| ApiError::invalid("app_id", "app_id is required"))?;
+    check_id("app_id", &id)?;
+    if state.view(|w| w.apps.contains_key(&id)) {
+        return Err(ApiError::conflict(
+            "app_id",
+            format!("app {id:?} already exists (PUT /__admin/apps/{id} replaces it)"),
+        ));
+    }
+    let app = build_app(&state, &id, input, None).await?;
+    insert_app(&state, &id, app, true).map(|v| (StatusCode::CREATED, Json(v)).into_response())
+}
+
+async fn build_app(
+    state: &AppState,
+    id: &str,
+    input: AppInput,
+    current: Option<&App>,
+) -> Result<App, ApiError> {
+    let name = input.name.unwrap_or_else(|| id.to_string());
+    check_name(&name)?;
+    let mode = input.keys.unwrap_or_default();
+    let keys = keys_for(state, mode, current).await;
+    let mut app = App::new(name, input.console.unwrap_or_default(), mode, keys);
+    if let Some(cur) = current {
+        app.users = cur.users.clone();
+        app.version = cur.version;
+        app.touch();
+    }
+    Ok(app)
+}
+
+fn insert_app(state: &AppState, id: &str, app: App, create_only: bool) -> Result<Value, ApiError> {
+    state.update(|w| {
+        if create_only && w.apps.contains_key(id) {
+            return Err(ApiError::conflict(
+                "app_id",
+                format!("app {id:?} already exists"),
+            ));
+        }
+        if !w.apps.contains_key(id) && w.apps.len() >= MAX_APPS {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "limit_reached",
+                format!("the simulator holds at most {MAX_APPS} apps; delete some or reset"),
+                Some("app_id"),
+            ));
+        }
+        let v = app.to_json(id);
+        match w.apps.get_mut(id) {
+            // Keep users added concurrently while keys were being generated.
+            Some(existing) => {
+                let users = std::mem::take(&mut existing.users);
+                let version = existing.version;
+                *existing = app;
+                existing.users = users;
+                existing.version = version;
+                existing.touch();
+            }
+            None => {
+                w.apps.insert(id.to_string(), app);
+            }
+        }
+        Ok(v)
+    })
+}
+
+/// `GET /__admin/apps/{app_id}`.
+pub(crate) async fn get_app(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+) -> Result<Json<Value>, ApiError> {
+    let v = state.view(|w| w.app(&p.app_id).map(|a| a.to_json(&p.app_id)))?;
+    Ok(Json(v))
+}
+
+/// `PUT /__admin/apps/{app_id}`: creates or replaces the app (its users are kept).
+pub(crate) async fn put_app(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+    JsonBody(input): JsonBody<AppInput>,
+) -> Result<Response, ApiError> {
+    check_id("app_id", &p.app_id)?;
+    body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
+    let current = state.view(|w| w.apps.get(&p.app_id).cloned());
+    let created = current.is_none();
+    let app = build_app(&state, &p.app_id, input, current.as_ref()).await?;
+    let v = insert_app(&state, &p.app_id, app, false)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(v)).into_response())
+}
+
+/// `PATCH /__admin/apps/{app_id}`: a JSON merge patch of the app (e.g.
+/// `{"console":{"product_bound":false}}`).
+pub(crate) async fn patch_app(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let patch = patch_object(patch)?;
+    let current = state.view(|w| w.app(&p.app_id).cloned())?;
+    let mut merged = current.to_json(&p.app_id);
+    merge_patch(&mut merged, &patch);
+    let input: AppInput = parse_json(merged.to_string().as_bytes())?;
+    body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
+    let app = build_app(&state, &p.app_id, input, Some(&current)).await?;
+    // Deleted while keys were being generated: do not bring it back.
+    state.view(|w| w.app(&p.app_id).map(|_| ()))?;
+    insert_app(&state, &p.app_id, app, false).map(Json)
+}
+
+/// `DELETE /__admin/apps/{app_id}`.
+pub(crate) async fn delete_app(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .update(|w| w.apps.remove(&p.app_id))
+        .map(|_| StatusCode::NO_CONTENT)
+        .ok_or_else(|| ApiError::unknown_app(&p.app_id))
+}
+
+/// `GET /__admin/apps/{app_id}/bundle`: the merchant bundle (Alipay public key, AES key).
+pub(crate) async fn bundle(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+) -> Result<Json<Value>, ApiError> {
+    let v = state.view(|w| w.app(&p.app_id).map(|a| a.bundle(&p.app_id)))?;
+    Ok(Json(v))
+}

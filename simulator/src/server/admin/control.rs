@@ -1,0 +1,112 @@
+//! The simulator's controls under `/__admin`: faults, the journal, reset, the mobile seed and
+//! the catalogue.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::server::error::{ApiError, JsonBody, Query};
+use crate::server::faults::Faults;
+use crate::server::state::AppState;
+
+/// `GET /__admin/faults`.
+pub(crate) async fn get_faults(State(state): State<AppState>) -> Json<Faults> {
+    Json(Faults::clone(&state.faults()))
+}
+
+/// `PUT /__admin/faults`: replaces the fault settings (omitted fields: no fault).
+pub(crate) async fn put_faults(
+    State(state): State<AppState>,
+    JsonBody(f): JsonBody<Faults>,
+) -> Result<Json<Faults>, ApiError> {
+    f.validate()?;
+    state.set_faults(f.clone());
+    Ok(Json(f))
+}
+
+/// `DELETE /__admin/faults`: no faults.
+pub(crate) async fn delete_faults(State(state): State<AppState>) -> Json<Faults> {
+    let f = Faults::default();
+    state.set_faults(f.clone());
+    Json(f)
+}
+
+/// Query of `GET /__admin/journal`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JournalQuery {
+    /// Only entries with a sequence number above this.
+    #[serde(default, deserialize_with = "number_param")]
+    since: Option<u64>,
+}
+
+fn number_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<u64>()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a non-negative integer")))
+}
+
+/// `GET /__admin/journal[?since=<seq>]`.
+pub(crate) async fn get_journal(
+    State(state): State<AppState>,
+    Query(q): Query<JournalQuery>,
+) -> Json<Value> {
+    Json(state.journal().to_json(q.since.unwrap_or(0)))
+}
+
+/// `DELETE /__admin/journal`.
+pub(crate) async fn delete_journal(State(state): State<AppState>) -> StatusCode {
+    state.journal().clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /__admin/reset`: default apps and users, no faults, empty journal, start-up seed.
+pub(crate) async fn reset(State(state): State<AppState>) -> Json<Value> {
+    state.reset();
+    Json(serde_json::json!({"status": "reset", "seed": state.default_seed()}))
+}
+
+/// Body of `PUT /__admin/seed`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedBody {
+    /// The seed of generated mobiles.
+    seed: u64,
+}
+
+/// `GET /__admin/seed`.
+pub(crate) async fn get_seed(State(state): State<AppState>) -> Json<Value> {
+    let (seed, drawn) = state.mobiles().status();
+    Json(serde_json::json!({"seed": seed, "drawn": drawn}))
+}
+
+/// `PUT /__admin/seed`: restarts the generated-mobile sequence of this seed.
+pub(crate) async fn put_seed(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<SeedBody>,
+) -> Json<Value> {
+    state.mobiles().reseed(b.seed);
+    Json(serde_json::json!({"seed": b.seed, "drawn": 0}))
+}
+
+/// `GET /__admin/scenarios`: the catalogue, each case with the console it models and the
+/// merchant configuration it applies to (so a client can create a matching app and bundle).
+pub(crate) async fn scenarios(State(state): State<AppState>) -> Json<Value> {
+    Json(Value::Array(
+        state
+            .catalogue()
+            .scenarios()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id, "kind": s.kind(), "title": s.title, "expect": s.expect,
+                    "severity": s.severity, "bug_class": s.bug_class,
+                    "console": s.console, "merchant": s.merchant_profile(),
+                })
+            })
+            .collect(),
+    ))
+}

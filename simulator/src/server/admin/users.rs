@@ -1,0 +1,227 @@
+//! `/__admin/apps/{app_id}/users`: create, read, replace, patch and delete an app's users.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use crate::server::error::{ApiError, JsonBody, Params, parse_json};
+use crate::server::jsapi::UserPath;
+use crate::server::state::AppState;
+use crate::server::world::{MobileSetting, UserRecord};
+
+/// The most users one app holds.
+pub(crate) const MAX_USERS: usize = 10_000;
+
+fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// User JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserInput {
+    /// Id (required on create; must match the path elsewhere).
+    #[serde(default)]
+    user_id: Option<String>,
+    /// Consented to the phone-number scope (default false: the user has not tapped the button).
+    #[serde(default)]
+    authorised: Option<bool>,
+    /// A number, `""` (empty mobile), `null` (no mobile key), `"fresh"` (a new generated
+    /// number per call); omitted: one generated number, kept.
+    #[serde(default, deserialize_with = "nullable")]
+    mobile: Option<Option<String>>,
+}
+
+fn mobile_setting(state: &AppState, m: Option<Option<String>>) -> Result<MobileSetting, ApiError> {
+    Ok(match m {
+        None => MobileSetting::Number(state.mobiles().draw()),
+        Some(None) => MobileSetting::Absent,
+        Some(Some(s)) => match s.as_str() {
+            "" => MobileSetting::EmptyString,
+            "fresh" => MobileSetting::Fresh,
+            "generated" => MobileSetting::Number(state.mobiles().draw()),
+            m if valid_mobile(m) => MobileSetting::Number(m.to_string()),
+            m => {
+                return Err(ApiError::invalid(
+                    "mobile",
+                    format!(
+                        "mobile {m:?} must be 5 to 15 digits (mainland: 11 digits), cc-number \
+                         for overseas (e.g. 1-2025550123), \"\", null, \"fresh\" or \"generated\""
+                    ),
+                ));
+            }
+        },
+    })
+}
+
+fn valid_mobile(m: &str) -> bool {
+    let digits = |s: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    match m.split_once('-') {
+        Some((cc, n)) => digits(cc, 1, 4) && digits(n, 4, 14),
+        None => digits(m, 5, 15),
+    }
+}
+
+fn user_record(state: &AppState, input: UserInput) -> Result<UserRecord, ApiError> {
+    Ok(UserRecord {
+        authorised: input.authorised.unwrap_or(false),
+        mobile: mobile_setting(state, input.mobile)?,
+        cached: None,
+    })
+}
+
+fn store_user(
+    state: &AppState,
+    app_id: &str,
+    user_id: &str,
+    record: UserRecord,
+    create_only: bool,
+) -> Result<(StatusCode, Value), ApiError> {
+    state.update(|w| {
+        let app = w.app_mut(app_id)?;
+        let exists = app.users.contains_key(user_id);
+        if exists && create_only {
+            return Err(ApiError::conflict(
+                "user_id",
+                format!("app {app_id:?} already has user {user_id:?} (PUT replaces it)"),
+            ));
+        }
+        if !exists && app.users.len() >= MAX_USERS {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "limit_reached",
+                format!("an app holds at most {MAX_USERS} users; delete some or reset"),
+                Some("user_id"),
+            ));
+        }
+        let v = record.to_json(user_id);
+        app.users.insert(user_id.to_string(), record);
+        app.version += 1;
+        let status = if exists {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((status, v))
+    })
+}
+
+/// `GET /__admin/apps/{app_id}/users`.
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+) -> Result<Json<Value>, ApiError> {
+    let v = state.view(|w| {
+        w.app(&p.app_id)
+            .map(|a| Value::Array(a.users.iter().map(|(id, u)| u.to_json(id)).collect()))
+    })?;
+    Ok(Json(v))
+}
+
+/// `POST /__admin/apps/{app_id}/users`.
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<Response, ApiError> {
+    let id = input
+        .user_id
+        .clone()
+        .ok_or_else(|| ApiError::invalid("user_id", "user_id is required"))?;
+    check_id("user_id", &id)?;
+    state.view(|w| w.app(&p.app_id).map(|_| ()))?;
+    let record = user_record(&state, input)?;
+    let (status, v) = store_user(&state, &p.app_id, &id, record, true)?;
+    Ok((status, Json(v)).into_response())
+}
+
+/// `GET /__admin/apps/{app_id}/users/{user_id}`.
+pub(crate) async fn get_user(
+    State(state): State<AppState>,
+    Params(p): Params<UserPath>,
+) -> Result<Json<Value>, ApiError> {
+    let v = state.view(|w| w.user(&p.app_id, &p.user_id).map(|u| u.to_json(&p.user_id)))?;
+    Ok(Json(v))
+}
+
+/// `PUT /__admin/apps/{app_id}/users/{user_id}`: creates or replaces the user.
+pub(crate) async fn put_user(
+    State(state): State<AppState>,
+    Params(p): Params<UserPath>,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<Response, ApiError> {
+    check_id("user_id", &p.user_id)?;
+    body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
+    state.view(|w| w.app(&p.app_id).map(|_| ()))?;
+    let record = user_record(&state, input)?;
+    let (status, v) = store_user(&state, &p.app_id, &p.user_id, record, false)?;
+    Ok((status, Json(v)).into_response())
+}
+
+/// `PATCH /__admin/apps/{app_id}/users/{user_id}`: a JSON merge patch of the user
+/// (`"mobile": null` sets "no mobile key").
+pub(crate) async fn patch_user(
+    State(state): State<AppState>,
+    Params(p): Params<UserPath>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let patch = patch_object(patch)?;
+    let current = state.view(|w| w.user(&p.app_id, &p.user_id).cloned())?;
+    let mut merged = current.to_json(&p.user_id);
+    merge_patch(&mut merged, &patch);
+    if patch.get("mobile") == Some(&Value::Null) {
+        // Unlike a plain merge patch, `"mobile": null` sets "no mobile key" rather than
+        // removing the member.
+        merged["mobile"] = Value::Null;
+    }
+    let input: UserInput = parse_json(merged.to_string().as_bytes())?;
+    body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
+    let record = user_record(&state, input)?;
+    let v = state.update(|w| {
+        let app = w.app_mut(&p.app_id)?;
+        let Some(slot) = app.users.get_mut(&p.user_id) else {
+            return Err(ApiError::unknown_user(&p.app_id, &p.user_id));
+        };
+        *slot = record;
+        let v = slot.to_json(&p.user_id);
+        app.version += 1;
+        Ok(v)
+    })?;
+    Ok(Json(v))
+}
+
+/// `DELETE /__admin/apps/{app_id}/users/{user_id}`.
+pub(crate) async fn delete_user(
+    State(state): State<AppState>,
+    Params(p): Params<UserPath>,
+) -> Result<StatusCode, ApiError> {
+    state.update(|w| {
+        let app = w.app_mut(&p.app_id)?;
+        if app.users.remove(&p.user_id).is_none() {
+            return Err(ApiError::unknown_user(&p.app_id, &p.user_id));
+        }
+        app.version += 1;
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mobiles_are_checked() {
+        for ok in ["13800000000", "1-2025550123", "852-12345678", "12345"] {
+            assert!(valid_mobile(ok), "{ok}");
+        }
+        for bad in ["", "1380000000a", "+8613800000000", "1-", "-123456", "1234"] {
+            assert!(!valid_mobile(bad), "{bad}");
+        }
+    }
+}
