@@ -3,9 +3,9 @@
 # its committed seeds (fuzz/corpus/<target>/) plus the committed crash inputs
 # (fuzz/regressions/<target>/). Fails on any crash, timeout or oracle failure.
 #
-#   bash fuzz/run.sh                 # every target, FUZZ_SECONDS (default 25) each
+#   bash fuzz/run.sh                 # every target, FUZZ_SECONDS (default 20) each
 #   bash fuzz/run.sh json_scan       # some targets
-#   FUZZ_SECONDS=300 bash fuzz/run.sh   # the longer run recorded in FUZZING.md
+#   FUZZ_SECONDS=120 FUZZ_REGRESSIONS=0 bash fuzz/run.sh   # the longer run in FUZZING.md
 #
 # Toolchain: cargo-fuzz needs nightly-only rustc flags. With a nightly toolchain installed (rustup)
 # it uses `cargo +nightly fuzz`; otherwise the stable toolchain with RUSTC_BOOTSTRAP=1.
@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-seconds=${FUZZ_SECONDS:-25}
+seconds=${FUZZ_SECONDS:-20}
 all=(open_envelope json_scan key_parse scenario_file contract_file judge_answer server_admin server_forward)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
@@ -55,6 +55,15 @@ echo "== built in $((SECONDS - started)) s"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The committed seeds must be what fuzz/seed.sh makes from today's catalogue, keys and fixtures.
+if ! bash seed.sh "$work/seeds" >/dev/null 2>"$work/seed.log"; then
+  cat "$work/seed.log"; echo "fuzz/seed.sh failed"; exit 2
+fi
+if ! diff -rq "$work/seeds" corpus >"$work/seed.diff"; then
+  head -20 "$work/seed.diff"
+  echo "the committed seeds are stale: run bash fuzz/seed.sh and commit fuzz/corpus"
+  failed_seeds=1
+fi
 passed=0
 failed=0
 for t in "${targets[@]}"; do
@@ -81,5 +90,6 @@ for t in "${targets[@]}"; do
     cp "$work/$t.log" "artifacts/$t/run.log"
   fi
 done
+[ -z "${failed_seeds:-}" ] || failed=$((failed + 1))
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || exit 1

@@ -4,8 +4,11 @@
 # Deterministic: the same repository gives the same files (named by their SHA-1, as libFuzzer
 # names its own). Run it after changing the catalogue, the keys or a target's input format:
 #   bash fuzz/seed.sh            # uses $ALIPAY_SIM, else `cargo run -p alipay-sim`
+#   bash fuzz/seed.sh DIR        # writes DIR/<target>/ instead (fuzz/run.sh checks the committed
+#                                # corpus against a fresh one this way)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=${1:-fuzz/corpus}
 
 fixtures=$(mktemp)
 trap 'rm -f "$fixtures"' EXIT
@@ -14,8 +17,8 @@ if [ -n "${ALIPAY_SIM:-}" ]; then
 else
   cargo run -q --locked -p alipay-sim -- fixtures >"$fixtures"
 fi
-rm -rf fuzz/corpus
-FIXTURES="$fixtures" python3 - <<'PY'
+rm -rf "$out"
+OUT="$out" FIXTURES="$fixtures" python3 - <<'PY'
 import glob, hashlib, json, os
 
 MAX = 8 * 1024  # seeds stay small; the huge-body case is left to the fuzzer
@@ -25,7 +28,7 @@ def put(target, data):
         data = data.encode()
     if len(data) > MAX:
         return
-    d = os.path.join("fuzz/corpus", target)
+    d = os.path.join(os.environ["OUT"], target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb") as f:
         f.write(data)
@@ -135,4 +138,4 @@ fwd(1, {"url": "http://MERCHANT/", "body": ""})
 fwd(2, {"url": "http://MERCHANT/", "body": ""})
 fwd(4, {"url": "http://MERCHANT/", "body": ""})
 PY
-for d in fuzz/corpus/*; do echo "$(basename "$d"): $(ls "$d" | wc -l) seeds"; done
+for d in "$out"/*; do echo "$(basename "$d"): $(ls "$d" | wc -l) seeds"; done
