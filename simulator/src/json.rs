@@ -121,8 +121,10 @@ pub fn scan_object(doc: &str) -> Result<Vec<Member>, SyntaxError> {
             let string = match kind {
                 Kind::String => Some(serde_json::from_str::<String>(text).map_err(at)?),
                 // A raw value (like `IgnoredAny`) is skipped without serde_json's recursion
-                // limit; reading it once more as a `Value` applies the limit.
-                Kind::Object | Kind::Array => {
+                // limit and without converting numbers; reading it once more as a `Value`
+                // applies the limit and refuses an out-of-range number (`1e999`) at the top
+                // level as serde_json does inside an array (found by the json_scan fuzz target).
+                Kind::Object | Kind::Array | Kind::Number => {
                     serde_json::from_str::<serde_json::Value>(text).map_err(at)?;
                     None
                 }
