@@ -54,6 +54,8 @@ put("json_scan", '{"a":[1,-0.5e+3,true,false,null,{"b":"\\ud83d\\ude00\\/\\n"}],
 
 # key_parse: 0 private, 1 public, 2 AES (every committed TEST key, in each form it is read in).
 for path in sorted(glob.glob("keys/*/*")):
+    if os.path.isdir(path):  # keys/cert/app/: the app's own key pair, not a console key
+        continue
     text = open(path).read()
     name = os.path.basename(path)
     if name.startswith("private"):
@@ -65,6 +67,18 @@ for path in sorted(glob.glob("keys/*/*")):
         put("key_parse", b"\x01" + text.encode())
     elif name.startswith("aes"):
         put("key_parse", b"\x02" + text.encode())
+
+# cert_load: 0 one certificate file alone; 1 root bundle, 2 Alipay certificate, 3 app
+# certificate in place of the committed TEST set's file of that role.
+cert = {
+    "root": "keys/cert/alipayRootCert.crt",
+    "alipay": "keys/cert/alipayCertPublicKey_RSA2.crt",
+    "app": sorted(glob.glob("keys/cert/appCertPublicKey_*.crt"))[0],
+}
+for sel, role in ((1, "root"), (2, "alipay"), (3, "app")):
+    text = open(cert[role]).read()
+    put("cert_load", b"\x00" + text.encode())
+    put("cert_load", bytes([sel]) + text.encode())
 
 # scenario_file: every catalogue file.
 for path in sorted(glob.glob("scenarios/*.toml")):

@@ -15,6 +15,9 @@ mod json_scan;
 #[path = "../../fuzz/oracles/key_parse.rs"]
 mod key_parse;
 
+#[path = "../../fuzz/oracles/cert_load.rs"]
+mod cert_load;
+
 #[allow(unexpected_cfgs)]
 #[path = "../../fuzz/oracles/server_admin.rs"]
 mod server_admin;
@@ -59,6 +62,11 @@ fn json_scan_inputs() {
 #[test]
 fn key_parse_inputs() {
     replay("key_parse", key_parse::run);
+}
+
+#[test]
+fn cert_load_inputs() {
+    replay("cert_load", cert_load::run);
 }
 
 #[test]
