@@ -4,8 +4,6 @@
 //!
 //! The harness-side targets are replayed in `harness/tests/fuzz_regressions.rs`.
 
-use std::path::{Path, PathBuf};
-
 #[path = "../../fuzz/oracles/open_envelope.rs"]
 mod open_envelope;
 
@@ -25,29 +23,9 @@ mod server_admin;
 #[path = "../../fuzz/oracles/server_forward.rs"]
 mod server_forward;
 
-fn inputs(target: &str, kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz")
-        .join(kind)
-        .join(target);
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => Vec::new(),
-    };
-    files.sort();
-    files
-}
-
-/// Runs every committed input of `target`; the seed corpus must not be empty.
-fn replay(target: &str, run: fn(&[u8])) {
-    let seeds = inputs(target, "corpus");
-    assert!(!seeds.is_empty(), "no seeds for {target}: run fuzz/seed.sh");
-    for path in inputs(target, "regressions").iter().chain(&seeds) {
-        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "{target}: {} fails", path.display());
-    }
-}
+#[path = "../../fuzz/replay.rs"]
+mod replay;
+use replay::replay;
 
 #[test]
 fn open_envelope_inputs() {
