@@ -31,22 +31,8 @@ fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
   (cd "$here/node" && npm ci --prefer-offline --no-audit --no-fund >/dev/null) ||
   { fail setup "npm ci failed"; echo "$passed passed, $failed failed"; exit 1; }
 
-# tally <name> <command...>: runs a checker whose last line is "N passed, M failed".
-tally() {
-  local name=$1 rc=0 last
-  shift
-  echo "== $name"
-  "$@" >"$tmp/$name.out" 2>&1 || rc=$?
-  sed "s/^/  /" "$tmp/$name.out"
-  last=$(tail -n 1 "$tmp/$name.out")
-  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-    passed=$((passed + BASH_REMATCH[1]))
-    failed=$((failed + BASH_REMATCH[2]))
-    [ "$rc" = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || fail "$name" "exited $rc with no failure counted"
-  else
-    fail "$name" "exited $rc without a summary line"
-  fi
-}
+# shellcheck source=interop/tally.sh
+source "$here/tally.sh"
 
 tally node-sdk.keys-cert node "$here/node/cert-check.mjs" "$root/keys/cert" "$root/keys/cert/cert-sn.json" "$root/keys/platform/public.spki.pem"
 

@@ -69,22 +69,8 @@ echo "== alipay-sim fixtures"
 "$sim" fixtures --out "$tmp/fixtures" >"$tmp/fixtures.log" 2>&1 || { cat "$tmp/fixtures.log"; die "alipay-sim fixtures failed"; }
 ls "$tmp/fixtures"/*.json >/dev/null 2>&1 || die "alipay-sim fixtures wrote no fixture"
 
-# tally <name> <command...>: runs a checker whose last line is "N passed, M failed" and adds it up.
-tally() {
-  local name=$1 rc=0 last
-  shift
-  echo "== $name"
-  "$@" >"$tmp/$name.out" 2>&1 || rc=$?
-  sed "s/^/  /" "$tmp/$name.out"
-  last=$(tail -n 1 "$tmp/$name.out")
-  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-    passed=$((passed + BASH_REMATCH[1]))
-    failed=$((failed + BASH_REMATCH[2]))
-    [ "$rc" = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || fail "$name" "exited $rc with no failure counted"
-  else
-    fail "$name" "exited $rc without a summary line"
-  fi
-}
+# shellcheck source=interop/tally.sh
+source "$here/tally.sh"
 
 tally node-sdk node "$here/node/check-fixtures.mjs" "$tmp/fixtures"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/check_fixtures.py" "$tmp/fixtures"
