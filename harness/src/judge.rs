@@ -247,7 +247,7 @@ impl Judge {
         let views = Views::of(&body);
         let always = self.always(target, answer, &views);
         let e = target.expected;
-        let primary = self.outcome_rule(e, answer, &body);
+        let primary = self.outcome_rule(e, answer, &body, &views);
 
         let fail = |problems: Vec<String>| Judgement {
             verdict: Verdict::Fail,
@@ -276,7 +276,7 @@ impl Judge {
                 code: None,
                 sub_code: None,
             };
-            let alt = self.outcome_rule(&refusal, answer, &body);
+            let alt = self.outcome_rule(&refusal, answer, &body, &views);
             if alt.problems.is_empty() {
                 if !always.is_empty() {
                     return fail(always);
@@ -296,8 +296,15 @@ impl Judge {
         fail(problems)
     }
 
-    /// The status and content rules of `e`'s outcome class applied to `answer`.
-    fn outcome_rule(&self, e: &Expectation, answer: &Answer, body: &str) -> Findings {
+    /// The status and content rules of `e`'s outcome class applied to `answer` (its body as
+    /// text, and the [`Views`] of it that [`Judge::judge`] already built).
+    fn outcome_rule(
+        &self,
+        e: &Expectation,
+        answer: &Answer,
+        body: &str,
+        views: &Views,
+    ) -> Findings {
         let mut f = Findings::default();
         let rule = self.contract.rule(e.outcome);
         let contract_status = rule.and_then(|r| r.status.as_ref());
@@ -332,7 +339,7 @@ impl Judge {
                 default_status_words(e.outcome)
             )),
         }
-        self.check_content(e, rule, answer, body, &mut f);
+        self.check_content(e, rule, answer, body, views, &mut f);
         f
     }
 
@@ -342,6 +349,7 @@ impl Judge {
         rule: Option<&Rule>,
         answer: &Answer,
         body: &str,
+        views: &Views,
         f: &mut Findings,
     ) {
         let table = format!("contract [{}]", e.outcome);
@@ -403,7 +411,7 @@ impl Judge {
                     )),
                 },
                 (None, None) => {
-                    if Views::of(body).readable_contains(m) {
+                    if views.readable_contains(m) {
                         f.ok.push(format!(
                             "default rule for {}: the mobile {m} is in the body",
                             e.outcome
