@@ -59,7 +59,9 @@ pub struct Variant {
     pub label: &'static str,
     /// The base64 ciphertext.
     pub ciphertext: String,
-    /// The envelope (signed with the attacker's key).
+    /// The envelope's `sign` (made with the attacker's key).
+    pub sign: String,
+    /// The envelope.
     pub envelope: String,
 }
 
@@ -114,6 +116,7 @@ pub fn variants(
                 label,
                 envelope: assemble(&token, Some(&sign), sign_type, EnvelopeFields::Minimal),
                 ciphertext,
+                sign,
             }
         })
         .collect()
@@ -148,11 +151,10 @@ fn volatile() -> &'static [(Regex, &'static str)] {
 /// (request ids, timestamps, echoes of what was sent) replaced by placeholders.
 pub fn normalise(body: &str, variant: &Variant) -> String {
     let mut out = body.to_string();
-    let sign = serde_json::from_str::<serde_json::Value>(&variant.envelope)
-        .ok()
-        .and_then(|v| v["sign"].as_str().map(str::to_string))
-        .unwrap_or_default();
-    for (secret, with) in [(&variant.ciphertext, "<ciphertext>"), (&sign, "<sign>")] {
+    for (secret, with) in [
+        (&variant.ciphertext, "<ciphertext>"),
+        (&variant.sign, "<sign>"),
+    ] {
         let trimmed = secret.trim_end_matches('=');
         let bytes = STANDARD.decode(secret).unwrap_or_default();
         let forms = [
