@@ -207,6 +207,12 @@ async fn reference_passes_everything_in_the_standard_configuration() {
             .contains("reported the unsigned platform error 40001"),
         "{case}"
     );
+    // A behaviour check's pass names its rule, as every pass does.
+    let reason = run.case("behaviour.concurrency.distinct-mobiles")["reason"].to_string();
+    assert!(
+        reason.contains("pass by the behaviour check (distinct mobiles)"),
+        "{reason}"
+    );
     assert_eq!(
         run.report["summary"]["passed"].as_u64(),
         Some(run.passed.len() as u64)
