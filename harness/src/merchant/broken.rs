@@ -318,6 +318,8 @@ async fn leaky_errors(State(m): Shared, Envelope(envelope): Envelope) -> Respons
 
 async fn slow(State(m): Shared, body: Body) -> Response {
     // BUG (operational): every answer waits for something slow.
+    // The wait comes before the body is read (so not the `Envelope` extractor): even the 413
+    // for an oversized body is late, and every case times out.
     tokio::time::sleep(SLOW_DELAY).await;
     match read_envelope(body).await {
         Ok(envelope) => open_and_answer(&m.opener, &envelope),
