@@ -203,6 +203,18 @@ impl Judge {
         }
     }
 
+    /// The problems every answer is checked for, whatever its case and contract (readable, no
+    /// forbidden mobile, no key material, no stack trace, no echo of `target.ciphertext`): the
+    /// `always (...)` part of [`Judge::judge`], for checks that judge status and content their
+    /// own way.
+    pub fn always_problems(&self, target: &Target<'_>, answer: &Answer) -> Vec<String> {
+        self.always(
+            target,
+            answer,
+            &Views::of(&String::from_utf8_lossy(&answer.body)),
+        )
+    }
+
     /// The problems every answer is checked for, whatever its case and contract.
     fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<String> {
         let mut problems = Vec::new();
