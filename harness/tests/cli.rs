@@ -49,7 +49,7 @@ fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
 }
 
 /// Nothing listens: the run stops after the first few attempts with one line (exit 2, the
-/// harness could not run), not a report of 41 identical errors with crypto advice.
+/// harness could not run), not a report of one identical error per case with crypto advice.
 #[test]
 fn unreachable_endpoint_is_exit_2_with_one_line() {
     let endpoint = closed_endpoint();
