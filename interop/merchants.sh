@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # interop/merchants.sh -- the conformance harness against merchants written on the official SDKs.
 #
-# Starts node/merchant.mjs (official Node SDK, node:http) and python/merchant.py (official Python SDK
-# through python/sdk.py, http.server), each on a free port on 127.0.0.1, and runs
+# Starts node/merchant.mjs (official Node SDK, node:http), python/merchant.py (official Python SDK
+# through python/sdk.py, http.server) and node/merchant.mjs --cert-dir keys/cert (certificate mode,
+# "nodecert"), each on a free port on 127.0.0.1, and runs
 #   alipay-harness run --endpoint http://127.0.0.1:PORT/decrypt --contract harness/contracts/reference.toml \
 #       --keys keys --format json=REPORT --format terminal --fail-on high
-# against each. Then it checks, from the JSON report, that:
+# against each (plus --merchant-signing cert for nodecert). Then it checks, from the JSON report, that:
 #   - the harness exited 0 (nothing at high or critical severity failed);
 #   - no case ended in an `error` verdict;
 #   - the cases that failed are EXACTLY the documented deviations of that SDK (EXPECTED_* below;
-#     README.md "What the harness finds in code built on the official SDKs" explains each one).
+#     interop/README.md "What the harness finds in code built on the official SDKs" explains each one).
 #     A documented deviation that starts passing is a failure too: update the list and the README.
 # Needs node/node_modules and the Python venv that run.sh installs (INTEROP_PYTHON, else .venv).
 # Environment: ALIPAY_HARNESS=<path> uses that binary instead of `cargo build -p alipay-harness`.

@@ -203,6 +203,18 @@ impl Judge {
         }
     }
 
+    /// The problems every answer is checked for, whatever its case and contract (readable, no
+    /// forbidden mobile, no key material, no stack trace, no echo of `target.ciphertext`): the
+    /// `always (...)` part of [`Judge::judge`], for checks that judge status and content their
+    /// own way.
+    pub fn always_problems(&self, target: &Target<'_>, answer: &Answer) -> Vec<String> {
+        self.always(
+            target,
+            answer,
+            &Views::of(&String::from_utf8_lossy(&answer.body)),
+        )
+    }
+
     /// The problems every answer is checked for, whatever its case and contract.
     fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<String> {
         let mut problems = Vec::new();
@@ -247,7 +259,7 @@ impl Judge {
         let views = Views::of(&body);
         let always = self.always(target, answer, &views);
         let e = target.expected;
-        let primary = self.outcome_rule(e, answer, &body);
+        let primary = self.outcome_rule(e, answer, &body, &views);
 
         let fail = |problems: Vec<String>| Judgement {
             verdict: Verdict::Fail,
@@ -276,7 +288,7 @@ impl Judge {
                 code: None,
                 sub_code: None,
             };
-            let alt = self.outcome_rule(&refusal, answer, &body);
+            let alt = self.outcome_rule(&refusal, answer, &body, &views);
             if alt.problems.is_empty() {
                 if !always.is_empty() {
                     return fail(always);
@@ -296,8 +308,15 @@ impl Judge {
         fail(problems)
     }
 
-    /// The status and content rules of `e`'s outcome class applied to `answer`.
-    fn outcome_rule(&self, e: &Expectation, answer: &Answer, body: &str) -> Findings {
+    /// The status and content rules of `e`'s outcome class applied to `answer` (its body as
+    /// text, and the [`Views`] of it that [`Judge::judge`] already built).
+    fn outcome_rule(
+        &self,
+        e: &Expectation,
+        answer: &Answer,
+        body: &str,
+        views: &Views,
+    ) -> Findings {
         let mut f = Findings::default();
         let rule = self.contract.rule(e.outcome);
         let contract_status = rule.and_then(|r| r.status.as_ref());
@@ -332,7 +351,7 @@ impl Judge {
                 default_status_words(e.outcome)
             )),
         }
-        self.check_content(e, rule, answer, body, &mut f);
+        self.check_content(e, rule, answer, body, views, &mut f);
         f
     }
 
@@ -342,6 +361,7 @@ impl Judge {
         rule: Option<&Rule>,
         answer: &Answer,
         body: &str,
+        views: &Views,
         f: &mut Findings,
     ) {
         let table = format!("contract [{}]", e.outcome);
@@ -403,7 +423,7 @@ impl Judge {
                     )),
                 },
                 (None, None) => {
-                    if Views::of(body).readable_contains(m) {
+                    if views.readable_contains(m) {
                         f.ok.push(format!(
                             "default rule for {}: the mobile {m} is in the body",
                             e.outcome

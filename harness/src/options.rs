@@ -94,13 +94,13 @@ pub fn selection(
     })
 }
 
-/// The TLS options, with the `--cacert` file checked now (an exit-2 error naming the file).
+/// The TLS options, with the `--cacert` file read now (an exit-2 error naming the file).
 pub fn tls(cacert: Option<&Path>, insecure: bool) -> anyhow::Result<TlsOptions> {
-    if let Some(path) = cacert {
-        crate::transport::load_ca(path)?;
-    }
     Ok(TlsOptions {
-        cacert: cacert.map(Path::to_path_buf),
+        ca_certs: match cacert {
+            Some(path) => crate::transport::load_ca(path)?,
+            None => Vec::new(),
+        },
         insecure,
     })
 }

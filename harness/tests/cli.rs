@@ -49,7 +49,7 @@ fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
 }
 
 /// Nothing listens: the run stops after the first few attempts with one line (exit 2, the
-/// harness could not run), not a report of 41 identical errors with crypto advice.
+/// harness could not run), not a report of one identical error per case with crypto advice.
 #[test]
 fn unreachable_endpoint_is_exit_2_with_one_line() {
     let endpoint = closed_endpoint();
@@ -177,14 +177,19 @@ fn invalid_values_found_after_parsing_are_exit_2_and_named() {
         ),
     ];
     for (args, needle) in cases {
-        harness()
-            .arg("run")
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::starts_with("error: "))
-            .stderr(predicate::str::contains(needle));
+        run_is_exit_2_naming(args, needle);
     }
+}
+
+/// `alipay-harness run ARGS` exits 2 with one error line naming `needle`.
+fn run_is_exit_2_naming(args: &[&str], needle: &str) {
+    harness()
+        .arg("run")
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains(needle));
 }
 
 #[test]
@@ -200,22 +205,26 @@ fn unreadable_or_invalid_contract_is_exit_2_with_path_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.toml");
     std::fs::write(&p, "[accept]\nstatus = [200]\nmobil = \"/m\"\n").unwrap();
-    harness()
-        .args(["run", "--endpoint", "http://127.0.0.1:1/", "--contract"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "c.toml: accept.mobil: unknown key",
-        ));
+    run_is_exit_2_naming(
+        &[
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--contract",
+            p.to_str().unwrap(),
+        ],
+        "c.toml: accept.mobil: unknown key",
+    );
     let r = dir.path().join("r.json");
     std::fs::write(&r, "{}").unwrap();
-    harness()
-        .args(["run", "--endpoint", "http://127.0.0.1:1/", "--last-failed"])
-        .arg(&r)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("r.json"));
+    run_is_exit_2_naming(
+        &[
+            "--endpoint",
+            "http://127.0.0.1:1/",
+            "--last-failed",
+            r.to_str().unwrap(),
+        ],
+        "r.json",
+    );
 }
 
 #[test]

@@ -144,26 +144,19 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
         "<testcase name=\"behaviour.oracle.uniform-rejection\" classname=\"behaviour.oracle\""
     ));
     assert!(xml.contains("note: timing"));
-    assert_eq!(
-        xml.matches("<system-out>").count() as u64,
-        s["passed"].as_u64().unwrap()
-    );
-    assert_eq!(
-        xml.matches("<failure ").count() as u64,
-        s["failed"].as_u64().unwrap()
-    );
-    assert_eq!(
-        xml.matches("<error ").count() as u64,
-        s["errors"].as_u64().unwrap()
-    );
-    assert_eq!(
-        xml.matches("<skipped ").count() as u64,
-        s["skipped"].as_u64().unwrap()
-    );
-    assert_eq!(
-        xml.matches("<testcase ").count() as u64,
-        s["total"].as_u64().unwrap()
-    );
+    for (element, count) in [
+        ("<system-out>", "passed"),
+        ("<failure ", "failed"),
+        ("<error ", "errors"),
+        ("<skipped ", "skipped"),
+        ("<testcase ", "total"),
+    ] {
+        assert_eq!(
+            xml.matches(element).count() as u64,
+            s[count].as_u64().unwrap(),
+            "{element} elements vs summary.{count}"
+        );
+    }
 
     // Terminal, not a TTY: no ANSI codes; failures carry why, fix and curl.
     let text = String::from_utf8(terminal).unwrap();

@@ -185,7 +185,7 @@ pub(super) async fn run(
         if !errors.is_empty() {
             parts.push(format!("{} requests got no answer", errors.len()));
         }
-        result.reason = parts.join("; ");
+        result.reason = format!("behaviour check (distinct mobiles): {}", parts.join("; "));
     } else if !errors.is_empty() || lost > 0 {
         result.verdict = Verdict::Error;
         result.reason = format!(
@@ -198,8 +198,9 @@ pub(super) async fn run(
         );
     } else {
         result.verdict = Verdict::Pass;
-        result.reason =
-            format!("all {requests} answers ({parallel} at a time) carried their own mobile");
+        result.reason = format!(
+            "pass by the behaviour check (distinct mobiles): all {requests} answers ({parallel} at a time) carried their own mobile"
+        );
     }
     result
 }

@@ -50,6 +50,14 @@ pub const VARIANTS: usize = 5;
 /// The mobile inside variant `a`: it must never come back.
 pub const CANARY: &str = "13900000017";
 
+/// What every forged envelope must get: a refusal.
+const REFUSAL: Expectation = Expectation {
+    outcome: Outcome::Reject,
+    mobile: None,
+    code: None,
+    sub_code: None,
+};
+
 /// One forged envelope.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -59,7 +67,9 @@ pub struct Variant {
     pub label: &'static str,
     /// The base64 ciphertext.
     pub ciphertext: String,
-    /// The envelope (signed with the attacker's key).
+    /// The envelope's `sign` (made with the attacker's key).
+    pub sign: String,
+    /// The envelope.
     pub envelope: String,
 }
 
@@ -114,6 +124,7 @@ pub fn variants(
                 label,
                 envelope: assemble(&token, Some(&sign), sign_type, EnvelopeFields::Minimal),
                 ciphertext,
+                sign,
             }
         })
         .collect()
@@ -148,11 +159,10 @@ fn volatile() -> &'static [(Regex, &'static str)] {
 /// (request ids, timestamps, echoes of what was sent) replaced by placeholders.
 pub fn normalise(body: &str, variant: &Variant) -> String {
     let mut out = body.to_string();
-    let sign = serde_json::from_str::<serde_json::Value>(&variant.envelope)
-        .ok()
-        .and_then(|v| v["sign"].as_str().map(str::to_string))
-        .unwrap_or_default();
-    for (secret, with) in [(&variant.ciphertext, "<ciphertext>"), (&sign, "<sign>")] {
+    for (secret, with) in [
+        (&variant.ciphertext, "<ciphertext>"),
+        (&variant.sign, "<sign>"),
+    ] {
         let trimmed = secret.trim_end_matches('=');
         let bytes = STANDARD.decode(secret).unwrap_or_default();
         let forms = [
@@ -241,15 +251,9 @@ struct Exchange {
 
 /// Runs the check.
 pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> CaseResult {
-    let refusal = Expectation {
-        outcome: Outcome::Reject,
-        mobile: None,
-        code: None,
-        sub_code: None,
-    };
     let canary = vec![CANARY.to_string()];
     let mut expected: Expected = ctx.judge.expected(&Target {
-        expected: &refusal,
+        expected: &REFUSAL,
         forbidden: &canary,
         ciphertext: None,
         refusal_allowed: false,
@@ -315,6 +319,14 @@ fn judge_exchanges(
         .max()
         .unwrap_or(0);
 
+    // Every answer is also checked for what no answer may hold (key material, stack traces, an
+    // undecodable body), as the judge checks every case's answer.
+    let leak_target = Target {
+        expected: &REFUSAL,
+        forbidden: &[],
+        ciphertext: None,
+        refusal_allowed: false,
+    };
     // What came back per exchange: (variant, Some((status, redacted body)) or None if dropped).
     let mut observed: Vec<(usize, Option<(u16, String)>)> = Vec::new();
     let mut problems = Vec::new();
@@ -342,6 +354,9 @@ fn judge_exchanges(
                         "({}) the answer contains the mobile {CANARY} from inside the forged ciphertext: the endpoint decrypted and used content whose signature does not verify",
                         v.name
                     ));
+                }
+                for p in ctx.judge.always_problems(&leak_target, a) {
+                    problems.push(format!("({}) {p}", v.name));
                 }
                 let redacted = ctx.judge.key_material().redact(&body);
                 observed.push((x.variant, Some((a.status, redacted))));

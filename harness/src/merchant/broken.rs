@@ -218,6 +218,15 @@ async fn busy_final(State(m): Shared, Envelope(envelope): Envelope) -> Response 
     }
 }
 
+/// True when unwrap-style field access survives the envelope object `o`: its `response`, if any,
+/// is a string or an object, and its `sign`, if any, a string ([`Broken::CrashOnGarbage`],
+/// [`Broken::CrashReset`]).
+fn unwrap_survives(o: &serde_json::Map<String, Value>) -> bool {
+    o.get("response")
+        .is_none_or(|r| r.is_string() || r.is_object())
+        && o.get("sign").is_none_or(Value::is_string)
+}
+
 async fn crash_on_garbage(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     // BUG: unwrap-style field access; the framework turns the panic into a 500 with its message.
     let parsed = serde_json::from_str::<Value>(&envelope);
@@ -226,12 +235,7 @@ async fn crash_on_garbage(State(m): Shared, Envelope(envelope): Envelope) -> Res
             "called `Result::unwrap()` on an `Err` value: Error({e:?})"
         )),
         Ok(Value::Object(o)) => {
-            let response_ok = o
-                .get("response")
-                .is_none_or(|r| r.is_string() || r.is_object());
-            let sign_ok = o.get("sign").is_none_or(Value::is_string);
-            (!response_ok || !sign_ok)
-                .then(|| "called `Option::unwrap()` on a `None` value".to_string())
+            (!unwrap_survives(o)).then(|| "called `Option::unwrap()` on a `None` value".to_string())
         }
         Ok(_) => Some("called `Option::unwrap()` on a `None` value".to_string()),
     };
@@ -314,6 +318,8 @@ async fn leaky_errors(State(m): Shared, Envelope(envelope): Envelope) -> Respons
 
 async fn slow(State(m): Shared, body: Body) -> Response {
     // BUG (operational): every answer waits for something slow.
+    // The wait comes before the body is read (so not the `Envelope` extractor): even the 413
+    // for an oversized body is late, and every case times out.
     tokio::time::sleep(SLOW_DELAY).await;
     match read_envelope(body).await {
         Ok(envelope) => open_and_answer(&m.opener, &envelope),

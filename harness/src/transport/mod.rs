@@ -26,8 +26,9 @@ pub struct Limits {
 /// How the harness trusts an HTTPS endpoint's certificate.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
-    /// Extra CA certificates (PEM) trusted besides the system's: `--cacert FILE`.
-    pub cacert: Option<PathBuf>,
+    /// Extra CA certificates trusted besides the system's: those of `--cacert FILE`, read once
+    /// by [`load_ca`] when the options are validated.
+    pub ca_certs: Vec<reqwest::Certificate>,
     /// Accept any certificate (`--insecure`): for a staging endpoint only, never in CI.
     pub insecure: bool,
 }
@@ -244,10 +245,8 @@ impl HttpClient {
             // connection closed by the server mid-reuse cannot turn into a spurious reset.
             .pool_max_idle_per_host(0)
             .user_agent(concat!("alipay-harness/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &tls.cacert {
-            for cert in load_ca(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
+        for cert in &tls.ca_certs {
+            builder = builder.add_root_certificate(cert.clone());
         }
         if tls.insecure {
             builder = builder.danger_accept_invalid_certs(true);

@@ -104,11 +104,10 @@ pub(super) async fn decrypt_first(State(m): Shared, Envelope(envelope): Envelope
 pub(super) async fn crash_reset(State(m): Shared, Envelope(envelope): Envelope) -> Response {
     // BUG: unwrap-style parsing with no panic-catching layer: the connection task dies.
     let parsed = serde_json::from_str::<Value>(&envelope).ok();
-    let usable = parsed.as_ref().and_then(Value::as_object).is_some_and(|o| {
-        o.get("response")
-            .is_none_or(|r| r.is_string() || r.is_object())
-            && o.get("sign").is_none_or(Value::is_string)
-    });
+    let usable = parsed
+        .as_ref()
+        .and_then(Value::as_object)
+        .is_some_and(super::unwrap_survives);
     if !usable {
         std::panic::resume_unwind(Box::new(
             "crash-reset merchant: called `Option::unwrap()` on a `None` value (deliberate)",
