@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest as _, Md5};
 use rsa::PublicKey;
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::pkcs8::DecodePublicKey;
 use serde::{Deserialize, Serialize};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
@@ -179,6 +179,16 @@ pub enum CertError {
     /// Making a TEST-ONLY certificate set failed (a library error; not expected in practice).
     #[error("generating a TEST-ONLY certificate set: {0}")]
     Generate(String),
+}
+
+impl CertError {
+    /// [`CertError::Io`] for `path`.
+    fn io(path: &Path, e: std::io::Error) -> Self {
+        CertError::Io {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// The three certificate serial-number digests the SDKs compute.

@@ -63,10 +63,7 @@ impl CertSet {
         // Each file is checked as PEM first, so that binary DER or other non-text content is
         // reported as such rather than as an encoding error.
         let read = |p: &Path| -> Result<String, CertError> {
-            let bytes = fs::read(p).map_err(|e| CertError::Io {
-                file: p.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let bytes = fs::read(p).map_err(|e| CertError::io(p, e))?;
             PemCerts::parse(&p.display().to_string(), &bytes)?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         };
@@ -107,10 +104,8 @@ impl CertSet {
         }
         let app_private = cert_dir.join(files::APP_PRIVATE);
         let app_pair = if app_private.exists() {
-            let text = fs::read_to_string(&app_private).map_err(|e| CertError::Io {
-                file: app_private.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text =
+                fs::read_to_string(&app_private).map_err(|e| CertError::io(&app_private, e))?;
             let key = keys::parse_private_key(&text, "app private key").map_err(|e| {
                 CertError::KeyMismatch {
                     file: app_private.display().to_string(),
