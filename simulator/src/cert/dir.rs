@@ -2,16 +2,6 @@
 
 use super::*;
 
-/// The directory layout written for a cert set, relative to a key directory.
-pub fn paths(dir: &Path, app_id: &str) -> [PathBuf; 3] {
-    let d = dir.join(files::DIR);
-    [
-        d.join(files::ROOT),
-        d.join(files::ALIPAY),
-        d.join(files::app(app_id)),
-    ]
-}
-
 /// `cert/cert-sn.json`: what a merchant's SDK will compute from the set.
 #[derive(Debug, Serialize)]
 struct SnFile<'a> {

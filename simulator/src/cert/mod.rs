@@ -207,7 +207,7 @@ mod dir;
 mod read;
 mod set;
 
-pub use dir::{paths, write_cert_dir};
+pub use dir::write_cert_dir;
 pub use read::{PemCerts, alipay_public_key_from_cert, cert_sn, issuer_for_sn, sn_of};
 pub use set::{CertBundle, CertFiles, CertKeys, CertPems, CertSet};
 
