@@ -152,6 +152,14 @@ pub enum CertError {
         /// The key it was compared with.
         key: String,
     },
+    /// The app private key beside the certificates (`app/private.pkcs8.pem`) is not a key.
+    #[error("app key file {file}: {detail}")]
+    AppKey {
+        /// The key file.
+        file: String,
+        /// What the key parser said.
+        detail: String,
+    },
     /// A certificate's issuer name has a value we cannot render as text (the SN needs it).
     #[error("certificate file {file}: issuer attribute {attribute} is not a text value")]
     IssuerName {

@@ -107,9 +107,9 @@ impl CertSet {
             let text =
                 fs::read_to_string(&app_private).map_err(|e| CertError::io(&app_private, e))?;
             let key = keys::parse_private_key(&text, "app private key").map_err(|e| {
-                CertError::KeyMismatch {
+                CertError::AppKey {
                     file: app_private.display().to_string(),
-                    key: e.to_string(),
+                    detail: e.to_string(),
                 }
             })?;
             let pair = KeyPair::from_private(key);
@@ -163,9 +163,9 @@ impl CertKeys {
         )?;
         let key =
             keys::parse_private_key(embedded_cert!("app/private.pkcs8.pem"), "app private key")
-                .map_err(|e| CertError::KeyMismatch {
+                .map_err(|e| CertError::AppKey {
                     file: "<embedded>/keys/cert/app/private.pkcs8.pem".into(),
-                    key: e.to_string(),
+                    detail: e.to_string(),
                 })?;
         Ok(Self {
             set,
