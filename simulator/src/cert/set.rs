@@ -60,11 +60,10 @@ impl CertSet {
 
     /// Loads a merchant's three files from disk (the console's download).
     pub fn load(root: &Path, alipay: &Path, app: &Path, app_id: &str) -> Result<Self, CertError> {
-        // Each file is checked as PEM first, so that binary DER or other non-text content is
-        // reported as such rather than as an encoding error.
+        // Read as bytes, not as UTF-8: binary DER or other non-text content then reaches
+        // `PemCerts::parse` (which names it) instead of failing as an encoding error.
         let read = |p: &Path| -> Result<String, CertError> {
             let bytes = fs::read(p).map_err(|e| CertError::io(p, e))?;
-            PemCerts::parse(&p.display().to_string(), &bytes)?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         };
         let files = CertFiles {
