@@ -318,12 +318,11 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
         .opener(signing, a.aes_bits),
         (pk, ak) => {
             let verifier = match pk {
-                None if cert_key.is_some() => cert_key,
                 Some(p) => Some(Verifier::new(
                     keys::parse_public_key(&read_text(p)?, "Alipay public key")
                         .with_context(|| format!("in {}", p.display()))?,
                 )),
-                None => None,
+                None => cert_key,
             };
             let aes = match ak {
                 Some(p) => Some(

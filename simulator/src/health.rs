@@ -11,6 +11,8 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use alipay_sim::error::chain_line;
+
 /// `alipay-sim health` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct HealthArgs {
@@ -150,12 +152,12 @@ async fn check(
         .map_err(|e| HealthError::Client(e.to_string()))?;
     let res = match client.get(url).send().await {
         Ok(r) => r,
-        Err(e) => return Ok(Err(describe(&e))),
+        Err(e) => return Ok(Err(chain_line(&e))),
     };
     let status = res.status();
     let body = match res.bytes().await {
         Ok(b) => b,
-        Err(e) => return Ok(Err(format!("reading the answer: {}", describe(&e)))),
+        Err(e) => return Ok(Err(format!("reading the answer: {}", chain_line(&e)))),
     };
     if any_status {
         return Ok(Ok(format!("answered HTTP {status}")));
@@ -174,18 +176,6 @@ async fn check(
         "alipay-sim {}",
         v["version"].as_str().unwrap_or("?")
     )))
-}
-
-/// The error and its causes on one line (reqwest's own text is only the outer layer).
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 #[cfg(test)]

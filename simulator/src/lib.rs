@@ -38,6 +38,7 @@
 //! | the catalogue: file format, loading, building a case, tamper mutations | [`scenario`] |
 //! | deterministic mobile numbers | [`mobile`] |
 //! | fixture files and their manifest | [`fixture`] |
+//! | envelope corpora for load engines (`alipay-sim corpus`) | [`corpus`] |
 //! | typed errors | [`error`] |
 //! | `alipay-sim serve` (feature `server`) | `server` |
 //!

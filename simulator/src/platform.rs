@@ -63,15 +63,6 @@ impl Signing {
         }
     }
 
-    /// The signing of a merchant that verifies `sign_type`, or verifies nothing (`None`).
-    pub fn from_sign_type(sign_type: Option<SignType>) -> Self {
-        match sign_type {
-            Some(SignType::Rsa2) => Signing::Rsa2,
-            Some(SignType::Rsa) => Signing::Rsa,
-            None => Signing::None,
-        }
-    }
-
     /// The signature type, if signing is configured.
     pub fn sign_type(self) -> Option<SignType> {
         match self {
@@ -85,7 +76,10 @@ impl Signing {
 
 impl From<SignType> for Signing {
     fn from(t: SignType) -> Self {
-        Signing::from_sign_type(Some(t))
+        match t {
+            SignType::Rsa2 => Signing::Rsa2,
+            SignType::Rsa => Signing::Rsa,
+        }
     }
 }
 

@@ -7,25 +7,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn sim() -> Command {
-    let mut c = Command::cargo_bin("alipay-sim").unwrap();
-    c.env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS");
-    c
-}
-
-fn keys_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys")
-}
+mod common;
+use common::{keys_dir, read_json, sim, write_fixtures};
 
 fn cert_file(name: &str) -> PathBuf {
     keys_dir().join("cert").join(name)
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// `alipay-sim open --alipay-cert CERT --aes-key AES` on a fixture's res_response: (exit, stdout).
@@ -48,17 +34,13 @@ fn open_with_cert(fixture: &serde_json::Value, cert: &Path) -> (i32, serde_json:
 #[test]
 fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
     let dir = tempfile::tempdir().unwrap();
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let sn = json(&cert_file("cert-sn.json"));
+    write_fixtures(dir.path());
+    let sn = read_json(cert_file("cert-sn.json"));
     let alipay_cert = cert_file("alipayCertPublicKey_RSA2.crt");
     let mut cert_mode = 0;
     for entry in fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
-        let f = json(&path);
+        let f = read_json(&path);
         if f["merchant_profile"]["cert_mode"] != true {
             continue;
         }
@@ -80,7 +62,7 @@ fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
     }
     assert!(cert_mode >= 2, "only {cert_mode} cert-mode fixtures");
 
-    let with_sn = json(&dir.path().join("platform.success.cert-alipay-cert-sn.json"));
+    let with_sn = read_json(dir.path().join("platform.success.cert-alipay-cert-sn.json"));
     let envelope = with_sn["res_response"].as_str().unwrap();
     assert!(
         envelope.ends_with(&format!(
@@ -89,7 +71,7 @@ fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
         )),
         "{envelope}"
     );
-    let plain = json(&dir.path().join("platform.success.cert.json"));
+    let plain = read_json(dir.path().join("platform.success.cert.json"));
     assert!(
         !plain["res_response"]
             .as_str()
@@ -101,14 +83,10 @@ fn a_merchant_with_only_the_certificate_files_opens_every_cert_mode_fixture() {
 #[test]
 fn the_app_key_forgery_is_rejected_unless_the_app_certificate_was_loaded_as_alipays() {
     let dir = tempfile::tempdir().unwrap();
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let forged = json(&dir.path().join("tamper.cert.app-key-signature.json"));
+    write_fixtures(dir.path());
+    let forged = read_json(dir.path().join("tamper.cert.app-key-signature.json"));
     assert_eq!(forged["keys"]["signed_with"], "app");
-    let genuine = json(&dir.path().join("platform.success.cert.json"));
+    let genuine = read_json(dir.path().join("platform.success.cert.json"));
 
     let right = cert_file("alipayCertPublicKey_RSA2.crt");
     let (code, out) = open_with_cert(&forged, &right);
@@ -143,7 +121,7 @@ fn keys_generate_writes_a_certificate_set_and_bundle_prints_its_sns() {
     ] {
         assert!(cert.join(f).is_file(), "{f}");
     }
-    let sn = json(&cert.join("cert-sn.json"));
+    let sn = read_json(cert.join("cert-sn.json"));
     let out = sim()
         .args(["keys", "bundle", "--keys"])
         .arg(dir.path())

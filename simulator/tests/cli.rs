@@ -1,38 +1,12 @@
 //! The `alipay-sim` binary: fixtures, open, keys; exit codes 0 / 1 / 2.
 
 use std::fs;
-use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
 
 mod common;
-
-fn sim() -> Command {
-    let mut c = Command::cargo_bin("alipay-sim").unwrap();
-    c.env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS");
-    c
-}
-
-fn keys_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys")
-}
-
-/// `alipay-sim fixtures --out DIR`, which must succeed.
-fn write_fixtures(dir: &Path) {
-    sim()
-        .args(["fixtures", "--out"])
-        .arg(dir)
-        .assert()
-        .success();
-}
-
-/// A JSON file, parsed.
-fn read_json(path: impl AsRef<Path>) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{keys_dir, read_json, sim, write_fixtures};
 
 /// The envelope `alipay-sim seal ID` prints (the command must succeed).
 fn seal(id: &str) -> Vec<u8> {

@@ -9,15 +9,10 @@ use alipay_sim::corpus::Record;
 use alipay_sim::envelope::{Opened, Opener};
 use alipay_sim::keys::KeySet;
 use alipay_sim::scenario::Outcome;
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn sim() -> Command {
-    let mut c = Command::cargo_bin("alipay-sim").unwrap();
-    c.env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS");
-    c
-}
+mod common;
+use common::sim;
 
 fn read_ndjson(path: &Path) -> Vec<Record> {
     let text = std::fs::read_to_string(path).unwrap();

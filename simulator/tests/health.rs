@@ -5,16 +5,10 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Stdio};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
 mod common;
-
-fn sim() -> Command {
-    let mut c = Command::cargo_bin("alipay-sim").unwrap();
-    c.env_remove("ALIPAY_SIM_ADDR");
-    c
-}
+use common::sim;
 
 /// `alipay-sim serve` on a free loopback port; killed on drop.
 struct Server {

@@ -149,6 +149,11 @@ fn long_serial() -> Vec<u8> {
     s
 }
 
+/// A published serial, written in hex.
+fn serial_hex(digits: &str) -> Result<Vec<u8>, CertError> {
+    hex::decode(digits).map_err(gen_err)
+}
+
 /// An 8-byte root serial (as the real roots have), positive.
 fn root_serial() -> Vec<u8> {
     let mut s: [u8; 8] = rand::random();
@@ -286,7 +291,7 @@ pub fn vector_e() -> Result<CertFiles, CertError> {
                 Some(CA),
                 "Ant Financial Certification Authority R1",
             ),
-            &hex::decode("1FCFA18D6A480D11").map_err(gen_err)?,
+            &serial_hex("1FCFA18D6A480D11")?,
         )?,
         root(
             &PKCS_ECDSA_P384_SHA384,
@@ -296,7 +301,7 @@ pub fn vector_e() -> Result<CertFiles, CertError> {
                 Some(CA),
                 "Ant Financial Certification Authority E1",
             ),
-            &hex::decode("417EFA52C07FDF4A").map_err(gen_err)?,
+            &serial_hex("417EFA52C07FDF4A")?,
         )?,
         root(
             &PKCS_RSA_SHA256,
@@ -306,7 +311,7 @@ pub fn vector_e() -> Result<CertFiles, CertError> {
                 Some("China Trust Network"),
                 "iTrusChina Class 2 Root CA - G3",
             ),
-            &hex::decode("10C764E9D560384212D9C08FD10E373FDD0FB396").map_err(gen_err)?,
+            &serial_hex("10C764E9D560384212D9C08FD10E373FDD0FB396")?,
         )?,
     ];
     let class = |n: u8| {
@@ -322,28 +327,22 @@ pub fn vector_e() -> Result<CertFiles, CertError> {
         )
     };
     let (class1, class2) = (class(1)?, class(2)?);
-    let subject = || {
-        dn(
-            "CN",
-            "alipay-sim TEST ONLY",
-            Some("vector E"),
-            "alipay-sim vector E TEST ONLY",
+    // Both leaves: the same TEST subject, vector E's serial, a fresh key.
+    let leaf_of = |issuer: &Ca, serial: &str| {
+        leaf(
+            issuer,
+            dn(
+                "CN",
+                "alipay-sim TEST ONLY",
+                Some("vector E"),
+                "alipay-sim vector E TEST ONLY",
+            ),
+            &serial_hex(serial)?,
+            &new_key(&PKCS_RSA_SHA256)?,
         )
     };
-    let alipay_key = new_key(&PKCS_RSA_SHA256)?;
-    let alipay_leaf = leaf(
-        &class2,
-        subject(),
-        &hex::decode("20200514E63C2FE04D538716FE21358B").map_err(gen_err)?,
-        &alipay_key,
-    )?;
-    let app_key = new_key(&PKCS_RSA_SHA256)?;
-    let app_leaf = leaf(
-        &class1,
-        subject(),
-        &hex::decode("2020051862039D4090897BA4D51C2126").map_err(gen_err)?,
-        &app_key,
-    )?;
+    let alipay_leaf = leaf_of(&class2, "20200514E63C2FE04D538716FE21358B")?;
+    let app_leaf = leaf_of(&class1, "2020051862039D4090897BA4D51C2126")?;
     Ok(CertFiles {
         app_id: "2021001161683774".to_owned(),
         root: pem_of(&roots.iter().map(|r| &r.cert).collect::<Vec<_>>()),

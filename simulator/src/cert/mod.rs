@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest as _, Md5};
 use rsa::PublicKey;
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::pkcs8::DecodePublicKey;
 use serde::{Deserialize, Serialize};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
@@ -152,6 +152,14 @@ pub enum CertError {
         /// The key it was compared with.
         key: String,
     },
+    /// The app private key beside the certificates (`app/private.pkcs8.pem`) is not a key.
+    #[error("app key file {file}: {detail}")]
+    AppKey {
+        /// The key file.
+        file: String,
+        /// What the key parser said.
+        detail: String,
+    },
     /// A certificate's issuer name has a value we cannot render as text (the SN needs it).
     #[error("certificate file {file}: issuer attribute {attribute} is not a text value")]
     IssuerName {
@@ -181,6 +189,16 @@ pub enum CertError {
     Generate(String),
 }
 
+impl CertError {
+    /// [`CertError::Io`] for `path`.
+    fn io(path: &Path, e: std::io::Error) -> Self {
+        CertError::Io {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// The three certificate serial-number digests the SDKs compute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertSn {
@@ -197,7 +215,7 @@ mod dir;
 mod read;
 mod set;
 
-pub use dir::{paths, write_cert_dir};
+pub use dir::write_cert_dir;
 pub use read::{PemCerts, alipay_public_key_from_cert, cert_sn, issuer_for_sn, sn_of};
 pub use set::{CertBundle, CertFiles, CertKeys, CertPems, CertSet};
 

@@ -79,12 +79,8 @@ impl PemCerts {
 
     /// Reads and splits a PEM file.
     pub fn read(path: &Path) -> Result<Self, CertError> {
-        let file = path.display().to_string();
-        let bytes = fs::read(path).map_err(|e| CertError::Io {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
-        Self::parse(&file, &bytes)
+        let bytes = fs::read(path).map_err(|e| CertError::io(path, e))?;
+        Self::parse(&path.display().to_string(), &bytes)
     }
 
     /// The name used in errors.

@@ -60,14 +60,10 @@ impl CertSet {
 
     /// Loads a merchant's three files from disk (the console's download).
     pub fn load(root: &Path, alipay: &Path, app: &Path, app_id: &str) -> Result<Self, CertError> {
-        // Each file is checked as PEM first, so that binary DER or other non-text content is
-        // reported as such rather than as an encoding error.
+        // Read as bytes, not as UTF-8: binary DER or other non-text content then reaches
+        // `PemCerts::parse` (which names it) instead of failing as an encoding error.
         let read = |p: &Path| -> Result<String, CertError> {
-            let bytes = fs::read(p).map_err(|e| CertError::Io {
-                file: p.display().to_string(),
-                message: e.to_string(),
-            })?;
-            PemCerts::parse(&p.display().to_string(), &bytes)?;
+            let bytes = fs::read(p).map_err(|e| CertError::io(p, e))?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         };
         let files = CertFiles {
@@ -107,14 +103,12 @@ impl CertSet {
         }
         let app_private = cert_dir.join(files::APP_PRIVATE);
         let app_pair = if app_private.exists() {
-            let text = fs::read_to_string(&app_private).map_err(|e| CertError::Io {
-                file: app_private.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text =
+                fs::read_to_string(&app_private).map_err(|e| CertError::io(&app_private, e))?;
             let key = keys::parse_private_key(&text, "app private key").map_err(|e| {
-                CertError::KeyMismatch {
+                CertError::AppKey {
                     file: app_private.display().to_string(),
-                    key: e.to_string(),
+                    detail: e.to_string(),
                 }
             })?;
             let pair = KeyPair::from_private(key);
@@ -168,9 +162,9 @@ impl CertKeys {
         )?;
         let key =
             keys::parse_private_key(embedded_cert!("app/private.pkcs8.pem"), "app private key")
-                .map_err(|e| CertError::KeyMismatch {
+                .map_err(|e| CertError::AppKey {
                     file: "<embedded>/keys/cert/app/private.pkcs8.pem".into(),
-                    key: e.to_string(),
+                    detail: e.to_string(),
                 })?;
         Ok(Self {
             set,

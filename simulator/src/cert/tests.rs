@@ -246,6 +246,17 @@ fn a_leaf_with_the_wrong_key_is_refused_by_name() {
         e.contains("appCertPublicKey_") && e.contains("app private key"),
         "{e}"
     );
+    // A file that holds no key is reported as such, not as a key mismatch.
+    fs::write(cert_dir.join(files::APP_PRIVATE), "not a key").unwrap();
+    let e = CertSet::load_dir(tmp.path(), keys.platform.verifier.public_key())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(files::APP_PRIVATE)
+            && e.contains("not a valid RSA key")
+            && !e.contains("different key pairs"),
+        "{e}"
+    );
     // No app certificate at all.
     fs::remove_file(cert_dir.join(files::app(TEST_APP_ID))).unwrap();
     let e = CertSet::load_dir(tmp.path(), keys.platform.verifier.public_key())

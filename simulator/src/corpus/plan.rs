@@ -81,11 +81,8 @@ impl FromStr for Mix {
 enum Source {
     /// The standard success envelope with the line's mobile.
     Genuine,
-    /// A catalogue case re-sealed with the line's mobile (`overseas`: the `cc-number` form).
-    PerLine {
-        scenario: Box<Scenario>,
-        overseas: bool,
-    },
+    /// A catalogue case re-sealed with the line's mobile (in the case's own form).
+    PerLine(Box<Scenario>),
     /// The same bytes on every line.
     Fixed(Box<Fixed>),
 }
@@ -175,7 +172,7 @@ impl Plan {
                 }
                 for s in under {
                     if applies_to_standard_merchant(s)
-                        && build_sample(s, &keys, 0).body.len() <= PREFIX_BODY_LIMIT
+                        && build_numbered(s, &keys, 0).body.len() <= PREFIX_BODY_LIMIT
                     {
                         picked.push(s.clone());
                     }
@@ -254,15 +251,8 @@ impl Plan {
                     envelope: sealed.envelope,
                 }
             }
-            Source::PerLine { scenario, overseas } => {
-                let mobile = if *overseas {
-                    overseas_number(p)
-                } else {
-                    crate::mobile::mainland_number(p)
-                };
-                let mut s = (**scenario).clone();
-                s.user.mobile = MobileSpec::Literal(mobile);
-                let built = s.build(&self.keys);
+            Source::PerLine(scenario) => {
+                let built = build_numbered(scenario, &self.keys, p);
                 Record {
                     id,
                     case: case.name.clone(),
@@ -297,7 +287,7 @@ fn add(
 }
 
 /// Builds `s` with a literal mobile made from `p` in the scenario's own style.
-fn build_sample(s: &Scenario, keys: &KeySet, p: u64) -> build::Built {
+fn build_numbered(s: &Scenario, keys: &KeySet, p: u64) -> build::Built {
     let mut s = s.clone();
     match numbering(&s.user.mobile) {
         Some(false) => s.user.mobile = MobileSpec::Literal(crate::mobile::mainland_number(p)),
@@ -321,14 +311,9 @@ fn numbering(m: &MobileSpec) -> Option<bool> {
 
 /// Per-line when the mobile changes the bytes, fixed otherwise.
 fn source_of(s: Scenario, keys: &KeySet) -> Source {
-    let a = build_sample(&s, keys, 1);
-    if let Some(overseas) = numbering(&s.user.mobile)
-        && a.body != build_sample(&s, keys, 2).body
-    {
-        return Source::PerLine {
-            scenario: Box::new(s),
-            overseas,
-        };
+    let a = build_numbered(&s, keys, 1);
+    if numbering(&s.user.mobile).is_some() && a.body != build_numbered(&s, keys, 2).body {
+        return Source::PerLine(Box::new(s));
     }
     // The body does not depend on the mobile, so no mobile can be read out of it: no canary.
     Source::Fixed(Box::new(Fixed {

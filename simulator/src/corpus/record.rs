@@ -12,7 +12,7 @@ pub fn write_record(out: &mut Vec<u8>, r: &Record, format: Format) {
         Format::Csv => {
             let fields: [&str; 8] = [
                 &r.case,
-                outcome_str(&r.expect),
+                r.expect.outcome.as_str(),
                 r.expect.mobile.as_deref().unwrap_or(""),
                 r.expect.code.as_deref().unwrap_or(""),
                 r.expect.sub_code.as_deref().unwrap_or(""),
@@ -27,17 +27,6 @@ pub fn write_record(out: &mut Vec<u8>, r: &Record, format: Format) {
             }
             out.extend_from_slice(b"\r\n");
         }
-    }
-}
-
-fn outcome_str(e: &Expectation) -> &'static str {
-    use crate::scenario::Outcome;
-    match e.outcome {
-        Outcome::Accept => "accept",
-        Outcome::NoMobile => "no_mobile",
-        Outcome::PlatformError => "platform_error",
-        Outcome::RetryLater => "retry_later",
-        Outcome::Reject => "reject",
     }
 }
 

@@ -27,15 +27,22 @@ pub enum Outcome {
     Reject,
 }
 
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Outcome {
+    /// The name as written in scenario files, fixtures and corpora (`no_mobile`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
             Outcome::Accept => "accept",
             Outcome::NoMobile => "no_mobile",
             Outcome::PlatformError => "platform_error",
             Outcome::RetryLater => "retry_later",
             Outcome::Reject => "reject",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,22 +1,40 @@
-//! What several of the simulator's test files share: starting the `alipay-sim` binary and reading
-//! its first stdout line (the `listening on URL` line of `serve`), and reading its stderr.
-//! Each test file uses part of it, hence the `dead_code` allowance.
+//! What several of the simulator's test files share: running the `alipay-sim` binary (to the end,
+//! or spawned and read up to its first stdout line, the `listening on URL` line of `serve`),
+//! reading its stderr, the committed keys and fixture files. Each test file uses part of it, hence
+//! the `dead_code` allowance.
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// Spawns `alipay-sim ARGS` without the environment that would change its defaults
-/// (`ALIPAY_SIM_ADDR`, `ALIPAY_SIM_KEYS`, `ALIPAY_SIM_SCENARIOS`, `RUST_LOG`), stdout piped and
-/// stderr as given; returns the child, its stdout (dropping it closes the pipe) and the first
-/// stdout line ("" when the child exits first).
+/// The environment that would change the binary's defaults, removed for every test run.
+const DEFAULTS_ENV: [&str; 4] = [
+    "ALIPAY_SIM_ADDR",
+    "ALIPAY_SIM_KEYS",
+    "ALIPAY_SIM_SCENARIOS",
+    "RUST_LOG",
+];
+
+/// `alipay-sim` (to be given its arguments) without [`DEFAULTS_ENV`].
+pub(crate) fn sim() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("alipay-sim").unwrap();
+    for var in DEFAULTS_ENV {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// Spawns `alipay-sim ARGS` without [`DEFAULTS_ENV`], stdout piped and stderr as given; returns
+/// the child, its stdout (dropping it closes the pipe) and the first stdout line ("" when the
+/// child exits first).
 pub(crate) fn spawn_sim(args: &[&str], stderr: Stdio) -> (Child, BufReader<ChildStdout>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-sim"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alipay-sim"));
+    for var in DEFAULTS_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
         .args(args)
-        .env_remove("ALIPAY_SIM_ADDR")
-        .env_remove("ALIPAY_SIM_KEYS")
-        .env_remove("ALIPAY_SIM_SCENARIOS")
-        .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -25,6 +43,25 @@ pub(crate) fn spawn_sim(args: &[&str], stderr: Stdio) -> (Child, BufReader<Child
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     (child, stdout, line)
+}
+
+/// The committed TEST-ONLY key directory, `keys/`.
+pub(crate) fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys")
+}
+
+/// `alipay-sim fixtures --out DIR`, which must succeed.
+pub(crate) fn write_fixtures(dir: &Path) {
+    sim()
+        .args(["fixtures", "--out"])
+        .arg(dir)
+        .assert()
+        .success();
+}
+
+/// A JSON file, parsed.
+pub(crate) fn read_json(path: impl AsRef<Path>) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// All of a child's piped stderr (read to its end: call it after the child has exited).
