@@ -99,13 +99,13 @@ async fn build_app(
     check_name(&name)?;
     let mode = input.keys.unwrap_or_default();
     let keys = keys_for(state, mode, current).await;
-    let mut app = App::new(name, input.console.unwrap_or_default(), mode, keys);
-    if let Some(cur) = current {
-        app.users = cur.users.clone();
-        app.version = cur.version;
-        app.touch();
-    }
-    Ok(app)
+    // No users yet: `insert_app` keeps those of the app it replaces.
+    Ok(App::new(
+        name,
+        input.console.unwrap_or_default(),
+        mode,
+        keys,
+    ))
 }
 
 fn insert_app(state: &AppState, id: &str, app: App, create_only: bool) -> Result<Value, ApiError> {
