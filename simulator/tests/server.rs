@@ -519,15 +519,11 @@ async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
     );
     let env = envelope_of(&phone(&app, "cert", "alice").await);
     assert!(!env.contains("alipay_cert_sn"), "{env}");
-    assert_eq!(
-        merchant.open(&env).unwrap().result,
-        Opened::Mobile("13812345678".into())
-    );
-    let p = send(
+    assert_eq!(merchant.open(&env).unwrap().result, alices_mobile());
+    let p = patch(
         &app,
-        Method::PATCH,
         "/__admin/apps/cert",
-        Some(json!({"console": {"alipay_cert_sn": true}})),
+        json!({"console": {"alipay_cert_sn": true}}),
     )
     .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
@@ -539,10 +535,7 @@ async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
         )),
         "{env}"
     );
-    assert_eq!(
-        merchant.open(&env).unwrap().result,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(merchant.open(&env).unwrap().result, alices_mobile());
 }
 
 #[tokio::test]
