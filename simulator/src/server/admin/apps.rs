@@ -43,8 +43,8 @@ async fn keys_for(state: &AppState, mode: KeysMode, current: Option<&App>) -> Ar
             app.keys.clone()
         }
         (KeysMode::Generated, _) => {
-            // Two RSA-2048 key generations: a fraction of a second to a few seconds; off the
-            // async workers.
+            // Two RSA-2048 key generations and a TEST certificate set: a fraction of a second
+            // to a few seconds; off the async workers.
             match tokio::task::spawn_blocking(KeySet::generate).await {
                 Ok(k) => Arc::new(k),
                 Err(_) => state.keys().clone(),
