@@ -1,4 +1,5 @@
-//! Helpers of the server benchmarks (`simulator/benches/server.sh`, `simulator/benches/soak.sh`):
+//! Helpers of the server benchmarks (`simulator/benches/server.sh`, and `BENCHMARKS.md`'s
+//! "Connection flood" and "Soak", which run this example directly):
 //!
 //! - `server_bench hello [ADDR]`: the "hello" baseline, the same stack as `alipay-sim serve`
 //!   (axum behind the simulator's own accept loop, on a multi-threaded tokio runtime) answering
@@ -7,7 +8,7 @@
 //!   reports the time from spawning the process to the first answer of
 //!   `POST /jsapi/apps/demo/users/alice/getPhoneNumber` (median and max, in ms);
 //! - `server_bench flood BIN [CONNECTIONS] [SERVE_ARGS...]`: starts `BIN serve`, opens
-//!   CONNECTIONS idle connections at once, holds them 2 s, closes them, and reports the server's
+//!   CONNECTIONS idle connections one after another, holds them 2 s, closes them, and reports the server's
 //!   RSS before, during and after (1 s and 10 s after the close), its peak (VmHWM), and how many
 //!   connections were served, refused with 503, or closed without an answer
 //!   (`FLOOD_FIRST_BYTE=1`: each connection first sends one byte of a request head);
@@ -116,23 +117,26 @@ impl Server {
 
     /// `VmRSS` or `VmHWM` of the server, in KiB.
     fn kb(&self, key: &str) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with(key))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0)
+        status_kb(self.child.id(), key)
     }
-}
 
-impl Server {
     /// Open file descriptors of the server (its listener, its connections, ...).
     fn fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
     }
+}
+
+/// A `/proc/PID/status` figure in KiB (`VmRSS`, `VmHWM`); 0 when it cannot be read.
+fn status_kb(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 impl Drop for Server {
@@ -286,23 +290,14 @@ fn soak(bin: &str, length: Duration, clients: usize) -> Result<String, Error> {
         .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    // RSS once a second, on a plain thread.
+    // RSS every 250 ms, on a plain thread.
     let rss_peak = Arc::new(AtomicU64::new(rss_start));
     let sampler = {
         let (stop, peak) = (stop.clone(), rss_peak.clone());
         let pid = server.child.id();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let kb = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("VmRSS"))
-                            .and_then(|l| l.split_whitespace().nth(1))
-                            .and_then(|v| v.parse::<u64>().ok())
-                    })
-                    .unwrap_or(0);
-                peak.fetch_max(kb, Ordering::Relaxed);
+                peak.fetch_max(status_kb(pid, "VmRSS"), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(250));
             }
         })

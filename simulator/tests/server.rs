@@ -17,6 +17,8 @@ use tower::ServiceExt;
 
 mod common;
 
+use common::Running;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -517,15 +519,11 @@ async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
     );
     let env = envelope_of(&phone(&app, "cert", "alice").await);
     assert!(!env.contains("alipay_cert_sn"), "{env}");
-    assert_eq!(
-        merchant.open(&env).unwrap().result,
-        Opened::Mobile("13812345678".into())
-    );
-    let p = send(
+    assert_eq!(merchant.open(&env).unwrap().result, alices_mobile());
+    let p = patch(
         &app,
-        Method::PATCH,
         "/__admin/apps/cert",
-        Some(json!({"console": {"alipay_cert_sn": true}})),
+        json!({"console": {"alipay_cert_sn": true}}),
     )
     .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
@@ -537,10 +535,7 @@ async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
         )),
         "{env}"
     );
-    assert_eq!(
-        merchant.open(&env).unwrap().result,
-        Opened::Mobile("13812345678".into())
-    );
+    assert_eq!(merchant.open(&env).unwrap().result, alices_mobile());
 }
 
 #[tokio::test]
@@ -1134,35 +1129,8 @@ async fn openapi_served_equals_committed_and_matches_the_routes() {
 // ---------------------------------------------------------------------------------------------
 // Real sockets
 
-struct Running {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
 async fn start() -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(
-        listener,
-        server::app(AppState::embedded()),
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Running {
-        base: format!("http://{addr}"),
-        stop: Some(tx),
-        task,
-    }
-}
-
-impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
-    }
+    Running::start(server::Limits::default()).await
 }
 
 fn client() -> reqwest::Client {
@@ -1186,7 +1154,7 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
     let res = c
         .post(format!(
             "{}/jsapi/apps/demo/users/alice/getPhoneNumber",
-            s.base
+            s.base()
         ))
         .send()
         .await
@@ -1197,13 +1165,13 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
         env!("CARGO_PKG_VERSION")
     );
     let v: Value = res.json().await.unwrap();
-    let m = bundle_over_http(&c, &s.base, "demo").await;
+    let m = bundle_over_http(&c, &s.base(), "demo").await;
     assert_eq!(
         m.open(v["response"].as_str().unwrap()).unwrap().result,
         alices_mobile()
     );
     // Drop: the connection closes without an answer.
-    c.put(format!("{}/__admin/faults", s.base))
+    c.put(format!("{}/__admin/faults", s.base()))
         .json(&json!({"drop_rate": 1.0}))
         .send()
         .await
@@ -1211,17 +1179,17 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
     let dropped = c
         .post(format!(
             "{}/jsapi/apps/demo/users/alice/getPhoneNumber",
-            s.base
+            s.base()
         ))
         .send()
         .await;
     assert!(dropped.is_err(), "{dropped:?}");
-    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base))).await;
+    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base()))).await;
     assert_eq!(j.as_array().unwrap().last().unwrap()["callback"], "dropped");
     // The server still answers, then stops gracefully.
-    let h = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    let h = c.get(format!("{}/healthz", s.base())).send().await.unwrap();
     assert_eq!(h.status(), 200);
-    let base = s.base.clone();
+    let base = s.base();
     s.stop().await;
     assert!(
         client()
@@ -1236,7 +1204,7 @@ async fn real_socket_round_trip_drop_fault_and_graceful_shutdown() {
 async fn raw_socket_garbage_never_gets_a_5xx_or_hangs_the_server() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = start().await;
-    let addr = s.base.trim_start_matches("http://").to_string();
+    let addr = s.addr.clone();
     let inputs: Vec<Vec<u8>> = vec![
         b"GARBAGE\r\n\r\n".to_vec(),
         b"POST /jsapi/apps/demo/users/alice/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\n{\"a\":".to_vec(),
@@ -1258,7 +1226,7 @@ async fn raw_socket_garbage_never_gets_a_5xx_or_hangs_the_server() {
         assert!(!head.starts_with("HTTP/1.1 5"), "{head}");
     }
     let h = client()
-        .get(format!("{}/healthz", s.base))
+        .get(format!("{}/healthz", s.base()))
         .send()
         .await
         .unwrap();
@@ -1274,7 +1242,7 @@ async fn concurrent_users_each_get_their_own_mobile() {
     // Create the users concurrently, each with a generated mobile.
     let mut tasks = Vec::new();
     for i in 0..N {
-        let (c, base) = (c.clone(), s.base.clone());
+        let (c, base) = (c.clone(), s.base());
         tasks.push(tokio::spawn(async move {
             let v: Value = json_of(
                 c.post(format!("{base}/__admin/apps/demo/users"))
@@ -1293,12 +1261,12 @@ async fn concurrent_users_each_get_their_own_mobile() {
     }
     let distinct: HashSet<&String> = users.iter().map(|(_, m)| m).collect();
     assert_eq!(distinct.len(), N, "generated mobiles are distinct");
-    let m = Arc::new(bundle_over_http(&c, &s.base, "demo").await);
+    let m = Arc::new(bundle_over_http(&c, &s.base(), "demo").await);
     // Every user asks several times at once; each answer is that user's own mobile.
     let mut tasks = Vec::new();
     for round in 0..3 {
         for (id, mobile) in users.clone() {
-            let (c, base, m) = (c.clone(), s.base.clone(), m.clone());
+            let (c, base, m) = (c.clone(), s.base(), m.clone());
             tasks.push(tokio::spawn(async move {
                 let v: Value =
                     json_of(c.post(format!("{base}/jsapi/apps/demo/users/{id}/getPhoneNumber")))
@@ -1311,7 +1279,7 @@ async fn concurrent_users_each_get_their_own_mobile() {
     // And erin's fresh mobiles never repeat under concurrency.
     let mut fresh = Vec::new();
     for _ in 0..N {
-        let (c, base, m) = (c.clone(), s.base.clone(), m.clone());
+        let (c, base, m) = (c.clone(), s.base(), m.clone());
         fresh.push(tokio::spawn(async move {
             let v: Value =
                 json_of(c.post(format!("{base}/jsapi/apps/demo/users/erin/getPhoneNumber"))).await;
@@ -1328,7 +1296,7 @@ async fn concurrent_users_each_get_their_own_mobile() {
     for t in fresh {
         assert!(seen.insert(t.await.unwrap()), "a fresh mobile repeated");
     }
-    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base))).await;
+    let j: Value = json_of(c.get(format!("{}/__admin/journal", s.base()))).await;
     assert_eq!(j.as_array().unwrap().len(), N * 3 + N);
     s.stop().await;
 }

@@ -5,48 +5,16 @@
 
 use std::time::Duration;
 
-use alipay_sim::server::{self, AppState, Limits};
+use alipay_sim::server::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod common;
+
+use common::Running;
+
 /// The bound on every wait in this file: far above the limits under test, far below a hang.
 const BOUND: Duration = Duration::from_secs(10);
-
-struct Running {
-    addr: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(limits: Limits) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve_with(
-        listener,
-        server::app(AppState::embedded()),
-        limits,
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Running {
-        addr,
-        stop: Some(tx),
-        task,
-    }
-}
-
-impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(BOUND, self.task)
-            .await
-            .expect("shutdown within the bound")
-            .unwrap()
-            .unwrap();
-    }
-}
 
 /// Reads until the peer closes (or resets) the connection; `None` if it is still open after
 /// `within`.
@@ -77,7 +45,7 @@ async fn get_healthz(addr: &str) -> String {
 
 #[tokio::test]
 async fn a_slowloris_peer_is_cut_by_the_header_timeout() {
-    let s = start(Limits {
+    let s = Running::start(Limits {
         header_timeout: Duration::from_millis(500),
         idle_timeout: Duration::from_secs(30),
         max_connections: 16,
@@ -116,7 +84,7 @@ async fn a_slowloris_peer_is_cut_by_the_header_timeout() {
 
 #[tokio::test]
 async fn silent_and_idle_keep_alive_connections_are_closed() {
-    let s = start(Limits {
+    let s = Running::start(Limits {
         header_timeout: Duration::from_secs(60),
         idle_timeout: Duration::from_millis(300),
         max_connections: 16,
@@ -143,7 +111,7 @@ async fn silent_and_idle_keep_alive_connections_are_closed() {
 
 #[tokio::test]
 async fn a_request_in_flight_outlives_the_idle_timeout() {
-    let s = start(Limits {
+    let s = Running::start(Limits {
         header_timeout: Duration::from_secs(60),
         idle_timeout: Duration::from_millis(200),
         max_connections: 16,
@@ -181,7 +149,7 @@ async fn a_request_in_flight_outlives_the_idle_timeout() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_are_refused_with_a_clear_503() {
-    let s = start(Limits {
+    let s = Running::start(Limits {
         header_timeout: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(60),
         max_connections: 4,

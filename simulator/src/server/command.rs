@@ -8,13 +8,13 @@ use std::time::Duration;
 use clap::Args;
 use tokio::net::TcpListener;
 
-use super::Sources;
 use super::forward::{self, ForwardConfig};
 use super::listener::{self, Limits};
 use super::middleware::VERSION;
 use super::mobiles::DEFAULT_SEED;
 use super::routes::app_with;
 use super::state::AppState;
+use crate::sources::Sources;
 
 /// Why `serve` could not start or stopped with an error (the binary's exit code 2).
 #[derive(Debug, thiserror::Error)]

@@ -293,13 +293,13 @@ impl Activity {
     }
 }
 
-/// Counts a request in flight while it lives.
+/// Counts a request in flight while it lives. The watchdog ignores `last` while a request is in
+/// flight, so only the end of one is recorded.
 struct InFlight(Arc<Activity>);
 
 impl InFlight {
     fn new(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        activity.touch();
         Self(Arc::clone(activity))
     }
 }

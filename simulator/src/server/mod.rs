@@ -50,4 +50,3 @@ pub use self::listener::{
 pub use self::middleware::{REQUEST_ID_HEADER, REQUEST_TIMEOUT, VERSION, VERSION_HEADER};
 pub use self::routes::{app, app_with};
 pub use self::state::AppState;
-use crate::sources::Sources;

@@ -35,7 +35,8 @@ pub(crate) enum KeysMode {
     /// The server's key set: the embedded TEST keys, or the `--keys` directory.
     #[default]
     Embedded,
-    /// A fresh set generated when the app was created (two RSA-2048 key generations).
+    /// A fresh set generated when the app was created (two RSA-2048 key generations and a TEST
+    /// certificate set).
     Generated,
 }
 

@@ -1,7 +1,7 @@
 //! What several of the simulator's test files share: running the `alipay-sim` binary (to the end,
 //! or spawned and read up to its first stdout line, the `listening on URL` line of `serve`),
-//! reading its stderr, the committed keys and fixture files. Each test file uses part of it, hence
-//! the `dead_code` allowance.
+//! reading its stderr, the committed keys and fixture files, and running the server in the test
+//! process on a free port. Each test file uses part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader, Read as _};
@@ -74,4 +74,50 @@ pub(crate) fn read_stderr(child: &mut Child) -> String {
         .read_to_string(&mut err)
         .unwrap();
     err
+}
+
+/// `alipay_sim::server` on 127.0.0.1:0 in this process (embedded state, the given limits), until
+/// [`Running::stop`].
+pub(crate) struct Running {
+    /// `HOST:PORT`.
+    pub(crate) addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub(crate) async fn start(limits: alipay_sim::server::Limits) -> Self {
+        use alipay_sim::server::{self, AppState};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve_with(
+            listener,
+            server::app(AppState::embedded()),
+            limits,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Self {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// `http://HOST:PORT`.
+    pub(crate) fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting and waits for the graceful shutdown, which must end within 10 s.
+    pub(crate) async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
+            .await
+            .expect("shutdown within the bound")
+            .unwrap()
+            .unwrap();
+    }
 }

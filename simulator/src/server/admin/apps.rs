@@ -37,14 +37,18 @@ pub(crate) struct AppInput {
     keys: Option<KeysMode>,
 }
 
-async fn keys_for(state: &AppState, mode: KeysMode, current: Option<&App>) -> Arc<KeySet> {
-    match (mode, current) {
-        (KeysMode::Generated, Some(app)) if app.keys_mode == KeysMode::Generated => {
-            app.keys.clone()
-        }
-        (KeysMode::Generated, _) => {
-            // Two RSA-2048 key generations: a fraction of a second to a few seconds; off the
-            // async workers.
+/// The keys of an app that has generated ones: a replacement that asks for generated keys keeps
+/// them.
+fn generated_keys(app: &App) -> Option<Arc<KeySet>> {
+    (app.keys_mode == KeysMode::Generated).then(|| app.keys.clone())
+}
+
+async fn keys_for(state: &AppState, mode: KeysMode, kept: Option<Arc<KeySet>>) -> Arc<KeySet> {
+    match (mode, kept) {
+        (KeysMode::Generated, Some(keys)) => keys,
+        (KeysMode::Generated, None) => {
+            // Two RSA-2048 key generations and a TEST certificate set: a fraction of a second
+            // to a few seconds; off the async workers.
             match tokio::task::spawn_blocking(KeySet::generate).await {
                 Ok(k) => Arc::new(k),
                 Err(_) => state.keys().clone(),
@@ -93,19 +97,19 @@ async fn build_app(
     state: &AppState,
     id: &str,
     input: AppInput,
-    current: Option<&App>,
+    kept: Option<Arc<KeySet>>,
 ) -> Result<App, ApiError> {
     let name = input.name.unwrap_or_else(|| id.to_string());
     check_name(&name)?;
     let mode = input.keys.unwrap_or_default();
-    let keys = keys_for(state, mode, current).await;
-    let mut app = App::new(name, input.console.unwrap_or_default(), mode, keys);
-    if let Some(cur) = current {
-        app.users = cur.users.clone();
-        app.version = cur.version;
-        app.touch();
-    }
-    Ok(app)
+    let keys = keys_for(state, mode, kept).await;
+    // No users yet: `insert_app` keeps those of the app it replaces.
+    Ok(App::new(
+        name,
+        input.console.unwrap_or_default(),
+        mode,
+        keys,
+    ))
 }
 
 fn insert_app(state: &AppState, id: &str, app: App, create_only: bool) -> Result<Value, ApiError> {
@@ -160,9 +164,9 @@ pub(crate) async fn put_app(
 ) -> Result<Response, ApiError> {
     check_id("app_id", &p.app_id)?;
     body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
-    let current = state.view(|w| w.apps.get(&p.app_id).cloned());
+    let current = state.view(|w| w.apps.get(&p.app_id).map(generated_keys));
     let created = current.is_none();
-    let app = build_app(&state, &p.app_id, input, current.as_ref()).await?;
+    let app = build_app(&state, &p.app_id, input, current.flatten()).await?;
     let v = insert_app(&state, &p.app_id, app, false)?;
     let status = if created {
         StatusCode::CREATED
@@ -180,12 +184,14 @@ pub(crate) async fn patch_app(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let patch = patch_object(patch)?;
-    let current = state.view(|w| w.app(&p.app_id).cloned())?;
-    let mut merged = current.to_json(&p.app_id);
+    let (mut merged, kept) = state.view(|w| {
+        w.app(&p.app_id)
+            .map(|a| (a.to_json(&p.app_id), generated_keys(a)))
+    })?;
     merge_patch(&mut merged, &patch);
     let input: AppInput = parse_json(merged.to_string().as_bytes())?;
     body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
-    let app = build_app(&state, &p.app_id, input, Some(&current)).await?;
+    let app = build_app(&state, &p.app_id, input, kept).await?;
     // Deleted while keys were being generated: do not bring it back.
     state.view(|w| w.app(&p.app_id).map(|_| ()))?;
     insert_app(&state, &p.app_id, app, false).map(Json)

@@ -199,7 +199,7 @@ pub(crate) enum Refusal {
 }
 
 /// The loopback-only fence plus the allow-list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Fence {
     allow: Vec<AllowEntry>,
 }
@@ -227,14 +227,19 @@ pub(crate) fn allow_hint(host: &str, port: u16) -> String {
 }
 
 impl Fence {
-    /// Builds a fence; invalid allow-list entries are an error naming the entry.
-    pub(crate) fn new(cfg: &ForwardConfig) -> Result<Self, AllowEntryError> {
+    /// Builds a fence; an invalid allow-list entry is logged and ignored (the `serve` flag's
+    /// parser and [`ForwardConfig::check`] reject them up front).
+    pub(crate) fn new(cfg: &ForwardConfig) -> Self {
         let allow = cfg
             .allow
             .iter()
-            .map(|e| AllowEntry::parse(e))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { allow })
+            .filter_map(|e| {
+                AllowEntry::parse(e)
+                    .inspect_err(|err| tracing::warn!("{err}; the entry is ignored"))
+                    .ok()
+            })
+            .collect();
+        Self { allow }
     }
 
     fn allow_listed(&self, host: &str, port: u16) -> bool {
@@ -371,7 +376,6 @@ mod tests {
         Fence::new(&ForwardConfig {
             allow: allow.iter().map(|s| s.to_string()).collect(),
         })
-        .expect("valid allow-list")
     }
 
     fn refused(r: Result<Target, Refusal>) -> Refusal {

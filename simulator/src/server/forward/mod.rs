@@ -104,17 +104,7 @@ impl From<ForwardError> for ApiError {
 /// call [`ForwardConfig::check`] (or use `parse_allow_entry` as the flag's parser) to reject
 /// them up front.
 pub(crate) fn router(cfg: ForwardConfig) -> Router {
-    let fence = Fence::new(&cfg).unwrap_or_else(|e| {
-        tracing::warn!("{e}; the entry is ignored");
-        let valid: Vec<String> = cfg
-            .allow
-            .iter()
-            .filter(|entry| AllowEntry::parse(entry).is_ok())
-            .cloned()
-            .collect();
-        Fence::new(&ForwardConfig { allow: valid }).unwrap_or_default()
-    });
-    match Relay::new(fence) {
+    match Relay::new(Fence::new(&cfg)) {
         Ok(relay) => Router::new()
             .route("/__forward", post(forward))
             .with_state(Arc::new(relay)),
