@@ -57,6 +57,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Starts a merchant (extra args: e.g. --broken skip-verify); sets $merchant_url.
 start_merchant() {
   local out=$work/merchant.$RANDOM
+  : >"$out" # exists before the background job opens it, so sed never races it
   "$ALIPAY_HARNESS" merchant --addr 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
   pids+=($!)
   for _ in $(seq 100); do
