@@ -21,6 +21,13 @@ all=(open_envelope json_scan key_parse cert_load scenario_file contract_file jud
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
+# libfuzzer-sys compiles libFuzzer's C++ sources (the cc crate calls `c++`): a machine that only
+# has the C toolchain Rust links with needs g++.
+if ! command -v c++ >/dev/null; then
+  echo "== installing g++ (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq g++ >/dev/null; } || { echo "apt-get install g++ failed"; exit 2; }
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz (cargo install --locked cargo-fuzz)"
   cargo install --locked cargo-fuzz || { echo "could not install cargo-fuzz"; exit 2; }

@@ -364,7 +364,7 @@ base = int(ms["reference.rsa2-128"])
 for lang in ("java", "go", "php"):
     if lang + ".rsa2-128" in ms:
         t = int(ms[lang + ".rsa2-128"])
-        print("# timing: %-4s %5d ms for the 40-case harness run = %.1fx the reference merchant (%d ms, same run)" % (lang, t, t / base, base))
+        print("# timing: %-4s %5d ms for the default-configuration harness run = %.1fx the reference merchant (%d ms, same run)" % (lang, t, t / base, base))
 PY
 fi
 selftest reference ""

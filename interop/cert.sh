@@ -20,19 +20,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
+# shellcheck source=interop/lib.sh
+source "$here/lib.sh"
 
 [ -d "$here/node/node_modules/alipay-sdk" ] ||
   (cd "$here/node" && npm ci --prefer-offline --no-audit --no-fund >/dev/null) ||
-  { fail setup "npm ci failed"; echo "$passed passed, $failed failed"; exit 1; }
-
-# shellcheck source=interop/tally.sh
-source "$here/tally.sh"
+  { fail setup "npm ci failed"; finish; }
 
 tally node-sdk.keys-cert node "$here/node/cert-check.mjs" "$root/keys/cert" "$root/keys/cert/cert-sn.json" "$root/keys/platform/public.spki.pem"
 
@@ -53,26 +46,9 @@ else
   fail fixtures "alipay-sim fixtures failed (binary '${sim}'): $(head -c 500 "$tmp/fixtures.log" 2>/dev/null)"
 fi
 
-if [ -x "$sim" ]; then
-  : >"$tmp/serve.out" # exists before the background job opens it, so sed never races it
-  "$sim" serve --addr 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-  serve_pid=$!
-  trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-  url=""
-  for _ in $(seq 1 100); do
-    url=$(sed -n 's/^listening on //p' "$tmp/serve.out" | head -n 1)
-    [ -n "$url" ] && break
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -n "$url" ]; then
-    tally node-sdk.cert-serve node "$here/node/cert-serve.mjs" "$url"
-  else
-    fail serve "alipay-sim serve did not print its address: $(head -c 300 "$tmp/serve.err")"
-  fi
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
+if [ -x "$sim" ] && start serve "$sim" serve --addr 127.0.0.1:0; then
+  tally node-sdk.cert-serve node "$here/node/cert-serve.mjs" "$url"
+  stop
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

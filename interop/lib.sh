@@ -1,13 +1,14 @@
-# interop/lib.sh -- what the interop scripts that run merchants share; sourced, never run.
+# interop/lib.sh -- what the interop scripts share; sourced, never run.
 #
 #   source "$here/lib.sh"   # after `set -u`; defines $tmp (removed on exit) and the helpers below
 #
 # - pass/fail/finish: count ok/FAIL lines; finish prints "N passed, M failed" and exits 0 or 1.
 # - relay FILE: counts a check's ok/FAIL lines through pass/fail and prints the other lines.
-# - start NAME COMMAND...: starts a merchant in the background (stdout in $tmp/NAME.stdout, stderr in
+# - tally NAME COMMAND...: runs a checker whose last line is "N passed, M failed" and adds it up.
+# - start NAME COMMAND...: starts a server (a merchant, `alipay-sim serve`) in the background (stdout in $tmp/NAME.stdout, stderr in
 #   $tmp/NAME.log), waits up to 30 s for its first line "listening on http://127.0.0.1:PORT" and sets
 #   $url and $pid; otherwise records the failure "${start_prefix}NAME.start" and returns 1.
-# - stop: stops the merchant the last start started. Every started merchant is also stopped on exit.
+# - stop: stops the server the last start started. Every started server is also stopped on exit.
 
 tmp=$(mktemp -d)
 pids=()
@@ -38,6 +39,22 @@ relay() {
       *) echo "$line" ;;
     esac
   done <"$1"
+}
+
+tally() {
+  local name=$1 rc=0 last
+  shift
+  echo "== $name"
+  "$@" >"$tmp/$name.out" 2>&1 || rc=$?
+  sed "s/^/  /" "$tmp/$name.out"
+  last=$(tail -n 1 "$tmp/$name.out")
+  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+    [ "$rc" = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || fail "$name" "exited $rc with no failure counted"
+  else
+    fail "$name" "exited $rc without a summary line"
+  fi
 }
 
 start_prefix=${start_prefix:-}

@@ -17,21 +17,16 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=interop/lib.sh
+source "$here/lib.sh"
 export PYTHONDONTWRITEBYTECODE=1
 
 # How `alipay-sim open` is pointed at the platform TEST keys the producers sign/encrypt with.
 open_args=(--keys "$root/keys")
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
 die() {
   fail setup "$1"
-  echo "$passed passed, $failed failed"
-  exit 1
+  finish
 }
 sha() { sha256sum "$@" | cut -d' ' -f1 | tr -d '\n'; }
 
@@ -68,9 +63,6 @@ echo "using $sim"
 echo "== alipay-sim fixtures"
 "$sim" fixtures --out "$tmp/fixtures" >"$tmp/fixtures.log" 2>&1 || { cat "$tmp/fixtures.log"; die "alipay-sim fixtures failed"; }
 ls "$tmp/fixtures"/*.json >/dev/null 2>&1 || die "alipay-sim fixtures wrote no fixture"
-
-# shellcheck source=interop/tally.sh
-source "$here/tally.sh"
 
 tally node-sdk node "$here/node/check-fixtures.mjs" "$tmp/fixtures"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/check_fixtures.py" "$tmp/fixtures"
@@ -114,25 +106,12 @@ echo "== alipay-sim serve: the HTTP flow through the official Node SDK"
 # Starts the simulator on a free port (its first stdout line is "listening on http://ADDR"), drives
 # button -> getPhoneNumber -> merchant decrypt for every platform outcome, then stops it with SIGTERM
 # and expects a graceful exit 0.
-"$sim" serve --addr 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-serve_url=""
-for _ in $(seq 1 100); do
-  serve_url=$(sed -n 's/^listening on //p' "$tmp/serve.out" | head -n 1)
-  [ -n "$serve_url" ] && break
-  kill -0 "$serve_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -n "$serve_url" ]; then
-  tally server-flow node "$here/node/server-flow.mjs" "$serve_url"
-else
-  fail server-flow "alipay-sim serve did not print its address: $(head -c 300 "$tmp/serve.err")"
+if start serve "$sim" serve --addr 127.0.0.1:0; then
+  tally server-flow node "$here/node/server-flow.mjs" "$url"
+  serve_rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" || serve_rc=$?
+  if [ "$serve_rc" = 0 ]; then pass serve.graceful_shutdown; else fail serve.graceful_shutdown "exited $serve_rc after SIGTERM"; fi
 fi
-serve_rc=0
-kill -TERM "$serve_pid" 2>/dev/null || true
-wait "$serve_pid" || serve_rc=$?
-if [ "$serve_rc" = 0 ]; then pass serve.graceful_shutdown; else fail serve.graceful_shutdown "exited $serve_rc after SIGTERM"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -57,6 +57,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Starts a merchant (extra args: e.g. --broken skip-verify); sets $merchant_url.
 start_merchant() {
   local out=$work/merchant.$RANDOM
+  : >"$out" # exists before the background job opens it, so sed never races it
   "$ALIPAY_HARNESS" merchant --addr 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
   pids+=($!)
   for _ in $(seq 100); do
@@ -81,6 +82,23 @@ mix=genuine=80,platform=10,tamper=10
 
 common=(-f load/locustfile.py --headless --only-summary --stop-timeout 2 --loglevel WARNING)
 
+# The summary line of a run against a correct merchant.
+clean='^corpus check: [1-9][0-9]* requests, 0 wrong mobile, 0 missing mobile, 0 leaked mobile, 0 unexpected status, 0 transport error, 0 other failures$'
+
+# headless NAME WANT_RC PATTERN NAME-OF-CHECK LOCUST-ARGS...: one headless run in this process;
+# passes when Locust exits WANT_RC and its log has a line matching PATTERN.
+headless() {
+  local log=$work/$1.log want=$2 pattern=$3 what=$4 rc ok=0
+  shift 4
+  "$LOCUST" "${common[@]}" "$@" >"$log" 2>&1
+  rc=$?
+  grep -E '^corpus check' "$log"
+  [ "$rc" -eq "$want" ] || ok=1
+  grep -q "$pattern" "$log" || ok=1
+  [ "$ok" -eq 0 ] || tail -40 "$log"
+  check "$what" "$ok"
+}
+
 # --- 1. distributed: one master, two workers ---------------------------------------------
 start_merchant
 port=$(free_port)
@@ -99,46 +117,24 @@ wait "$master"; rc=$?
 grep -E '^corpus (check|slice)' "$log"
 ok=0
 [ "$rc" -eq 0 ] || ok=1
-grep -q '^corpus check: [1-9][0-9]* requests, 0 wrong mobile, 0 missing mobile, 0 leaked mobile, 0 unexpected status, 0 transport error, 0 other failures$' "$log" || ok=1
+grep -q "$clean" "$log" || ok=1
 [ "$(grep -c '^corpus slice [01] of 2: sent [1-9]' "$log")" -eq 2 ] || ok=1
 [ "$ok" -eq 0 ] || { echo "--- master log"; tail -40 "$log"; tail -20 "$work"/worker*.log; }
 check "distributed (1 master, 2 workers), NDJSON, reference merchant: zero wrong mobiles" "$ok"
 
 # --- 2. one process, CSV corpus ---------------------------------------------------------------
-log=$work/csv.log
-"$LOCUST" "${common[@]}" -u 4 -r 4 -t 3s --host "$merchant_url" --merchant-path /api/phone \
-  --corpus "$work/corpus.csv" >"$log" 2>&1
-rc=$?
-grep -E '^corpus check' "$log"
-ok=0
-[ "$rc" -eq 0 ] || ok=1
-grep -q '^corpus check: [1-9][0-9]* requests, 0 wrong mobile, 0 missing mobile, 0 leaked mobile, 0 unexpected status, 0 transport error, 0 other failures$' "$log" || ok=1
-[ "$ok" -eq 0 ] || tail -40 "$log"
-check "one process, CSV corpus, reference merchant: zero failures" "$ok"
+headless csv 0 "$clean" "one process, CSV corpus, reference merchant: zero failures" \
+  -u 4 -r 4 -t 3s --host "$merchant_url" --merchant-path /api/phone --corpus "$work/corpus.csv"
 
 # --- 3. the check catches a merchant that accepts forged envelopes --------------------------
 start_merchant --broken skip-verify
-log=$work/broken.log
-"$LOCUST" "${common[@]}" -u 4 -r 4 -t 3s --host "$merchant_url" --corpus "$work/corpus.ndjson" >"$log" 2>&1
-rc=$?
-grep -E '^corpus check' "$log"
-ok=0
-[ "$rc" -eq 1 ] || ok=1
-grep -q '^corpus check: .* [1-9][0-9]* leaked mobile' "$log" || ok=1
-[ "$ok" -eq 0 ] || tail -40 "$log"
-check "a skip-verify merchant is caught leaking forged mobiles (exit 1)" "$ok"
+headless broken 1 '^corpus check: .* [1-9][0-9]* leaked mobile' "a skip-verify merchant is caught leaking forged mobiles (exit 1)" \
+  -u 4 -r 4 -t 3s --host "$merchant_url" --corpus "$work/corpus.ndjson"
 
 # --- 4. ... and a merchant that hands one user's mobile to another under load ------------------
 start_merchant --broken shared-cipher
-log=$work/shared.log
-"$LOCUST" "${common[@]}" -u 8 -r 8 -t 3s --host "$merchant_url" --corpus "$work/corpus.ndjson" >"$log" 2>&1
-rc=$?
-grep -E '^corpus check' "$log"
-ok=0
-[ "$rc" -eq 1 ] || ok=1
-grep -q '^corpus check: [0-9]* requests, [1-9][0-9]* wrong mobile' "$log" || ok=1
-[ "$ok" -eq 0 ] || tail -40 "$log"
-check "a shared-cipher merchant is caught answering other users' mobiles (exit 1)" "$ok"
+headless shared 1 '^corpus check: [0-9]* requests, [1-9][0-9]* wrong mobile' "a shared-cipher merchant is caught answering other users' mobiles (exit 1)" \
+  -u 8 -r 8 -t 3s --host "$merchant_url" --corpus "$work/corpus.ndjson"
 
 echo "load: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

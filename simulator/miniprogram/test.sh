@@ -65,16 +65,23 @@ passed=0
 failed=0
 add() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); }
 
+# node_counts FILE STATUS: the passed/failed test counts of a `node --test` run's output.
+node_counts() {
+  local p f
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$1" 2>/dev/null | tail -n1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$1" 2>/dev/null | tail -n1)
+  if [ -z "$p" ]; then p=0; f=1; fi
+  if [ "$2" -ne 0 ] && [ "${f:-0}" = "0" ]; then f=1; fi
+  echo "$p ${f:-0}"
+}
+
 # 1. Node's test runner.
 echo "== node --test"
 node --test test/*.test.mjs examples/node/*.test.mjs >"$work/node.out" 2>&1
 node_status=$?
 cat "$work/node.out"
-node_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/node.out" | tail -n1)
-node_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/node.out" | tail -n1)
-if [ -z "$node_pass" ]; then node_pass=0; node_fail=1; fi
-if [ "$node_status" -ne 0 ] && [ "${node_fail:-0}" = "0" ]; then node_fail=1; fi
-add "$node_pass" "$node_fail"
+read -r p f < <(node_counts "$work/node.out" "$node_status")
+add "$p" "$f"
 
 # counts FILE STATUS: the passed/failed test counts of a Jest-format JSON report.
 counts() {
@@ -131,11 +138,8 @@ readme_example() {
 }
 readme_example
 readme_status=$?
-readme_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/readme.out" 2>/dev/null | tail -n1)
-readme_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/readme.out" 2>/dev/null | tail -n1)
-if [ -z "$readme_pass" ]; then readme_pass=0; readme_fail=1; fi
-if [ "$readme_status" -ne 0 ] && [ "${readme_fail:-0}" = "0" ]; then readme_fail=1; fi
-add "$readme_pass" "$readme_fail"
+read -r p f < <(node_counts "$work/readme.out" "$readme_status")
+add "$p" "$f"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
