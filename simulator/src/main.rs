@@ -9,6 +9,12 @@ mod health;
 
 use clap::Parser;
 
+/// jemalloc instead of glibc's malloc, with its background purging thread: pages freed after a
+/// connection flood go back to the system within seconds (glibc kept them in its per-thread
+/// arenas). See "Connection flood" in simulator/BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli = cli::Cli::parse();
     let mut out = std::io::stdout().lock();
