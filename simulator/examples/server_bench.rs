@@ -9,7 +9,8 @@
 //!   `POST /jsapi/apps/demo/users/alice/getPhoneNumber` (median and max, in ms);
 //! - `server_bench flood BIN [CONNECTIONS] [SERVE_ARGS...]`: starts `BIN serve`, opens
 //!   CONNECTIONS idle connections one after another, holds them 2 s, closes them, and reports the server's
-//!   RSS before, during and after (1 s and 10 s after the close), its peak (VmHWM), and how many
+//!   RSS before, during and after (1 s, 10 s and 30 s after the close: jemalloc gives freed pages
+//!   back over its 10 s decay time, so the last sample is the one that counts), its peak (VmHWM), and how many
 //!   connections were served, refused with 503, or closed without an answer
 //!   (`FLOOD_FIRST_BYTE=1`: each connection first sends one byte of a request head);
 //! - `server_bench soak BIN [SECONDS] [CLIENTS]`: starts `BIN serve` and for SECONDS runs CLIENTS
@@ -44,7 +45,12 @@ fn main() -> Result<(), Error> {
         Some("flood") => {
             let bin = args.get(1).ok_or(usage)?;
             let n: usize = args.get(2).map_or(Ok(18_000), |s| s.parse())?;
-            let report = flood(bin, n, &args[3.min(args.len())..], Duration::from_secs(9))?;
+            let report = flood(
+                bin,
+                n,
+                &args[3.min(args.len())..],
+                &[1, 10, 30].map(Duration::from_secs),
+            )?;
             println!("{report}");
             Ok(())
         }
@@ -177,7 +183,13 @@ fn warm(addr: &str) {
     }
 }
 
-fn flood(bin: &str, n: usize, serve_args: &[String], settle: Duration) -> Result<String, Error> {
+/// `samples`: when to read the server's RSS after the connections are closed (from the close).
+fn flood(
+    bin: &str,
+    n: usize,
+    serve_args: &[String],
+    samples: &[Duration],
+) -> Result<String, Error> {
     let server = Server::start(bin, serve_args)?;
     warm(&server.addr);
     std::thread::sleep(Duration::from_millis(500));
@@ -219,25 +231,42 @@ fn flood(bin: &str, n: usize, serve_args: &[String], settle: Duration) -> Result
         }
     }
     drop(socks);
-    std::thread::sleep(Duration::from_secs(1));
-    let after_1s = server.kb("VmRSS");
-    std::thread::sleep(settle);
-    let after_settle = server.kb("VmRSS");
+    let closed_at = Instant::now();
+    let mut after = Vec::with_capacity(samples.len());
+    for &at in samples {
+        std::thread::sleep(at.saturating_sub(closed_at.elapsed()));
+        after.push((at, server.kb("VmRSS")));
+    }
     let fds_after = server.fds();
     let peak = server.kb("VmHWM");
     let healthy = post_once(&server.addr, "/jsapi/apps/demo/users/alice/getPhoneNumber");
+    let rss_after: Vec<String> = after
+        .iter()
+        .map(|(at, kb)| format!("after_close_{}={kb}", secs(*at)))
+        .collect();
+    let kept: Vec<String> = after
+        .iter()
+        .map(|(at, kb)| format!("{:+} KiB after {}", *kb as i64 - idle as i64, secs(*at)))
+        .collect();
     Ok(format!(
         "flood: {n} {} connections opened in {connect_s:.1} s (failed connects: {failed_connects}), serve args: {serve_args:?}\n\
          connections 2 s later: {open} open (served), {refused} refused with 503, {closed} closed without an answer\n\
-         rss_kb idle={idle} during={during} peak_vmhwm={peak} after_close_1s={after_1s} after_close_{}s={after_settle}\n\
+         rss_kb idle={idle} during={during} peak_vmhwm={peak} {}\n\
          server fds: idle={fds_idle} during={fds_during} after={fds_after}\n\
-         after - idle: {:+} KiB after 1 s, {:+} KiB after {} s; answers afterwards: {healthy}",
+         after - idle: {}; answers afterwards: {healthy}",
         if first_byte { "one-byte" } else { "silent" },
-        1 + settle.as_secs(),
-        after_1s as i64 - idle as i64,
-        after_settle as i64 - idle as i64,
-        1 + settle.as_secs(),
+        rss_after.join(" "),
+        kept.join(", "),
     ))
+}
+
+/// A sample time as the report writes it: `10s`, or `0.1s` below a second.
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }
 
 /// Latencies in microseconds, with the time each was taken (ms since the start).
@@ -443,7 +472,7 @@ mod tests {
             &bin(),
             60,
             &["--max-connections".into(), "20".into()],
-            Duration::from_millis(100),
+            &[Duration::from_millis(100)],
         )
         .expect("flood");
         assert!(report.contains("rss_kb idle="), "{report}");
