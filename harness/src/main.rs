@@ -24,7 +24,7 @@ fn main() {
     let is_tty = stdout.is_terminal();
     let code = match alipay_harness::cli::run(cli, &mut stdout, is_tty) {
         Ok(code) => code,
-        Err(e) if only_lists && alipay_harness::cli::is_broken_pipe(&e) => 0,
+        Err(e) if only_lists && alipay_sim::error::is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
             eprintln!("error: {}", alipay_harness::cli::error_line(&e));
             2

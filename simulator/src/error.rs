@@ -160,6 +160,25 @@ pub fn chain_line(error: &(dyn std::error::Error + 'static)) -> String {
     line
 }
 
+/// True when the error, or any error in its chain of sources, is a write to a closed pipe, direct
+/// or through `serde_json`'s writer (`alipay-sim ... | head`): both binaries exit 0 on it instead
+/// of printing an error.
+pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +200,36 @@ mod tests {
         };
         let line = chain_line(&wrapped);
         assert_eq!(line.matches("AES key is 3 bytes").count(), 1, "{line}");
+    }
+
+    /// A writer whose reader has gone.
+    struct ClosedPipe;
+
+    impl std::io::Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_found_anywhere_in_the_chain() {
+        let not_found = KeyError::Io {
+            path: PathBuf::from("k"),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        assert!(!is_broken_pipe(&not_found));
+        let pipe = KeyError::File {
+            path: PathBuf::from("k"),
+            source: Box::new(KeyError::Io {
+                path: PathBuf::from("k"),
+                source: std::io::ErrorKind::BrokenPipe.into(),
+            }),
+        };
+        assert!(is_broken_pipe(&pipe));
+        let json = serde_json::to_writer(ClosedPipe, &[1]).unwrap_err();
+        assert!(is_broken_pipe(&json));
     }
 }

@@ -20,19 +20,11 @@ fn main() {
     let mut out = std::io::stdout().lock();
     let code = match cli::run(cli, &mut out) {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) if alipay_sim::error::is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
             eprintln!("error: {}", alipay_sim::error::chain_line(e.as_ref()));
             2
         }
     };
     std::process::exit(code);
-}
-
-/// True when the error (or any error in its chain) is a write to a closed pipe.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
