@@ -10,8 +10,10 @@ mod health;
 use clap::Parser;
 
 /// jemalloc instead of glibc's malloc, with its background purging thread: pages freed after a
-/// connection flood go back to the system within seconds (glibc kept them in its per-thread
-/// arenas). See "Connection flood" in simulator/BENCHMARKS.md.
+/// connection flood go back to the system over its 10 s decay time, all but about 1 MB within
+/// 30 s (glibc kept them in its per-thread arenas). See "Connection flood" in
+/// simulator/BENCHMARKS.md.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
