@@ -40,7 +40,7 @@ use super::{Check, skeleton};
 use crate::context::{Context, excerpt, request_info};
 use crate::curl;
 use crate::delivery::PreparedRequest;
-use crate::judge::Target;
+use crate::judge::{Judge, Target};
 use crate::transport::{Answer, TransportError};
 use crate::verdict::{CaseResult, Expected, Verdict};
 
@@ -251,15 +251,19 @@ struct Exchange {
 
 /// Runs the check.
 pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> CaseResult {
-    let canary = vec![CANARY.to_string()];
-    let mut expected: Expected = ctx.judge.expected(&Target {
+    // Every answer is checked as the judge checks every case's answer: never the canary mobile
+    // from inside the forged ciphertexts (in any readable form: escaped, percent-encoded,
+    // base64, HTML), no key material, no stack trace, a decodable body.
+    let canary = [CANARY.to_string()];
+    let target = Target {
         expected: &REFUSAL,
         forbidden: &canary,
         ciphertext: None,
         refusal_allowed: false,
-    });
+    };
+    let mut expected: Expected = ctx.judge.expected(&target);
     expected.description = format!(
-        "one and the same rejection for {VARIANTS} forged envelopes ({}), {rounds} times each: {}; the same status and the same body once request ids, timestamps and echoed ciphertexts are removed; never the mobile {CANARY}",
+        "one and the same rejection for {VARIANTS} forged envelopes ({}), {rounds} times each: {}; the same status and the same body once request ids, timestamps and echoed ciphertexts are removed; never the mobile {CANARY} (the forged ciphertexts' content), key material or a stack trace",
         ctx.judge.refusal_words(),
         "a: JSON, b: non-JSON, c: bad padding, d: not whole blocks, e: not UTF-8"
     );
@@ -299,8 +303,27 @@ pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> Cas
         }
     }
     exchanges.sort_by_key(|x| x.variant);
-    judge_exchanges(&mut result, &variants, &exchanges, ctx);
+    judge_exchanges(&mut result, &variants, &exchanges, ctx, &target);
     result
+}
+
+/// What is wrong with one answer to forged envelope `v` on its own: not a refusal, or anything
+/// the judge checks every answer for (`target` forbids the canary mobile).
+fn answer_problems(judge: &Judge, target: &Target<'_>, v: &Variant, a: &Answer) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !judge.is_refusal(a.status) {
+        problems.push(format!(
+            "({}) {} was not refused: status {} ({})",
+            v.name,
+            v.label,
+            a.status,
+            judge.refusal_words()
+        ));
+    }
+    for p in judge.always_problems(target, a) {
+        problems.push(format!("({}) {p}", v.name));
+    }
+    problems
 }
 
 fn judge_exchanges(
@@ -308,6 +331,7 @@ fn judge_exchanges(
     variants: &[Variant],
     exchanges: &[Exchange],
     ctx: &Context,
+    target: &Target<'_>,
 ) {
     if let Some(first) = exchanges.first() {
         result.request = Some(request_info(&first.req));
@@ -319,14 +343,6 @@ fn judge_exchanges(
         .max()
         .unwrap_or(0);
 
-    // Every answer is also checked for what no answer may hold (key material, stack traces, an
-    // undecodable body), as the judge checks every case's answer.
-    let leak_target = Target {
-        expected: &REFUSAL,
-        forbidden: &[],
-        ciphertext: None,
-        refusal_allowed: false,
-    };
     // What came back per exchange: (variant, Some((status, redacted body)) or None if dropped).
     let mut observed: Vec<(usize, Option<(u16, String)>)> = Vec::new();
     let mut problems = Vec::new();
@@ -340,24 +356,7 @@ fn judge_exchanges(
                     result.answer.status = Some(a.status);
                     result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
                 }
-                if !ctx.judge.is_refusal(a.status) {
-                    problems.push(format!(
-                        "({}) {} was not refused: status {} ({})",
-                        v.name,
-                        v.label,
-                        a.status,
-                        ctx.judge.refusal_words()
-                    ));
-                }
-                if body.contains(CANARY) {
-                    problems.push(format!(
-                        "({}) the answer contains the mobile {CANARY} from inside the forged ciphertext: the endpoint decrypted and used content whose signature does not verify",
-                        v.name
-                    ));
-                }
-                for p in ctx.judge.always_problems(&leak_target, a) {
-                    problems.push(format!("({}) {p}", v.name));
-                }
+                problems.extend(answer_problems(&ctx.judge, target, v, a));
                 let redacted = ctx.judge.key_material().redact(&body);
                 observed.push((x.variant, Some((a.status, redacted))));
             }
@@ -371,7 +370,9 @@ fn judge_exchanges(
             Err(e) => no_verdict.push(format!("({}) {e}", v.name)),
         }
     }
-    problems.dedup();
+    // Each round repeats the same problems; keep each once, in the order first seen.
+    let mut said = std::collections::HashSet::new();
+    problems.retain(|p| said.insert(p.clone()));
 
     // Compare as exactly as the endpoint allows: if the same forged envelope gets different
     // bodies from one round to the next, mask id-like tokens too; if even that varies, compare
@@ -558,6 +559,37 @@ mod tests {
                     .is_err()
             );
         }
+    }
+
+    #[test]
+    fn the_canary_is_found_in_an_escaped_answer_too() {
+        let keys = KeySet::embedded();
+        let judge = Judge::new(
+            crate::contract::Contract::default(),
+            crate::leak::KeyMaterial::from_keys(&keys),
+        );
+        let canary = [CANARY.to_string()];
+        let target = Target {
+            expected: &REFUSAL,
+            forbidden: &canary,
+            ciphertext: None,
+            refusal_allowed: false,
+        };
+        let v = &variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer)[0];
+        // A refusal that serialises what it decrypted with JSON unicode escapes: a literal
+        // search for the canary misses it, the judge's readable forms do not.
+        let body = r#"{"error":"bad_signature","decrypted":"{\"mobile\":\"13\u003900000017\"}"}"#;
+        assert!(!body.contains(CANARY));
+        let problems = answer_problems(&judge, &target, v, &Answer::new(400, body));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("(a)") && p.contains(CANARY)),
+            "{problems:?}"
+        );
+        // A plain refusal is fine.
+        let plain = Answer::new(400, r#"{"error":"bad_signature"}"#);
+        assert!(answer_problems(&judge, &target, v, &plain).is_empty());
     }
 
     #[test]
