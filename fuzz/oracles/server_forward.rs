@@ -6,9 +6,11 @@
 //! the request body, in which the text `MERCHANT` stands for the echo merchant's `127.0.0.1:PORT`.
 //!
 //! Nothing may leave loopback, and nothing may reach another process's port: inputs whose URL
-//! names a host that would need a DNS lookup (any name but `localhost`), or a loopback address
-//! on a port other than the echo merchant's, are skipped before they reach the router. IP
-//! literals outside loopback are kept: the fence must refuse them without sending a packet.
+//! names a host that would need a DNS lookup (any name but `localhost`), an IP literal outside
+//! loopback, or a loopback address on a port other than the echo merchant's, are skipped before
+//! they reach the router. The fuzzed code is the fence itself, so it cannot be what keeps the
+//! fuzzer's packets on the machine; its refusal of outside addresses is tested without a socket
+//! (`simulator/src/server/forward/fence.rs`).
 //!
 //! Oracle besides "no panic": never a 5xx; every 4xx is JSON with `error` and `message`; when
 //! the merchant answered, the merchant received exactly the body the caller asked to send (the
@@ -115,7 +117,7 @@ fn stays_local(body: &serde_json::Value, merchant: SocketAddr) -> bool {
         Err(_) if host == "localhost" => true,
         Err(_) => return false,
     };
-    !loopback || port == Some(merchant.port())
+    loopback && port == Some(merchant.port())
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
