@@ -267,7 +267,7 @@ fn classify(err: reqwest::Error, target: &Target) -> ForwardError {
         }
         source = e.source();
     }
-    let chain = error_chain(&err);
+    let chain = crate::error::chain_line(&err);
     let at = format!("{}:{}", target.host, target.port);
     if err.is_timeout() {
         ForwardError::Timeout(format!(
@@ -293,19 +293,6 @@ fn with_port(refusal: Refusal, target: &Target) -> Refusal {
         },
         other => other,
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
