@@ -21,7 +21,7 @@ pub(crate) struct HealthArgs {
     #[arg(
         long,
         env = "ALIPAY_SIM_ADDR",
-        default_value = "127.0.0.1:8780",
+        default_value = alipay_sim::server::DEFAULT_ADDR,
         value_name = "HOST:PORT"
     )]
     pub(crate) addr: String,
