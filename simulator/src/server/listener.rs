@@ -18,9 +18,9 @@
 //!
 //! Memory: until its first byte arrives a connection holds only its socket and a small task (a
 //! `peek` gate before hyper, whose read buffer would otherwise be reserved at once); a connection
-//! hyper serves holds two 8 KiB buffers. glibc keeps what a flood took in its per-thread arenas
-//! (only `malloc_trim` would give it back, an `unsafe` call this workspace forbids), so the cap
-//! is what bounds it. `BENCHMARKS.md` ("Connection flood") has the figures.
+//! hyper serves holds two 8 KiB buffers. The cap bounds what a flood takes while it lasts; the
+//! `alipay-sim` binary's allocator (jemalloc, the `jemalloc` feature) gives it back afterwards,
+//! where glibc's malloc kept it. `BENCHMARKS.md` ("Connection flood") has the figures.
 
 use std::future::Future;
 use std::io;
@@ -31,6 +31,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -39,6 +40,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 
+use super::error::ApiError;
 use super::middleware::{VERSION, VERSION_HEADER};
 
 /// The default of [`Limits::header_timeout`] (`serve --header-timeout`).
@@ -206,14 +208,17 @@ async fn serve_connection(
 
 /// The whole answer to a connection beyond the cap.
 fn refusal_bytes(max: usize) -> Vec<u8> {
-    let body = serde_json::json!({
-        "error": "too_many_connections",
-        "message": format!(
+    // The one error shape (`ApiError`, its body only: the status line below is the 503); the
+    // answer is written by hand because it is sent before hyper takes the connection.
+    let body = serde_json::to_string(&ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_connections",
+        format!(
             "the simulator already serves {max} connections (serve --max-connections); retry later"
         ),
-        "field": null,
-    })
-    .to_string();
+        None,
+    ))
+    .expect("an ApiError always serialises");
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
          connection: close\r\n{}: {}\r\ncontent-length: {}\r\n\r\n{body}",
