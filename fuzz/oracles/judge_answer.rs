@@ -183,10 +183,13 @@ pub(crate) fn run(data: &[u8]) {
             "the AES key passed: {text:?}"
         );
         if !with_contract && !target.refusal_allowed {
+            // Written out here, not taken from the judge: a final answer is 2xx or 4xx, never a
+            // 1xx or a redirect.
+            let final_ = (200..300).contains(&status) || (400..500).contains(&status);
             let ok = match outcome {
                 Outcome::Accept => (200..300).contains(&status) && text.contains(MOBILE),
-                Outcome::NoMobile | Outcome::PlatformError => status < 500,
-                Outcome::RetryLater => status < 500 || status == 503,
+                Outcome::NoMobile | Outcome::PlatformError => final_,
+                Outcome::RetryLater => final_ || status == 503,
                 Outcome::Reject => (400..500).contains(&status),
             };
             assert!(ok, "{outcome} passed with status {status} and {text:?}");
