@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
+use alipay_sim::crypto::SignType;
 use alipay_sim::envelope::{SealOptions, seal};
 use alipay_sim::mobile::generated_mobile;
 use alipay_sim::payload::Payload;
-use alipay_sim::platform::{self, Signing};
+use alipay_sim::platform;
 use alipay_sim::scenario::{Expectation, Outcome};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -55,9 +56,8 @@ pub(super) async fn run(
         "each of {requests} parallel answers: {}",
         result.expected.description
     );
-    // Certificate mode verifies the same RSA2 signatures (with the certificate's key).
-    if !matches!(ctx.profile.signing, Signing::Rsa2 | Signing::Cert) || ctx.profile.aes_bits != 128
-    {
+    // Certificate mode signs RSA2 too (`Signing::sign_type`).
+    if ctx.profile.signing.sign_type() != Some(SignType::Rsa2) || ctx.profile.aes_bits != 128 {
         result.reason = "needs a merchant configured with RSA2 signing and an AES-128 key".into();
         return result;
     }
