@@ -379,13 +379,6 @@ impl Cli {
     }
 }
 
-/// The one line `main` prints for an error: its chain joined by ": ", leaving out a cause the
-/// line already ends with (some library errors print their source in their own message too, so
-/// `{:#}` would say it twice).
-pub fn error_line(e: &anyhow::Error) -> String {
-    alipay_sim::error::chain_line(e.as_ref())
-}
-
 /// Runs the command on a new tokio runtime (for `main`; tests inside a runtime use
 /// [`run_async`]).
 pub fn run(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<i32> {
@@ -454,7 +447,7 @@ mod tests {
 
     #[test]
     fn an_error_line_says_each_cause_once() {
-        use alipay_sim::error::is_broken_pipe;
+        use alipay_sim::error::{chain_line, is_broken_pipe};
         #[derive(Debug, thiserror::Error)]
         #[error("inner detail")]
         struct Inner;
@@ -462,9 +455,9 @@ mod tests {
         #[error("file f: {0}")]
         struct Outer(#[source] Inner);
         let e = anyhow::Error::new(Outer(Inner)).context("--keys");
-        assert_eq!(error_line(&e), "--keys: file f: inner detail");
+        assert_eq!(chain_line(e.as_ref()), "--keys: file f: inner detail");
         let e = anyhow::Error::new(Inner).context("--keys");
-        assert_eq!(error_line(&e), "--keys: inner detail");
+        assert_eq!(chain_line(e.as_ref()), "--keys: inner detail");
         assert!(!is_broken_pipe(e.as_ref()));
         // Through anyhow's context layers, as the harness's `main` sees it.
         let pipe = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));

@@ -26,7 +26,7 @@ fn main() {
         Ok(code) => code,
         Err(e) if only_lists && alipay_sim::error::is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
-            eprintln!("error: {}", alipay_harness::cli::error_line(&e));
+            eprintln!("error: {}", alipay_sim::error::chain_line(e.as_ref()));
             2
         }
     };
