@@ -10,8 +10,11 @@
 # `docker build` itself at the end). No time zone data: nothing in either binary reads local time
 # (logs are UTC).
 #
-#     docker run --rm --network host alipay-sim:local                # serve on 0.0.0.0:8780
-#     docker run --rm -p 8780:8780 alipay-sim:local                  # with a bridge network
+#     docker run --rm -p 127.0.0.1:8780:8780 alipay-sim:local      # published on loopback only
+#     docker run --rm --network host -e ALIPAY_SIM_ADDR=127.0.0.1:8780 alipay-sim:local
+# (the image serves on 0.0.0.0:8780 inside its own network; on the host network, or published
+# without an address, that would be every interface of the host, admin API and /__forward
+# included: name 127.0.0.1 as the README does)
 #     docker run --rm --network host --entrypoint alipay-harness alipay-sim:local demo
 #
 # Every key inside is TEST ONLY (keys/README.md). Your own key set or catalogue: mount a
