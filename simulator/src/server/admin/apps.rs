@@ -90,7 +90,8 @@ pub(crate) async fn create_app(
         ));
     }
     let app = build_app(&state, &id, input, None).await?;
-    insert_app(&state, &id, app, true).map(|v| (StatusCode::CREATED, Json(v)).into_response())
+    let (status, v) = insert_app(&state, &id, app, Store::Create)?;
+    Ok((status, Json(v)).into_response())
 }
 
 async fn build_app(
@@ -112,15 +113,38 @@ async fn build_app(
     ))
 }
 
-fn insert_app(state: &AppState, id: &str, app: App, create_only: bool) -> Result<Value, ApiError> {
+/// What storing an app may do to an app already there (or missing): decided under the same lock
+/// as the store, so a concurrent create or delete cannot slip in while keys are generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// `POST`: only a new app.
+    Create,
+    /// `PUT`: a new app or a replacement.
+    Upsert,
+    /// `PATCH`: only a replacement (an app deleted meanwhile is not brought back).
+    Replace,
+}
+
+/// Stores `app` under `id` as `how` allows; the status is 201 for a new app, 200 for a
+/// replacement (whose users are kept).
+fn insert_app(
+    state: &AppState,
+    id: &str,
+    app: App,
+    how: Store,
+) -> Result<(StatusCode, Value), ApiError> {
     state.update(|w| {
-        if create_only && w.apps.contains_key(id) {
+        let exists = w.apps.contains_key(id);
+        if exists && how == Store::Create {
             return Err(ApiError::conflict(
                 "app_id",
                 format!("app {id:?} already exists"),
             ));
         }
-        if !w.apps.contains_key(id) && w.apps.len() >= MAX_APPS {
+        if !exists && how == Store::Replace {
+            return Err(ApiError::unknown_app(id));
+        }
+        if !exists && w.apps.len() >= MAX_APPS {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "limit_reached",
@@ -138,12 +162,13 @@ fn insert_app(state: &AppState, id: &str, app: App, create_only: bool) -> Result
                 existing.users = users;
                 existing.version = version;
                 existing.touch();
+                Ok((StatusCode::OK, v))
             }
             None => {
                 w.apps.insert(id.to_string(), app);
+                Ok((StatusCode::CREATED, v))
             }
         }
-        Ok(v)
     })
 }
 
@@ -164,15 +189,11 @@ pub(crate) async fn put_app(
 ) -> Result<Response, ApiError> {
     check_id("app_id", &p.app_id)?;
     body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
-    let current = state.view(|w| w.apps.get(&p.app_id).map(generated_keys));
-    let created = current.is_none();
-    let app = build_app(&state, &p.app_id, input, current.flatten()).await?;
-    let v = insert_app(&state, &p.app_id, app, false)?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let kept = state
+        .view(|w| w.apps.get(&p.app_id).map(generated_keys))
+        .flatten();
+    let app = build_app(&state, &p.app_id, input, kept).await?;
+    let (status, v) = insert_app(&state, &p.app_id, app, Store::Upsert)?;
     Ok((status, Json(v)).into_response())
 }
 
@@ -192,9 +213,7 @@ pub(crate) async fn patch_app(
     let input: AppInput = parse_json(merged.to_string().as_bytes())?;
     body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
     let app = build_app(&state, &p.app_id, input, kept).await?;
-    // Deleted while keys were being generated: do not bring it back.
-    state.view(|w| w.app(&p.app_id).map(|_| ()))?;
-    insert_app(&state, &p.app_id, app, false).map(Json)
+    insert_app(&state, &p.app_id, app, Store::Replace).map(|(_, v)| Json(v))
 }
 
 /// `DELETE /__admin/apps/{app_id}`.
