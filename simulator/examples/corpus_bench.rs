@@ -29,6 +29,8 @@ use alipay_sim::scenario::Catalogue;
 
 #[path = "support/openssl_speed.rs"]
 mod openssl_speed;
+#[path = "support/proc_status.rs"]
+mod proc_status;
 
 struct Settings {
     count: u64,
@@ -107,17 +109,6 @@ fn write_corpus(count: u64, threads: usize) -> Result<(f64, u64), String> {
     let _ = std::fs::remove_dir_all(&dir);
     let s = s?;
     Ok((count as f64 / elapsed.as_secs_f64(), s.bytes))
-}
-
-/// Peak resident set of this process, in KiB.
-fn peak_rss_kib() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("/proc/self/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmHWM in /proc/self/status".into())
 }
 
 /// Runs this example as a child that writes `count` lines and reports its peak RSS.
@@ -224,7 +215,7 @@ fn main() {
             .ok_or_else(|| "--child needs a count".to_string())
             .and_then(|c| number(c))
             .and_then(|n| write_corpus(n, corpus::default_threads()))
-            .and_then(|(rate, _)| Ok((peak_rss_kib()?, rate)));
+            .and_then(|(rate, _)| Ok((proc_status::kib("self", "VmHWM")?, rate)));
         match result {
             Ok((rss, rate)) => println!("{rss} {rate}"),
             Err(e) => {

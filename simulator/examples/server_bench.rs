@@ -30,6 +30,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/proc_status.rs"]
+mod proc_status;
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), Error> {
@@ -123,26 +126,13 @@ impl Server {
 
     /// `VmRSS` or `VmHWM` of the server, in KiB.
     fn kb(&self, key: &str) -> u64 {
-        status_kb(self.child.id(), key)
+        proc_status::kib(&self.child.id().to_string(), key).unwrap_or(0)
     }
 
     /// Open file descriptors of the server (its listener, its connections, ...).
     fn fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
     }
-}
-
-/// A `/proc/PID/status` figure in KiB (`VmRSS`, `VmHWM`); 0 when it cannot be read.
-fn status_kb(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 impl Drop for Server {
@@ -326,7 +316,10 @@ fn soak(bin: &str, length: Duration, clients: usize) -> Result<String, Error> {
         let pid = server.child.id();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(status_kb(pid, "VmRSS"), Ordering::Relaxed);
+                peak.fetch_max(
+                    proc_status::kib(&pid.to_string(), "VmRSS").unwrap_or(0),
+                    Ordering::Relaxed,
+                );
                 std::thread::sleep(Duration::from_millis(250));
             }
         })
