@@ -9,6 +9,7 @@
 #   $tmp/NAME.log), waits up to 30 s for its first line "listening on http://127.0.0.1:PORT" and sets
 #   $url and $pid; otherwise records the failure "${start_prefix}NAME.start" and returns 1.
 # - stop: stops the server the last start started. Every started server is also stopped on exit.
+# - free_port: prints a loopback port that was free a moment ago.
 
 tmp=$(mktemp -d)
 pids=()
@@ -84,3 +85,5 @@ stop() {
   wait "$pid" 2>/dev/null
   return 0
 }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -18,14 +18,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 SECONDS_PER_RUN=${LOAD_SECONDS:-6}
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# The temporary directory, the processes stopped on exit, `start` and `free_port`.
+source interop/lib.sh
+work=$tmp
 
 die() { echo "load: cannot run: $*"; echo "0 passed, 1 failed"; exit 2; }
 
@@ -52,20 +47,11 @@ fi
 LOCUST=$venv/bin/locust
 echo "== load: $("$LOCUST" --version 2>&1 | head -1)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # Starts a merchant (extra args: e.g. --broken skip-verify); sets $merchant_url.
 start_merchant() {
-  local out=$work/merchant.$RANDOM
-  : >"$out" # exists before the background job opens it, so sed never races it
-  "$ALIPAY_HARNESS" merchant --addr 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    merchant_url=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$out" | head -1)
-    [ -n "$merchant_url" ] && return 0
-    sleep 0.1
-  done
-  cat "$out.err"; die "the merchant did not start"
+  start "merchant.$RANDOM" "$ALIPAY_HARNESS" merchant --addr 127.0.0.1:0 "$@" ||
+    die "the merchant did not start"
+  merchant_url=$url
 }
 
 passed=0
