@@ -22,25 +22,10 @@ impl EndpointProfile {
         aes_bits: 128,
     };
 
-    /// `None` when a case with `profile` applies to this endpoint, else why it does not.
+    /// `None` when a case with `profile` applies to this endpoint, else why it does not
+    /// ([`MerchantProfile::mismatch`]).
     pub fn mismatch(&self, profile: &MerchantProfile) -> Option<String> {
-        if profile.cert_mode && self.signing != Signing::Cert {
-            return Some(
-                "needs a merchant in certificate mode (--merchant-signing cert)".to_string(),
-            );
-        }
-        if !profile.any_signing && profile.verifies != self.signing.sign_type() {
-            return Some(match profile.verifies {
-                Some(t) => format!("needs a merchant configured with {t} signing"),
-                None => "needs a merchant configured without signing".to_string(),
-            });
-        }
-        match profile.aes_bits {
-            Some(bits) if bits != self.aes_bits => Some(format!(
-                "needs a merchant configured with an AES-{bits} key"
-            )),
-            _ => None,
-        }
+        profile.mismatch(self.signing, self.aes_bits)
     }
 }
 

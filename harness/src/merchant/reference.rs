@@ -231,9 +231,7 @@ mod tests {
         let mut checked = 0;
         for scenario in Catalogue::embedded().scenarios() {
             let profile = scenario.merchant_profile();
-            let applies = (profile.any_signing || profile.verifies == cfg.signing.sign_type())
-                && profile.aes_bits.is_none_or(|b| b == cfg.aes_bits);
-            if !applies {
+            if profile.mismatch(cfg.signing, cfg.aes_bits).is_some() {
                 continue;
             }
             let built = scenario.build(&keys);

@@ -72,11 +72,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::SignType;
 use crate::envelope::{SealOptions, seal};
 use crate::error::KeyError;
 use crate::keys::KeySet;
 use crate::payload::Payload;
+use crate::platform::Signing;
 use crate::scenario::{Catalogue, Expectation, MobileSpec, Scenario, ScenarioError, build};
 
 /// The largest corpus: the number of distinct mainland mobiles (`1`, a digit 3-9, nine digits).

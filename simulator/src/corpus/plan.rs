@@ -110,10 +110,10 @@ pub struct Plan {
     seed: u64,
 }
 
-/// The merchant a corpus is for: RSA2 signatures, an AES-128 key.
+/// The merchant a corpus is for: RSA2 signatures (key mode, not certificate mode), an AES-128
+/// key.
 fn applies_to_standard_merchant(s: &Scenario) -> bool {
-    let p = s.merchant_profile();
-    (p.any_signing || p.verifies == Some(SignType::Rsa2)) && p.aes_bits.is_none_or(|b| b == 128)
+    s.merchant_profile().mismatch(Signing::Rsa2, 128).is_none()
 }
 
 fn under_prefix(id: &str, prefix: &str) -> bool {

@@ -75,6 +75,11 @@ fn prefixes_expand_to_applicable_cases_and_leave_out_huge_bodies() {
     assert!(names.iter().any(|n| n == "tamper.signature.bit-flip"));
     let total: f64 = p.shares().iter().map(|(_, s)| s).sum();
     assert!((total - 1.0).abs() < 1e-9);
+    // Certificate-mode cases are for a merchant that declares it, not for the corpus's merchant.
+    let p = plan("platform.success=1", 0);
+    let names: Vec<String> = p.shares().into_iter().map(|(n, _)| n).collect();
+    assert!(names.iter().any(|n| n == "platform.success.mainland"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains(".cert")), "{names:?}");
     // Named by id, the huge body is allowed.
     let p = plan("tamper.body.huge=1", 0);
     assert!(p.record(0).envelope.len() > PREFIX_BODY_LIMIT);

@@ -351,6 +351,31 @@ pub struct MerchantProfile {
     pub cert_mode: bool,
 }
 
+impl MerchantProfile {
+    /// `None` when a case with this profile applies to a merchant configured with `signing` and
+    /// an AES key of `aes_bits` bits, else why it does not. The one applicability rule: the
+    /// harness skips by it, the corpus selects by it.
+    pub fn mismatch(&self, signing: platform::Signing, aes_bits: usize) -> Option<String> {
+        if self.cert_mode && signing != platform::Signing::Cert {
+            return Some(
+                "needs a merchant in certificate mode (--merchant-signing cert)".to_string(),
+            );
+        }
+        if !self.any_signing && self.verifies != signing.sign_type() {
+            return Some(match self.verifies {
+                Some(t) => format!("needs a merchant configured with {t} signing"),
+                None => "needs a merchant configured without signing".to_string(),
+            });
+        }
+        match self.aes_bits {
+            Some(bits) if bits != aes_bits => Some(format!(
+                "needs a merchant configured with an AES-{bits} key"
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl Scenario {
     /// Platform or tamper.
     pub fn kind(&self) -> Kind {
