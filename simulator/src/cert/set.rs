@@ -105,13 +105,7 @@ impl CertSet {
         let app_pair = if app_private.exists() {
             let text =
                 fs::read_to_string(&app_private).map_err(|e| CertError::io(&app_private, e))?;
-            let key = keys::parse_private_key(&text, "app private key").map_err(|e| {
-                CertError::AppKey {
-                    file: app_private.display().to_string(),
-                    detail: e.to_string(),
-                }
-            })?;
-            let pair = KeyPair::from_private(key);
+            let pair = app_key_pair(&text, &app_private.display().to_string())?;
             if pair.verifier.public_key() != &set.app_public_key {
                 return Err(CertError::KeyMismatch {
                     file: cert_dir.join(files::app(&app_id)).display().to_string(),
@@ -160,16 +154,11 @@ impl CertKeys {
                 "<embedded>/keys/cert/appCertPublicKey_2021000000000001.crt",
             ],
         )?;
-        let key =
-            keys::parse_private_key(embedded_cert!("app/private.pkcs8.pem"), "app private key")
-                .map_err(|e| CertError::AppKey {
-                    file: "<embedded>/keys/cert/app/private.pkcs8.pem".into(),
-                    detail: e.to_string(),
-                })?;
-        Ok(Self {
-            set,
-            app: KeyPair::from_private(key),
-        })
+        let app = app_key_pair(
+            embedded_cert!("app/private.pkcs8.pem"),
+            "<embedded>/keys/cert/app/private.pkcs8.pem",
+        )?;
+        Ok(Self { set, app })
     }
 
     /// Loads `<dir>/cert/` (see [`CertSet::load_dir`]); `Ok(None)` when the directory has no
@@ -197,12 +186,11 @@ impl CertKeys {
             made.files,
             [files::ROOT, files::ALIPAY, &files::app(TEST_APP_ID)],
         )?;
-        let key = keys::parse_private_key(&made.app_private_pem, "app private key")
-            .map_err(|e| CertError::Generate(e.to_string()))?;
-        Ok(Self {
-            set,
-            app: KeyPair::from_private(key),
-        })
+        let app = app_key_pair(
+            &made.app_private_pem,
+            "<generated>/cert/app/private.pkcs8.pem",
+        )?;
+        Ok(Self { set, app })
     }
 
     /// Writes the set under `<dir>/cert/` (see [`write_cert_dir`]).
@@ -289,4 +277,13 @@ pub(super) fn find_app_id(cert_dir: &Path) -> Result<String, CertError> {
                 .join(", ")
         ))),
     }
+}
+
+/// The app key pair from its PEM (`file` names where it came from in the error).
+fn app_key_pair(pem: &str, file: &str) -> Result<KeyPair, CertError> {
+    let key = keys::parse_private_key(pem, "app private key").map_err(|e| CertError::AppKey {
+        file: file.to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(KeyPair::from_private(key))
 }

@@ -78,7 +78,10 @@ fn prefixes_expand_to_applicable_cases_and_leave_out_huge_bodies() {
     // Certificate-mode cases are for a merchant that declares it, not for the corpus's merchant.
     let p = plan("platform.success=1", 0);
     let names: Vec<String> = p.shares().into_iter().map(|(n, _)| n).collect();
-    assert!(names.iter().any(|n| n == "platform.success.mainland"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "platform.success.mainland"),
+        "{names:?}"
+    );
     assert!(!names.iter().any(|n| n.contains(".cert")), "{names:?}");
     // Named by id, the huge body is allowed.
     let p = plan("tamper.body.huge=1", 0);
