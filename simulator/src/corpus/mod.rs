@@ -82,6 +82,9 @@ use crate::scenario::{Catalogue, Expectation, MobileSpec, Scenario, ScenarioErro
 /// The largest corpus: the number of distinct mainland mobiles (`1`, a digit 3-9, nine digits).
 pub const MAX_COUNT: u64 = crate::mobile::MAINLAND_SPACE;
 
+/// The most sealing threads a corpus is written with.
+pub const MAX_THREADS: usize = 1024;
+
 /// Lines per chunk handed to a worker thread.
 pub const CHUNK: u64 = 64;
 
@@ -134,7 +137,7 @@ pub enum CorpusError {
     #[error("--mix: {0}")]
     Mix(String),
     /// `--threads` out of range.
-    #[error("--threads {0}: must be between 1 and 1024 (0 means every core)")]
+    #[error("--threads {0}: must be between 1 and {MAX_THREADS} (0 means every core)")]
     Threads(usize),
     /// The key set could not be loaded (the message names the file).
     #[error("--keys: {0}")]
@@ -185,6 +188,14 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// A corpus has 1 to [`MAX_COUNT`] lines.
+fn check_count(count: u64) -> Result<(), CorpusError> {
+    if count == 0 || count > MAX_COUNT {
+        return Err(CorpusError::Count(count));
+    }
+    Ok(())
+}
+
 /// Streams lines `0..count` of `plan` to `out` in `format`, sealing on `threads` workers.
 ///
 /// Memory is bounded (about `3 · threads · CHUNK` lines in flight) whatever `count` is. An error
@@ -197,10 +208,8 @@ pub fn write(
     out: &mut dyn Write,
     name: &str,
 ) -> Result<Summary, CorpusError> {
-    if count == 0 || count > MAX_COUNT {
-        return Err(CorpusError::Count(count));
-    }
-    if threads == 0 || threads > 1024 {
+    check_count(count)?;
+    if threads == 0 || threads > MAX_THREADS {
         return Err(CorpusError::Threads(threads));
     }
     let started = Instant::now();
@@ -277,9 +286,6 @@ pub fn write_to(
         path: name.clone(),
         error: source,
     };
-    if count == 0 || count > MAX_COUNT {
-        return Err(CorpusError::Count(count));
-    }
     if path.is_dir() {
         return Err(werr(io::Error::other("is a directory")));
     }
@@ -334,10 +340,9 @@ pub struct CorpusArgs {
 /// goes to stdout). Exit code 0; every error is the caller's exit code 2.
 #[cfg(feature = "server")]
 pub fn run(args: CorpusArgs, stdout: &mut dyn Write) -> Result<i32, CorpusError> {
-    if args.count == 0 || args.count > MAX_COUNT {
-        return Err(CorpusError::Count(args.count));
-    }
-    if args.threads > 1024 {
+    // Before the keys and the catalogue are loaded: a wrong flag fails at once.
+    check_count(args.count)?;
+    if args.threads > MAX_THREADS {
         return Err(CorpusError::Threads(args.threads));
     }
     let keys = args.sources.key_set().map_err(CorpusError::Keys)?;
