@@ -45,7 +45,9 @@
 //!
 //! # How it runs
 //!
-//! Signing is the whole cost (an RSA-2048 signature per genuine line), so lines are sealed on
+//! Signing is the whole cost (an RSA-2048 signature per genuine line; up to two per re-sealed
+//! tamper line, as `Scenario::build` signs before most tamper flags re-sign or drop the
+//! signature), so lines are sealed on
 //! every core: `T` worker threads (default: all cores) take chunks of [`CHUNK`] lines round-robin
 //! (worker `w` seals chunks `w`, `w + T`, `w + 2T`, ...), and the calling thread writes the
 //! chunks in order. Each worker can be at most two chunks ahead, so memory is bounded by
