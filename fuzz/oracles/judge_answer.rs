@@ -1,5 +1,5 @@
 //! The harness reading a merchant's answer: `Content-Encoding` decoding within the answer cap
-//! (`transport::decode`, built into an `Answer` the way the transport builds it), every reading
+//! (`Answer::received`, which the transport builds every answer with), every reading
 //! of the body the leak checks make (`leak::Views`: JSON strings, unescaping, percent- and
 //! base64-decoding, HTML), `Judge::judge` with the default rules and with a contract that reads
 //! the body as JSON, and `KeyMaterial::redact` (what report excerpts go through).
@@ -21,7 +21,6 @@ use std::sync::LazyLock;
 use alipay_harness::contract::Contract;
 use alipay_harness::judge::{Answer, Judge, Target};
 use alipay_harness::leak::KeyMaterial;
-use alipay_harness::transport::decode::{DecodeError, decode};
 use alipay_harness::verdict::Verdict;
 use alipay_sim::keys::KeySet;
 use alipay_sim::scenario::{Expectation, Outcome};
@@ -82,26 +81,17 @@ fn compress(encoding: &str, body: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The answer as the transport builds it from what arrived; `None` when the decoded body is over
-/// the cap (a transport error, not an answer).
+/// The answer as the transport builds it from what arrived ([`Answer::received`]); `None` when
+/// the decoded body is over the cap (a transport error, not an answer).
 fn received(status: u16, encoding: Option<&str>, wire: Vec<u8>) -> Option<Answer> {
-    let mut answer = Answer::new(status, wire);
-    let Some(enc) = encoding else {
-        return Some(answer);
+    let headers = match encoding {
+        Some(enc) => vec![
+            ("content-encoding".to_string(), enc.to_string()),
+            ("retry-after".to_string(), "1".to_string()),
+        ],
+        None => Vec::new(),
     };
-    answer
-        .headers
-        .push(("content-encoding".to_string(), enc.to_string()));
-    answer
-        .headers
-        .push(("retry-after".to_string(), "1".to_string()));
-    answer.encoding = Some(enc.to_string());
-    match decode(enc, &answer.body, CAP) {
-        Ok(decoded) => answer.body = decoded,
-        Err(DecodeError::TooLarge) => return None,
-        Err(e) => answer.undecodable = Some(e.to_string()),
-    }
-    Some(answer)
+    Answer::received(status, headers, wire, CAP).ok()
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.

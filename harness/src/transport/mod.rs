@@ -50,6 +50,49 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The answer built from what arrived (`headers` named in lower case, `body` as on the
+    /// wire): a `Content-Encoding` other than `identity` is decoded (several are joined, as
+    /// `gzip, br`), an undecodable one is recorded in [`Answer::undecodable`], and a decoded body
+    /// over `cap` is [`TransportError::DecodedTooLarge`]. The HTTP client builds every answer
+    /// with it, and the fuzz oracle of the judge (`fuzz/oracles/judge_answer.rs`) too.
+    pub fn received(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        cap: usize,
+    ) -> Result<Answer, TransportError> {
+        let encoding = headers
+            .iter()
+            .filter(|(n, _)| n == "content-encoding")
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("identity"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut answer = Answer {
+            status,
+            headers,
+            body,
+            encoding: None,
+            undecodable: None,
+        };
+        if encoding.is_empty() {
+            return Ok(answer);
+        }
+        match decode::decode(&encoding, &answer.body, cap) {
+            Ok(decoded) => answer.body = decoded,
+            Err(decode::DecodeError::TooLarge) => {
+                return Err(TransportError::DecodedTooLarge {
+                    cap,
+                    encoding,
+                    status,
+                });
+            }
+            Err(e) => answer.undecodable = Some(e.to_string()),
+        }
+        answer.encoding = Some(encoding);
+        Ok(answer)
+    }
+
     /// An answer with `status` and `body` and nothing else (tests and examples).
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Self {
@@ -332,35 +375,6 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let encoding = headers
-            .iter()
-            .filter(|(n, _)| n == "content-encoding")
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("identity"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut answer = Answer {
-            status,
-            headers,
-            body,
-            encoding: None,
-            undecodable: None,
-        };
-        if encoding.is_empty() {
-            return Ok(answer);
-        }
-        match decode::decode(&encoding, &answer.body, cap) {
-            Ok(decoded) => answer.body = decoded,
-            Err(decode::DecodeError::TooLarge) => {
-                return Err(TransportError::DecodedTooLarge {
-                    cap,
-                    encoding,
-                    status,
-                });
-            }
-            Err(e) => answer.undecodable = Some(e.to_string()),
-        }
-        answer.encoding = Some(encoding);
-        Ok(answer)
+        Answer::received(status, headers, body, cap)
     }
 }
