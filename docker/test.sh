@@ -46,7 +46,16 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== docker: installing ${need[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
+  # The package must not start Debian's own dockerd (on a systemd host it would create the
+  # docker0 bridge): a policy-rc.d refusing every service start, for the length of the install.
+  policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+  fi
+  apt_rc=0
+  { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; } || apt_rc=$?
+  [ -z "$made_policy" ] || rm -f "$policy"
+  [ "$apt_rc" -eq 0 ] || die "apt-get install ${need[*]} failed"
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "== docker: starting dockerd --bridge=none --iptables=false"
