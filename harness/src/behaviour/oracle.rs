@@ -249,18 +249,23 @@ struct Exchange {
     elapsed: Duration,
 }
 
+/// What each answer is judged against: a refusal that never holds a `forbidden` mobile.
+fn refusal_target(forbidden: &[String]) -> Target<'_> {
+    Target {
+        expected: &REFUSAL,
+        forbidden,
+        ciphertext: None,
+        refusal_allowed: false,
+    }
+}
+
 /// Runs the check.
 pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> CaseResult {
     // Every answer is checked as the judge checks every case's answer: never the canary mobile
     // from inside the forged ciphertexts (in any readable form: escaped, percent-encoded,
     // base64, HTML), no key material, no stack trace, a decodable body.
     let canary = [CANARY.to_string()];
-    let target = Target {
-        expected: &REFUSAL,
-        forbidden: &canary,
-        ciphertext: None,
-        refusal_allowed: false,
-    };
+    let target = refusal_target(&canary);
     let mut expected: Expected = ctx.judge.expected(&target);
     expected.description = format!(
         "one and the same rejection for {VARIANTS} forged envelopes ({}), {rounds} times each: {}; the same status and the same body once request ids, timestamps and echoed ciphertexts are removed; never the mobile {CANARY} (the forged ciphertexts' content), key material or a stack trace",
@@ -569,12 +574,7 @@ mod tests {
             crate::leak::KeyMaterial::from_keys(&keys),
         );
         let canary = [CANARY.to_string()];
-        let target = Target {
-            expected: &REFUSAL,
-            forbidden: &canary,
-            ciphertext: None,
-            refusal_allowed: false,
-        };
+        let target = refusal_target(&canary);
         let v = &variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer)[0];
         // A refusal that serialises what it decrypted with JSON unicode escapes: a literal
         // search for the canary misses it, the judge's readable forms do not.
