@@ -11,7 +11,7 @@
 //! a set that passes the check with a replaced file has the same app id and three SNs in form.
 use std::sync::LazyLock;
 
-use alipay_sim::cert::{CertFiles, CertKeys, CertSet, PemCerts};
+use alipay_sim::{cert::CertFiles, cert::CertKeys, cert::CertSet, cert::PemCerts};
 
 static EMBEDDED: LazyLock<CertFiles> = LazyLock::new(|| {
     CertKeys::embedded()

@@ -8,8 +8,7 @@ use std::sync::LazyLock;
 use alipay_harness::contract::Contract;
 use alipay_harness::judge::{Answer, Judge, Target};
 use alipay_harness::leak::KeyMaterial;
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::{Expectation, Outcome};
+use alipay_sim::{Expectation, KeySet, Outcome};
 
 static KEYS: LazyLock<KeyMaterial> = LazyLock::new(|| KeyMaterial::from_keys(&KeySet::embedded()));
 

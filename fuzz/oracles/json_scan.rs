@@ -15,7 +15,7 @@
 //!   whole document; at that exact depth only, a refusal by `Value` is not a difference.
 use std::fmt;
 
-use alipay_sim::json::{Kind, MAX_DEPTH, scan_object};
+use alipay_sim::{json::Kind, json::scan_object, testing::JSON_MAX_DEPTH as MAX_DEPTH};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;

@@ -22,8 +22,7 @@ use alipay_harness::contract::Contract;
 use alipay_harness::judge::{Answer, Judge, Target};
 use alipay_harness::leak::KeyMaterial;
 use alipay_harness::verdict::Verdict;
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::{Expectation, Outcome};
+use alipay_sim::{Expectation, KeySet, Outcome};
 
 static KEYS: LazyLock<KeySet> = LazyLock::new(KeySet::embedded);
 static MATERIAL: LazyLock<KeyMaterial> = LazyLock::new(|| KeyMaterial::from_keys(&KEYS));

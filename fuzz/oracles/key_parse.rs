@@ -7,8 +7,9 @@
 //! one-line and PEM forms unchanged (these are what the bundle and the page hand out, and their
 //! encoders `expect` a valid key).
 
-use alipay_sim::crypto::AesKey;
-use alipay_sim::keys::{parse_private_key, parse_public_key, public_key_one_line, public_key_pem};
+use alipay_sim::{
+    AesKey, parse_private_key, parse_public_key, public_key_one_line, public_key_pem,
+};
 
 const WHAT: &str = "fuzzed key";
 

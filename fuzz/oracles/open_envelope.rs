@@ -13,11 +13,10 @@
 
 use std::sync::LazyLock;
 
-use alipay_sim::crypto::{AesKey, SignType, Verifier};
-use alipay_sim::envelope::{EnvelopeFields, OpenError, Opened, Opener, SealOptions, seal};
-use alipay_sim::keys::KeySet;
-use alipay_sim::payload::Payload;
-use alipay_sim::platform::aes_key_for;
+use alipay_sim::{
+    AesKey, AesSize, EnvelopeFields, KeySet, OpenError, Opened, Opener, Payload, SealOptions,
+    SignType, Verifier, seal,
+};
 
 static KEYS: LazyLock<KeySet> = LazyLock::new(KeySet::embedded);
 
@@ -33,16 +32,13 @@ fn aes(sel: u8) -> Option<AesKey> {
     match sel % 5 {
         0 => None,
         1 => Some(KEYS.aes.clone()),
-        2 => Some(aes_key_for(&KEYS, 192)),
-        3 => Some(aes_key_for(&KEYS, 256)),
+        2 => Some(KEYS.aes.of_size(AesSize::Aes192)),
+        3 => Some(KEYS.aes.of_size(AesSize::Aes256)),
         _ => Some(KEYS.attacker_aes.clone()),
     }
 }
 
-fn open_checked(
-    opener: &Opener,
-    text: &str,
-) -> Result<alipay_sim::envelope::OpenedEnvelope, OpenError> {
+fn open_checked(opener: &Opener, text: &str) -> Result<alipay_sim::OpenedEnvelope, OpenError> {
     let got = opener.open(text);
     match &got {
         Ok(o) => {
@@ -101,6 +97,7 @@ pub(crate) fn run(data: &[u8]) {
         sign: Some((&KEYS.platform.signer, sign_type)),
         fields,
         plain_shape: Default::default(),
+        alipay_cert_sn: None,
     };
     let sealed = seal(text, &opts);
     let mut opener = Opener::new(Some(KEYS.platform.verifier.clone()), Some(key.clone()));

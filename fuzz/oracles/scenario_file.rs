@@ -7,9 +7,7 @@
 use std::sync::LazyLock;
 
 use alipay_harness::case::{echo_ciphertext, is_unsigned_error};
-use alipay_sim::fixture::Fixture;
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::Catalogue;
+use alipay_sim::{Catalogue, Fixture, KeySet};
 
 static KEYS: LazyLock<KeySet> = LazyLock::new(KeySet::embedded);
 

@@ -17,9 +17,9 @@
 
 use std::sync::LazyLock;
 
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::Catalogue;
-use alipay_sim::server::{self, AppState, REQUEST_ID_HEADER, VERSION_HEADER};
+use alipay_sim::{
+    Catalogue, KeySet, server, server::AppState, server::REQUEST_ID_HEADER, server::VERSION_HEADER,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};

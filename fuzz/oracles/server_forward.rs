@@ -19,7 +19,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
-use alipay_sim::server::{self, AppState};
+use alipay_sim::{server, server::AppState};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, Uri, header};

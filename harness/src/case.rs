@@ -3,8 +3,7 @@
 //! the ciphertext that must never come back ([`echo_ciphertext`]) and whether it is an unsigned
 //! platform error a verifying merchant may refuse ([`is_unsigned_error`]).
 
-use alipay_sim::platform::Signing;
-use alipay_sim::scenario::{Built, MerchantProfile, Outcome};
+use alipay_sim::{AesSize, Built, MerchantProfile, Outcome, Signing};
 
 /// How the endpoint under test is configured (`--merchant-signing`, `--merchant-aes-bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,14 +11,14 @@ pub struct EndpointProfile {
     /// The signing the endpoint is configured with ([`Signing::None`]: no Alipay public key).
     pub signing: Signing,
     /// The AES key size the endpoint decrypts with.
-    pub aes_bits: usize,
+    pub aes_bits: AesSize,
 }
 
 impl EndpointProfile {
     /// The standard configuration: RSA2 and AES-128.
     pub const STANDARD: EndpointProfile = EndpointProfile {
         signing: Signing::Rsa2,
-        aes_bits: 128,
+        aes_bits: AesSize::Aes128,
     };
 
     /// `None` when a case with `profile` applies to this endpoint, else why it does not
@@ -50,8 +49,7 @@ pub fn is_unsigned_error(case: &Built) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_sim::keys::KeySet;
-    use alipay_sim::scenario::{Catalogue, Kind};
+    use alipay_sim::{Catalogue, KeySet, Kind};
 
     #[test]
     fn tamper_case_has_canary_and_ciphertext() {
@@ -92,7 +90,7 @@ mod tests {
         );
         let ok = EndpointProfile {
             signing: Signing::Rsa2,
-            aes_bits: 256,
+            aes_bits: AesSize::Aes256,
         };
         assert_eq!(ok.mismatch(&aes256.profile), None);
     }

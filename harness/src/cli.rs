@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alipay_sim::platform::Signing;
-use alipay_sim::scenario::Severity;
+use alipay_sim::{AesSize, Severity, Signing};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -144,8 +143,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "RSA2", value_parser = merchant::SigningParser)]
     pub merchant_signing: Signing,
     /// The endpoint's AES key size.
-    #[arg(long, default_value_t = 128, value_parser = crate::merchant::parse_aes_bits)]
-    pub merchant_aes_bits: usize,
+    #[arg(long, default_value_t = AesSize::Aes128)]
+    pub merchant_aes_bits: AesSize,
     /// Also trust the CA certificates in this PEM file (an HTTPS staging endpoint with a
     /// private CA).
     #[arg(long, value_name = "FILE")]
@@ -430,7 +429,7 @@ mod tests {
         assert_eq!(a.shard, Some(Shard { index: 2, count: 3 }));
         let o = a.options().unwrap();
         assert_eq!(o.profile.signing, Signing::None);
-        assert_eq!(o.profile.aes_bits, 256);
+        assert_eq!(o.profile.aes_bits, AesSize::Aes256);
         assert_eq!(o.fail_on, Severity::High);
         for bad in [
             vec!["--shard", "0/3"],
@@ -447,7 +446,7 @@ mod tests {
 
     #[test]
     fn an_error_line_says_each_cause_once() {
-        use alipay_sim::error::{chain_line, is_broken_pipe};
+        use alipay_sim::{chain_line, is_broken_pipe};
         #[derive(Debug, thiserror::Error)]
         #[error("inner detail")]
         struct Inner;

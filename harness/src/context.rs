@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use alipay_sim::keys::KeySet;
+use alipay_sim::KeySet;
 use reqwest::Url;
 
 use crate::case::EndpointProfile;

@@ -25,7 +25,7 @@
 
 use std::path::Path;
 
-use alipay_sim::scenario::Outcome;
+use alipay_sim::Outcome;
 
 /// A contract file could not be used. Names the file and, when one field is wrong, the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,7 @@ impl Contract {
             message,
         };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let at = alipay_sim::scenario::toml_error_line(text, &e)
+            let at = alipay_sim::toml_error_line(text, &e)
                 .map(|line| format!(" (line {line})"))
                 .unwrap_or_default();
             err("", format!("not valid TOML: {}{at}", e.message().trim()))

@@ -17,7 +17,7 @@
 //! key material (the AES key, a private key, a PEM block), a stack trace, or the case's
 //! ciphertext.
 
-use alipay_sim::scenario::{Expectation, Outcome};
+use alipay_sim::{Expectation, Outcome};
 
 use crate::contract::{Contract, Rule};
 use crate::leak::{KeyMaterial, STACK_MARKERS, Secret, Views, stack_frame};

@@ -6,13 +6,13 @@
 //! matters and how to fix it) or error (no verdict: timeout, refused, reset, oversized).
 //!
 //! Where each behaviour lives (cases themselves are sealed by the simulator library:
-//! [`alipay_sim::scenario::Scenario::build`] makes an [`alipay_sim::scenario::Built`]; the
+//! [`alipay_sim::Scenario::build`] makes an [`alipay_sim::Built`]; the
 //! harness sends and judges it):
 //!
 //! | behaviour | module |
 //! |---|---|
 //! | flags, subcommands, exit codes, the error line | [`cli`] |
-//! | flag validation, keys and catalogue (through [`alipay_sim::sources::Sources`]) | [`options`] |
+//! | flag validation, keys and catalogue (through [`alipay_sim::Sources`]) | [`options`] |
 //! | which ids run (`--cases`, `--skip`, `--shard`, `--last-failed`) | [`select`], [`plan`] |
 //! | does a case apply to the endpoint (`--merchant-signing`, `--merchant-aes-bits`), echo and unsigned-error marks | [`case`] |
 //! | how an envelope becomes a request (`--deliver`, `--header`) | [`delivery`] |

@@ -24,9 +24,9 @@ fn main() {
     let is_tty = stdout.is_terminal();
     let code = match alipay_harness::cli::run(cli, &mut stdout, is_tty) {
         Ok(code) => code,
-        Err(e) if only_lists && alipay_sim::error::is_broken_pipe(e.as_ref()) => 0,
+        Err(e) if only_lists && alipay_sim::is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
-            eprintln!("error: {}", alipay_sim::error::chain_line(e.as_ref()));
+            eprintln!("error: {}", alipay_sim::chain_line(e.as_ref()));
             2
         }
     };

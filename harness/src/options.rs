@@ -6,9 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::{Catalogue, Severity};
-use alipay_sim::sources::Sources;
+use alipay_sim::{Catalogue, KeySet, Severity, Sources};
 use anyhow::{Context as _, bail};
 use reqwest::Url;
 

@@ -1,7 +1,7 @@
 //! The plan: every known case id (catalogue scenarios and behaviour checks), narrowed by a
 //! [`Selection`], built into runnable [`Item`]s.
 
-use alipay_sim::scenario::{BugClass, Catalogue, Scenario, Severity};
+use alipay_sim::{BugClass, Catalogue, Scenario, Severity};
 use serde::Serialize;
 
 use crate::behaviour::Check;
@@ -11,7 +11,7 @@ use crate::verdict::CaseKind;
 /// One runnable item.
 #[derive(Debug, Clone)]
 pub enum Item {
-    /// A catalogue case (built into an [`alipay_sim::scenario::Built`] when it runs, so sealing
+    /// A catalogue case (built into an [`alipay_sim::Built`] when it runs, so sealing
     /// happens in parallel on the runtime's workers).
     Case(Box<Scenario>),
     /// A behaviour check.

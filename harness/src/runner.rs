@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use alipay_sim::scenario::Built;
+use alipay_sim::Built;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -110,7 +110,7 @@ fn crash_is_a_failure(r: &mut CaseResult, e: &TransportError) {
 }
 
 /// The error result for a case whose task failed.
-fn task_failed(s: &alipay_sim::scenario::Scenario, e: &tokio::task::JoinError) -> CaseResult {
+fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResult {
     CaseResult {
         id: s.id.clone(),
         title: s.title.clone(),
@@ -119,7 +119,7 @@ fn task_failed(s: &alipay_sim::scenario::Scenario, e: &tokio::task::JoinError) -
         bug_class: s.bug_class,
         verdict: Verdict::Error,
         expected: crate::verdict::Expected {
-            class: alipay_sim::scenario::Expectation {
+            class: alipay_sim::Expectation {
                 outcome: s.expect.outcome,
                 mobile: None,
                 code: s.expect.code.clone(),

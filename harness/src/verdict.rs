@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use alipay_sim::scenario::{BugClass, Expectation, Kind, Severity};
+use alipay_sim::{BugClass, Expectation, Kind, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The harness's conclusion about one case.
@@ -202,7 +202,7 @@ mod tests {
             verdict,
             expected: Expected {
                 class: Expectation {
-                    outcome: alipay_sim::scenario::Outcome::Reject,
+                    outcome: alipay_sim::Outcome::Reject,
                     mobile: None,
                     code: None,
                     sub_code: None,

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use alipay_harness::merchant::{Broken, MerchantConfig, spawn};
-use alipay_sim::platform::Signing;
+use alipay_sim::{AesSize, Signing};
 
 const CONTRACT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts/reference.toml");
 
@@ -289,7 +289,7 @@ async fn reference_in_certificate_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_with_aes_192() {
     let cfg = MerchantConfig {
-        aes_bits: 192,
+        aes_bits: AesSize::Aes192,
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();
@@ -300,7 +300,7 @@ async fn reference_with_aes_192() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_with_aes_256() {
     let cfg = MerchantConfig {
-        aes_bits: 256,
+        aes_bits: AesSize::Aes256,
         ..MerchantConfig::default()
     };
     let mut applicable = ANY_CONFIGURATION.to_vec();

@@ -6,11 +6,10 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 
-use alipay_sim::keys::files::{
-    PLATFORM_AES as AES, PLATFORM_PUBLIC_B64 as PUBLIC_B64, PLATFORM_PUBLIC_PEM as PUBLIC_PEM,
+use alipay_sim::{
+    Catalogue, KeySet, MerchantKeys, key_files::PLATFORM_AES as AES,
+    key_files::PLATFORM_PUBLIC_B64 as PUBLIC_B64, key_files::PLATFORM_PUBLIC_PEM as PUBLIC_PEM,
 };
-use alipay_sim::keys::{KeySet, MerchantKeys};
-use alipay_sim::scenario::Catalogue;
 use assert_cmd::cargo::CommandCargoExt as _;
 use predicates::prelude::*;
 

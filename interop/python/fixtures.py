@@ -63,7 +63,7 @@ def _end_of_value(text, i):
 def raw_member(text, name):
     """The raw text of top-level member `name` of the JSON object `text`, exactly as it appears (for a
     string value: including its quotes), or None when the object has no such member. This is how a
-    merchant obtains the signed bytes of a plaintext-object payload (spec §3.2, §3.3)."""
+    merchant obtains the signed bytes of a plaintext-object payload (docs/protocol.md#what-is-signed, #substring-not-re-serialisation)."""
     i = _skip_ws(text, 0)
     if i >= len(text) or text[i] != "{":
         return None

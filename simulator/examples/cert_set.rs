@@ -4,7 +4,7 @@
 //!   certificate set under `KEYS_DIR/cert/` whose Alipay leaf holds `KEYS_DIR`'s platform key
 //!   (this is how `keys/cert/` was made: `... -- write keys`);
 //! - `cargo run -p alipay-sim --example cert_set -- vector-e OUT_DIR` writes certificates with the
-//!   issuer names and serials of public vector E (§9-E) and `expected-sn.json` with the published
+//!   issuer names and serials of public vector E (docs/protocol.md#vector-e) and `expected-sn.json` with the published
 //!   SNs, for checking other implementations (`interop/node/cert-check.mjs`).
 //!
 //! Exit codes: 0 written, 2 could not run.
@@ -12,8 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alipay_sim::KeySet;
-use alipay_sim::cert::{files, generate};
+use alipay_sim::{KeySet, cert::files, cert::generate};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 

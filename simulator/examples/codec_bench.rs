@@ -18,10 +18,10 @@ use std::hint::black_box;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use alipay_sim::crypto::{AesKey, SignBackend, Signer, Verifier};
-use alipay_sim::envelope::{Opened, Opener, SealOptions, encrypt_to_base64, seal};
-use alipay_sim::keys::{KeyPair, KeySet, parse_private_key};
-use alipay_sim::payload::Payload;
+use alipay_sim::{
+    AesKey, KeyPair, KeySet, Opened, Opener, Payload, SealOptions, SignBackend, Signer, Verifier,
+    encrypt_to_base64, parse_private_key, seal,
+};
 
 #[path = "support/openssl_speed.rs"]
 mod openssl_speed;

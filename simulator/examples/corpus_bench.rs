@@ -23,9 +23,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use alipay_sim::corpus::{self, Format, Mix, Plan};
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::Catalogue;
+use alipay_sim::{Catalogue, KeySet, corpus, corpus::Format, corpus::Mix, corpus::Plan};
 
 #[path = "support/openssl_speed.rs"]
 mod openssl_speed;

@@ -6,13 +6,11 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use alipay_sim::crypto::{AesKey, SignType, Verifier};
-use alipay_sim::envelope::{self, Opened, Opener};
-use alipay_sim::fixture::{self, Fixture};
-use alipay_sim::keys::{self, KeySet};
-use alipay_sim::platform::Signing;
-use alipay_sim::server::ServeArgs;
-use alipay_sim::sources::Sources;
+use alipay_sim::{
+    AesKey, AesSize, Fixture, KeySet, Opened, Opener, SignType, Signing, Sources,
+    TEST_ONLY_WARNING, Verifier, from_callback, key_files, parse_public_key, server::ServeArgs,
+    write_fixtures,
+};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
@@ -132,8 +130,8 @@ pub(crate) struct OpenArgs {
     pub(crate) sign_type: SignType,
     /// AES key size the merchant decrypts with, for --keys or the embedded set (192 and 256
     /// are derived from its key as the simulator does; --aes-key files are used as they are).
-    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
-    pub(crate) aes_bits: usize,
+    #[arg(long, default_value_t = AesSize::Aes128)]
+    pub(crate) aes_bits: AesSize,
     /// The input is the success-callback object `{"response": ...}` that my.getPhoneNumber
     /// returns (and `alipay-sim serve` answers), not the bare envelope.
     #[arg(long)]
@@ -147,18 +145,6 @@ pub(crate) struct BadSignType(String);
 
 fn parse_sign_type(s: &str) -> Result<SignType, BadSignType> {
     SignType::parse(s).ok_or_else(|| BadSignType(s.to_string()))
-}
-
-/// An `--aes-bits` value that is not 128, 192 or 256.
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not an AES key size (expected 128, 192 or 256)")]
-pub(crate) struct BadAesBits(String);
-
-fn parse_aes_bits(s: &str) -> Result<usize, BadAesBits> {
-    match s {
-        "128" | "192" | "256" => Ok(s.parse().expect("a listed size")),
-        _ => Err(BadAesBits(s.to_string())),
-    }
 }
 
 /// `keys` subcommands.
@@ -196,7 +182,7 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             let cat = a.sources.catalogue()?;
             match a.out {
                 Some(dir) => {
-                    let written = fixture::write_all(&cat, &keys, &dir)?;
+                    let written = write_fixtures(&cat, &keys, &dir)?;
                     writeln!(
                         stdout,
                         "wrote {} fixtures and manifest.json to {}",
@@ -259,7 +245,7 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
         Command::Corpus(a) => Ok(alipay_sim::corpus::run(a, stdout)?),
         Command::Health(a) => Ok(crate::health::run(a, stdout)?),
         Command::Keys(KeysCommand::Generate { out, force }) => {
-            let marker = out.join(keys::files::PLATFORM_PRIVATE);
+            let marker = out.join(key_files::PLATFORM_PRIVATE);
             if marker.exists() && !force {
                 bail!(
                     "{} already exists; pass --force to overwrite the key set in {}",
@@ -269,7 +255,7 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             }
             let set = KeySet::generate();
             let written = set.write_dir(&out)?;
-            writeln!(stdout, "{}", keys::TEST_ONLY_WARNING)?;
+            writeln!(stdout, "{}", TEST_ONLY_WARNING)?;
             for p in written {
                 writeln!(stdout, "wrote {}", p.display())?;
             }
@@ -319,7 +305,7 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
         (pk, ak) => {
             let verifier = match pk {
                 Some(p) => Some(Verifier::new(
-                    keys::parse_public_key(&read_text(p)?, "Alipay public key")
+                    parse_public_key(&read_text(p)?, "Alipay public key")
                         .with_context(|| format!("in {}", p.display()))?,
                 )),
                 None => cert_key,
@@ -363,7 +349,7 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
     let text = text.strip_suffix('\n').unwrap_or(&text);
     let unwrapped;
     let text = if a.callback {
-        match envelope::from_callback(text) {
+        match from_callback(text) {
             Ok(t) if looks_like_bare_envelope(&t) => {
                 writeln!(
                     stdout,
@@ -426,7 +412,7 @@ fn open_cmd(a: OpenArgs, stdout: &mut dyn Write) -> Result<i32> {
 /// object; a real envelope's `response` is base64 ciphertext or an object, never a string
 /// starting with `{`.
 fn looks_like_callback(text: &str) -> bool {
-    envelope::from_callback(text).is_ok_and(|inner| inner.trim_start().starts_with('{'))
+    from_callback(text).is_ok_and(|inner| inner.trim_start().starts_with('{'))
 }
 
 /// `--callback` was given, but what it unwrapped is not an envelope: a success-callback object's

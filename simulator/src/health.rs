@@ -11,7 +11,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use alipay_sim::error::chain_line;
+use alipay_sim::chain_line;
 
 /// `alipay-sim health` arguments.
 #[derive(Debug, clap::Args)]

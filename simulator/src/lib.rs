@@ -10,7 +10,7 @@
 //! way a correct merchant must.
 //!
 //! ```
-//! use alipay_sim::{KeySet, Opened, Payload, SealOptions, seal};
+//! use alipay_sim::{AesSize, KeySet, Opened, Payload, SealOptions, Signing, seal};
 //!
 //! let keys = KeySet::embedded(); // TEST-ONLY keys
 //! let sealed = seal(
@@ -18,29 +18,47 @@
 //!     &SealOptions::standard(&keys.aes, &keys.platform.signer),
 //! );
 //! // The merchant side: only the Alipay public key and the AES key.
-//! let opener = keys.merchant().opener(alipay_sim::platform::Signing::Rsa2, 128);
+//! let opener = keys.merchant().opener(Signing::Rsa2, AesSize::Aes128);
 //! let opened = opener.open(&sealed.envelope).unwrap();
 //! assert_eq!(opened.result, Opened::Mobile("13800000000".into()));
 //! ```
 //!
-//! ## Where each behaviour lives
+//! ## Layers, and where each behaviour lives
 //!
-//! | behaviour | module |
+//! The library is three layers, each a private module; what users call is re-exported here.
+//! A layer imports only from the layers above it in this list (`.ci/layers` checks it):
+//!
+//! 1. **protocol** (`src/protocol/`): the wire, as Alipay writes it, with no notion of apps,
+//!    users or cases.
+//! 2. **model** (`src/model/`): the platform deciding an answer, and the case catalogue.
+//! 3. **tools** (`src/tools/`): fixtures, corpora and where keys and cases come from.
+//!
+//! `server` (feature `server`) and the `alipay-sim` binary sit on top of all three.
+//!
+//! | behaviour | file |
 //! |---|---|
-//! | AES-CBC, RSA PKCS#1 v1.5 (RSA2 / RSA), the signing backends | [`crypto`] |
-//! | TEST-ONLY key sets (embedded, from a directory, generated); the merchant's keys | [`keys`] |
-//! | certificate mode (公钥证书): the three certificate files, their SNs and checks | [`cert`] |
-//! | `--keys DIR` / `--scenarios DIR` or the embedded ones | [`sources`] |
-//! | the plaintext as Alipay writes it, and reading it back | [`payload`] |
-//! | sealing and opening envelopes; the success-callback object | [`envelope`] |
-//! | the JSON scanner keeping raw spans and duplicate keys (serde_json), Alipay's JSON writer | [`json`] |
-//! | console, user and platform state deciding the answer | [`platform`] |
-//! | the catalogue: file format, loading, building a case, tamper mutations | [`scenario`] |
-//! | deterministic mobile numbers | [`mobile`] |
-//! | fixture files and their manifest | [`fixture`] |
-//! | envelope corpora for load engines (`alipay-sim corpus`) | [`corpus`] |
-//! | typed errors | [`error`] |
-//! | `alipay-sim serve` (feature `server`) | `server` |
+//! | AES-CBC and the one door to an AES key of a size ([`AesKey::of_size`]) | `protocol/crypto/aes.rs` |
+//! | RSA PKCS#1 v1.5 (RSA2 / RSA), the signing backends, [`KeyPair`] | `protocol/crypto/rsa.rs` |
+//! | key formats read and written (PEM, the console's one-line base64) | `protocol/key_format.rs` |
+//! | file names of a key directory, the TEST ONLY banner | `protocol/layout.rs` |
+//! | TEST-ONLY key sets (embedded, from a directory, generated); the merchant's keys | `protocol/keys/` |
+//! | certificate mode (公钥证书): the three files, their SNs and checks | `protocol/cert/` ([`cert`]) |
+//! | how envelopes are signed (none, RSA2, RSA, certificate mode) | `protocol/signing.rs` |
+//! | the plaintext as Alipay writes it, and reading it back | `protocol/payload.rs` |
+//! | sealing and opening envelopes (the certificate SN included); the callback object | `protocol/envelope.rs` |
+//! | the JSON scanner keeping raw spans and duplicate keys, Alipay's JSON writer | `protocol/json.rs` ([`json`]) |
+//! | typed errors of the protocol | `protocol/error.rs` |
+//! | console, user and platform state deciding the answer | `model/platform.rs` |
+//! | the catalogue: file format, loading, building a case, tamper mutations | `model/scenario/` |
+//! | deterministic mobile numbers | `model/mobile.rs` |
+//! | fixture files and their manifest | `tools/fixture.rs` |
+//! | envelope corpora for load engines (`alipay-sim corpus`) | `tools/corpus/` ([`corpus`]) |
+//! | `--keys DIR` / `--scenarios DIR` or the embedded ones | `tools/sources.rs` |
+//! | one line for an error chain, a closed pipe | `tools/error_chain.rs` |
+//! | `alipay-sim serve` (feature `server`) | `server/` |
+//!
+//! The protocol as this crate implements it is written down in `docs/protocol.md` at the
+//! repository's root.
 //!
 //! ## Features
 //!
@@ -51,28 +69,94 @@
 //! - `cert-gen` (part of `server`): making TEST-ONLY certificate sets with `rcgen` (certificate
 //!   mode). Reading and checking certificate sets is in the core; without `cert-gen` a key set
 //!   has certificate material only when it comes with a `cert/` directory (the embedded one does).
+//! - `testing`: a `testing` module with the two internals this crate's own tests and fuzz
+//!   targets reach into (the JSON scanner's depth limit, the scenario id rule). Not a stable API.
 //!
 //! A test suite that only seals and opens envelopes needs
 //! `alipay-sim = { ..., default-features = false }`.
 
-pub mod cert;
-pub mod corpus;
-pub mod crypto;
-pub mod envelope;
-pub mod error;
-pub mod fixture;
-pub mod json;
-pub mod keys;
-pub mod mobile;
-pub mod payload;
-pub mod platform;
-pub mod scenario;
+mod model;
+mod protocol;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod sources;
+mod tools;
 
-pub use envelope::{OpenError, Opened, Opener, SealOptions, Sealed, open, seal};
-pub use keys::{KeySet, MerchantKeys};
-pub use payload::{Payload, PlatformError};
-pub use scenario::{Built, Catalogue, Scenario};
-pub use sources::Sources;
+// The protocol layer.
+pub use protocol::crypto::{
+    AesKey, AesSize, KeyPair, SignBackend, SignType, Signer, UnknownAesSize, Verifier, aes_decrypt,
+    aes_encrypt,
+};
+pub use protocol::envelope::{
+    EnvelopeFields, OpenError, Opened, OpenedEnvelope, Opener, PlainShape, SealOptions, Sealed,
+    assemble, encrypt_to_base64, from_callback, open, quoted, seal,
+};
+pub use protocol::error::{
+    AesError, CallbackError, CertError, KeyError, PayloadError, SignatureError,
+};
+pub use protocol::key_format::{
+    parse_private_key, parse_public_key, public_key_one_line, public_key_pem,
+};
+pub use protocol::keys::{KeySet, MerchantBundle, MerchantKeys};
+pub use protocol::layout::{TEST_ONLY_WARNING, key_files};
+pub use protocol::payload::{EmptyMobileForm, Payload, PlatformError, SUCCESS_CODE};
+pub use protocol::signing::{Signing, UnknownSigning};
+
+/// Certificate mode (公钥证书): the three certificate files, their SNs and the checks a careful
+/// merchant makes (`src/protocol/cert/`).
+pub mod cert {
+    #[cfg(feature = "cert-gen")]
+    pub use crate::protocol::cert::generate;
+    pub use crate::protocol::cert::{
+        CertBundle, CertFiles, CertKeys, CertPems, CertSet, CertSn, PemCerts, TEST_APP_ID,
+        TEST_PID, VECTOR_E_SN, alipay_public_key_from_cert, cert_sn, files, issuer_for_sn, sn_of,
+        write_cert_dir,
+    };
+}
+
+/// The JSON scanner that keeps raw spans and duplicate keys, and Alipay's compact JSON writer
+/// (`src/protocol/json.rs`).
+pub mod json {
+    pub use crate::protocol::json::{
+        Kind, Member, SyntaxError, scan_object, write_object, write_string,
+    };
+}
+
+// The model layer.
+pub use model::mobile::generated_mobile;
+pub use model::platform::{
+    BusyDelivery, Call, Console, Decision, Encryption, Mobile, Platform, User, decide,
+};
+pub use model::scenario::{
+    BugClass, Built, Catalogue, Expectation, KeyRole, Kind, MerchantProfile, Outcome, Scenario,
+    ScenarioError, Severity, toml_error_line,
+};
+
+// The tools layer.
+pub use tools::error_chain::{chain_line, is_broken_pipe};
+pub use tools::fixture::{
+    FIXTURE_SCHEMA, Fixture, FixtureError, MANIFEST_SCHEMA, Manifest, write_all as write_fixtures,
+};
+pub use tools::sources::Sources;
+
+/// Envelope corpora for load engines, `alipay-sim corpus` (`src/tools/corpus/`).
+pub mod corpus {
+    #[cfg(feature = "server")]
+    pub use crate::tools::corpus::{CorpusArgs, run};
+    pub use crate::tools::corpus::{
+        CorpusError, Format, Mix, MixEntry, Plan, Record, Summary, default_threads, write_to,
+    };
+}
+
+/// Internals that this crate's own tests, examples and fuzz targets reach into. Not a stable
+/// API: nothing outside this repository should enable the `testing` feature.
+#[cfg(feature = "testing")]
+pub mod testing {
+    /// The JSON scanner's nesting limit (deeper input is refused, never recursed into).
+    pub const JSON_MAX_DEPTH: usize = crate::protocol::json::MAX_DEPTH;
+
+    /// Whether `id` is a well-formed scenario id: dotted lowercase segments of `[a-z0-9-]`, at
+    /// least two of them.
+    pub fn valid_scenario_id(id: &str) -> bool {
+        crate::model::scenario::valid_id(id)
+    }
+}

@@ -22,9 +22,9 @@ fn main() {
     let mut out = std::io::stdout().lock();
     let code = match cli::run(cli, &mut out) {
         Ok(code) => code,
-        Err(e) if alipay_sim::error::is_broken_pipe(e.as_ref()) => 0,
+        Err(e) if alipay_sim::is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
-            eprintln!("error: {}", alipay_sim::error::chain_line(e.as_ref()));
+            eprintln!("error: {}", alipay_sim::chain_line(e.as_ref()));
             2
         }
     };

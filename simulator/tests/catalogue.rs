@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use alipay_sim::envelope::{Opened, Opener};
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::{Catalogue, Kind, Outcome, valid_id};
+use alipay_sim::{
+    Catalogue, KeySet, Kind, Opened, Opener, Outcome, testing::valid_scenario_id as valid_id,
+};
 
 fn dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -87,7 +87,7 @@ fn a_correct_merchant_reaches_every_expected_outcome() {
             profile
                 .verifies
                 .or(if profile.any_signing {
-                    Some(alipay_sim::crypto::SignType::Rsa2)
+                    Some(alipay_sim::SignType::Rsa2)
                 } else {
                     None
                 })

@@ -1,12 +1,9 @@
 //! The codec against public vectors and against every class of broken envelope.
 
-use alipay_sim::crypto::{AesKey, SignType};
-use alipay_sim::envelope::{
-    EnvelopeFields, OpenError, Opened, Opener, PlainShape, SealOptions, assemble, quoted, seal,
+use alipay_sim::{
+    AesError, AesKey, EmptyMobileForm, EnvelopeFields, KeySet, OpenError, Opened, Opener, Payload,
+    PlainShape, PlatformError, SealOptions, SignType, assemble, quoted, seal,
 };
-use alipay_sim::error::AesError;
-use alipay_sim::keys::KeySet;
-use alipay_sim::payload::{EmptyMobileForm, Payload, PlatformError};
 
 fn keys() -> KeySet {
     KeySet::embedded()
@@ -26,7 +23,7 @@ fn success(k: &KeySet) -> String {
 
 #[test]
 fn public_vector_a_opens_unsigned() {
-    // Protocol notes §9-A (gopay): key + ciphertext, no signature published.
+    // docs/protocol.md#vector-a (gopay): key + ciphertext, no signature published.
     let aes = AesKey::from_base64("TDftre9FpItr46e9BVNJcw==").unwrap();
     let env = r#"{"response":"MkvuiIZsGOC8S038cu/JIpoRKnF+ZFjoIRGf5d/K4+ctYjCtb/eEkwgrdB5TeH/93bxff1Ylb+SE+UGStlpvcg=="}"#;
     let o = Opener::new(None, Some(aes)).open(env).unwrap();
@@ -52,6 +49,7 @@ fn public_vector_c_opens_to_40006_and_we_reproduce_its_ciphertext() {
             sign: None,
             fields: EnvelopeFields::Minimal,
             plain_shape: PlainShape::Nested,
+            alipay_cert_sn: None,
         },
     );
     assert_eq!(ours.ciphertext.as_deref(), Some(ct));
@@ -60,7 +58,7 @@ fn public_vector_c_opens_to_40006_and_we_reproduce_its_ciphertext() {
 
 #[test]
 fn public_vector_b_envelope_shape_is_ours() {
-    // §9-B: a real envelope is exactly {"response":"…","sign":"…"}; its key decrypts it.
+    // docs/protocol.md#vector-b: a real envelope is exactly {"response":"…","sign":"…"}; its key decrypts it.
     let env = r#"{"response":"3UO4ElDwNFuhOg+3UVTlCaiHYgtPFis0EOEy/gBPRuCw1ZX4P5gNsbbATblw5LWfKsEpa5FuFwNUrz14E2Dr8Q==","sign":"N8T+WmCZk5ulYd32bS9uR9KFYkTojqKaYKVAi3HFEp/6RrFrSMoRzD5J29OHfghlxoOe6ZG5Hf2ZKaxdtxURgY04YhmPbygS/l1ECJDmB2yGsPPaTbFP/o20QdpPmFriAVOiWwQLbnVUzm0uwb33zx38YUhyg8L9Rw/q0ts7ZQbIooJXg4JpLQ7cpAScxilRg1JnsTzmClz+UQbOTatnl8gz9NqyTStuAUXecVEOGR/nHMkO53WFkJw3TgAYEdWMclORBUoylQ3O+n8Dkq0uBrWoNQnm7921GUZ9QbrZjcE+zbkoxBfR1jxA7Pp78Pyy6eTVcfyZVO/xQfliBBm5nQ=="}"#;
     let aes = AesKey::from_base64("FywUuew48mvipAYW+NmZqg==").unwrap();
     // Alipay's public key for it is not published: open without verification.
@@ -94,6 +92,7 @@ fn seal_then_open_every_payload_and_shape() {
                         sign: Some((&k.platform.signer, t)),
                         fields,
                         plain_shape: PlainShape::Nested,
+                        alipay_cert_sn: None,
                     },
                 )
                 .envelope;
@@ -265,7 +264,7 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
         ),
         "bad_ciphertext"
     );
-    let other = alipay_sim::envelope::encrypt_to_base64(
+    let other = alipay_sim::encrypt_to_base64(
         &k.attacker_aes,
         b"{\"code\":\"10000\",\"msg\":\"Success\",\"mobile\":\"13800000000\"}",
     );
@@ -285,7 +284,7 @@ fn every_class_of_broken_envelope_has_its_typed_error() {
         ),
         "{e}"
     );
-    let not_json = quoted(&alipay_sim::envelope::encrypt_to_base64(&k.aes, b"hello"));
+    let not_json = quoted(&alipay_sim::encrypt_to_base64(&k.aes, b"hello"));
     assert_eq!(
         kind_of(
             &k,
@@ -360,9 +359,9 @@ fn signed_plaintext_is_verified_over_raw_text_with_its_escapes() {
 
 #[test]
 fn rustcrypto_and_aws_lc_backends_sign_identically() {
-    use alipay_sim::crypto::{SignBackend, Signer};
+    use alipay_sim::{SignBackend, Signer};
     let pem = include_str!("../../keys/platform/private.pkcs8.pem");
-    let key = alipay_sim::keys::parse_private_key(pem, "k").unwrap();
+    let key = alipay_sim::parse_private_key(pem, "k").unwrap();
     let a = Signer::with_backend(key.clone(), SignBackend::AwsLc);
     let b = Signer::with_backend(key, SignBackend::RustCrypto);
     // Without the `aws-lc` feature an AwsLc request falls back to RustCrypto, and says so.

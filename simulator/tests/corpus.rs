@@ -5,10 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command as Std;
 
-use alipay_sim::corpus::Record;
-use alipay_sim::envelope::{Opened, Opener};
-use alipay_sim::keys::KeySet;
-use alipay_sim::scenario::Outcome;
+use alipay_sim::{KeySet, Opened, Opener, Outcome, corpus::Record};
 use predicates::prelude::*;
 
 mod common;

@@ -1,9 +1,7 @@
 //! Property tests: random bytes never make the opener, the JSON scanner, the key parsers or the
 //! scenario loader panic; they return typed errors.
 
-use alipay_sim::envelope::Opener;
-use alipay_sim::keys::{KeySet, parse_private_key, parse_public_key};
-use alipay_sim::scenario::Catalogue;
+use alipay_sim::{Catalogue, KeySet, Opener, parse_private_key, parse_public_key};
 use proptest::prelude::*;
 
 fn opener() -> Opener {
@@ -81,7 +79,7 @@ proptest! {
         let b64 = base64_of(&b);
         let _ = parse_public_key(&b64, "k");
         let _ = parse_private_key(&b64, "k");
-        let _ = alipay_sim::crypto::AesKey::from_base64(&s);
+        let _ = alipay_sim::AesKey::from_base64(&s);
     }
 
     #[test]
@@ -96,9 +94,9 @@ proptest! {
         pos in 0usize..400, byte in any::<u8>()
     ) {
         let k = KeySet::embedded();
-        let env = alipay_sim::envelope::seal(
-            &alipay_sim::payload::Payload::Mobile("13800000000".into()).to_json(),
-            &alipay_sim::envelope::SealOptions::standard(&k.aes, &k.platform.signer),
+        let env = alipay_sim::seal(
+            &alipay_sim::Payload::Mobile("13800000000".into()).to_json(),
+            &alipay_sim::SealOptions::standard(&k.aes, &k.platform.signer),
         ).envelope;
         let mut bytes = env.into_bytes();
         let i = pos % bytes.len();
@@ -106,7 +104,7 @@ proptest! {
         if let Ok(text) = String::from_utf8(bytes)
             && let Ok(o) = opener().open(&text)
         {
-            prop_assert_eq!(o.result, alipay_sim::envelope::Opened::Mobile("13800000000".into()));
+            prop_assert_eq!(o.result, alipay_sim::Opened::Mobile("13800000000".into()));
         }
     }
 }

@@ -9,12 +9,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use alipay_sim::crypto::{AesKey, SignBackend, SignType, Signer};
-use alipay_sim::envelope::{encrypt_to_base64, quoted};
-use alipay_sim::json::{Kind as JsonKind, scan_object};
-use alipay_sim::keys::{KeySet, parse_private_key, public_key_pem};
-use alipay_sim::scenario::build::KeyRole;
-use alipay_sim::scenario::{Catalogue, Kind};
+use alipay_sim::{
+    AesKey, Catalogue, KeyRole, KeySet, Kind, SignBackend, SignType, Signer, encrypt_to_base64,
+    json::Kind as JsonKind, json::scan_object, parse_private_key, public_key_pem, quoted,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 

@@ -4,11 +4,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use alipay_sim::crypto::{AesKey, SignType, Verifier};
-use alipay_sim::envelope::{Opened, Opener};
-use alipay_sim::keys::{KeySet, parse_public_key};
-use alipay_sim::scenario::Catalogue;
-use alipay_sim::server::{self, AppState};
+use alipay_sim::{
+    AesKey, Catalogue, KeySet, Opened, Opener, SignType, Verifier, parse_public_key, server,
+    server::AppState,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -228,7 +227,7 @@ async fn default_state_gives_one_platform_outcome_per_user() {
 
 #[tokio::test]
 async fn the_envelope_is_exactly_what_the_platform_model_seals() {
-    use alipay_sim::platform::{Call, Console, Mobile, Platform, User, decide};
+    use alipay_sim::{Call, Console, Mobile, Platform, User, decide};
     let app = fresh();
     let a = phone(&app, "demo", "alice").await;
     let want = decide(

@@ -6,12 +6,10 @@
 
 use std::sync::Arc;
 
-use alipay_sim::crypto::SignType;
-use alipay_sim::envelope::{SealOptions, seal};
-use alipay_sim::mobile::generated_mobile;
-use alipay_sim::payload::Payload;
-use alipay_sim::platform;
-use alipay_sim::scenario::{Expectation, Outcome};
+use alipay_sim::{
+    AesSize, Expectation, Outcome, Payload, SealOptions, SignType, generated_mobile, seal,
+};
+
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -57,12 +55,14 @@ pub(super) async fn run(
         result.expected.description
     );
     // Certificate mode signs RSA2 too (`Signing::sign_type`).
-    if ctx.profile.signing.sign_type() != Some(SignType::Rsa2) || ctx.profile.aes_bits != 128 {
+    if ctx.profile.signing.sign_type() != Some(SignType::Rsa2)
+        || ctx.profile.aes_bits != AesSize::Aes128
+    {
         result.reason = "needs a merchant configured with RSA2 signing and an AES-128 key".into();
         return result;
     }
 
-    let aes = Arc::new(platform::aes_key_for(&ctx.keys, 128));
+    let aes = Arc::new(ctx.keys.aes.clone());
     let deadline = Instant::now() + ctx.client.limits().timeout;
     let sem = Arc::new(Semaphore::new(parallel.max(1)));
     let mut set = JoinSet::new();

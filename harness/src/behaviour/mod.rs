@@ -14,7 +14,7 @@ pub mod oracle;
 
 use std::sync::Arc;
 
-use alipay_sim::scenario::{BugClass, Severity};
+use alipay_sim::{BugClass, Severity};
 
 use crate::context::Context;
 use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Expected, Verdict};

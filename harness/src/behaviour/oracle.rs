@@ -25,11 +25,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use alipay_sim::crypto::SignType;
-use alipay_sim::crypto::aes::{AesKey, encrypt};
-use alipay_sim::envelope::{EnvelopeFields, assemble, quoted};
-use alipay_sim::platform;
-use alipay_sim::scenario::{Expectation, Outcome};
+use alipay_sim::{
+    AesKey, EnvelopeFields, Expectation, Outcome, SignType, aes_encrypt as encrypt, assemble,
+    quoted,
+};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use regex::Regex;
@@ -84,11 +84,7 @@ fn raw_blocks(key: &AesKey, blocks: &[u8]) -> Vec<u8> {
 
 /// The forged envelopes for an endpoint with `key` that verifies `sign_type`, signed by
 /// `forger` (any key but Alipay's).
-pub fn variants(
-    key: &AesKey,
-    sign_type: SignType,
-    forger: &alipay_sim::crypto::rsa::Signer,
-) -> Vec<Variant> {
+pub fn variants(key: &AesKey, sign_type: SignType, forger: &alipay_sim::Signer) -> Vec<Variant> {
     let success = format!(r#"{{"code":"10000","msg":"Success","mobile":"{CANARY}"}}"#);
     let mut bad_padding = br#"{"code":"10000","msg":"Success"}"#.to_vec();
     bad_padding.resize(48 - 5, b' ');
@@ -278,7 +274,7 @@ pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> Cas
         return result;
     };
 
-    let key = platform::aes_key_for(&ctx.keys, ctx.profile.aes_bits);
+    let key = ctx.keys.aes.of_size(ctx.profile.aes_bits);
     let variants = Arc::new(variants(&key, sign_type, &ctx.keys.attacker.signer));
     let deadline = Instant::now() + ctx.client.limits().timeout;
     let mut exchanges: Vec<Exchange> = Vec::new();
@@ -534,8 +530,7 @@ fn timing_note(variants: &[Variant], exchanges: &[Exchange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_sim::crypto::aes::decrypt;
-    use alipay_sim::keys::KeySet;
+    use alipay_sim::{KeySet, aes_decrypt as decrypt};
 
     #[test]
     fn each_variant_decrypts_to_what_its_label_says() {

@@ -1,6 +1,6 @@
 //! The judge's rules, one test per rule family (issue 9 items named where they apply).
 use super::*;
-use alipay_sim::keys::KeySet;
+use alipay_sim::KeySet;
 
 fn judge(contract: &str) -> Judge {
     Judge::new(

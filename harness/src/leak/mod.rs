@@ -13,8 +13,8 @@
 //! `views.rs` reads the answer; this module holds what is looked for in it (secrets, stack
 //! traces) and the redaction of reports.
 
-use alipay_sim::keys::KeySet;
-use alipay_sim::platform;
+use alipay_sim::{AesSize, KeySet};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
@@ -160,8 +160,8 @@ impl KeyMaterial {
     /// The key material of `keys`.
     pub fn from_keys(keys: &KeySet) -> Self {
         let mut secrets = Vec::new();
-        for bits in [128, 192, 256] {
-            let key = platform::aes_key_for(keys, bits);
+        for size in AesSize::ALL {
+            let key = keys.aes.of_size(size);
             secrets.push(Secret::from_bytes("the AES key", key.as_bytes()));
         }
         for (what, pair) in [

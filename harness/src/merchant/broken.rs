@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use alipay_sim::envelope::{Opened, Opener};
+use alipay_sim::{Opened, Opener};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -330,8 +330,7 @@ async fn slow(State(m): Shared, body: Body) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_sim::keys::KeySet;
-    use alipay_sim::scenario::Catalogue;
+    use alipay_sim::{Catalogue, KeySet};
     use axum::http::Request;
     use tower::ServiceExt as _;
 

@@ -3,7 +3,7 @@
 //!
 //! A *merchant* here is the server-side decryption endpoint a mini-program forwards
 //! `res.response` to. [`reference`](mod@reference) is the correct one (and an example to
-//! copy): it opens the envelope with [`alipay_sim::envelope::Opener`] and answers with the JSON
+//! copy): it opens the envelope with [`alipay_sim::Opener`] and answers with the JSON
 //! described in `harness/contracts/reference.toml`. [`broken`] holds small variations of it, each with one
 //! bug real backends have; the verdict-matrix test (`harness/tests/matrix.rs`) proves the harness
 //! fails each of them on exactly the cases that target its bug.
@@ -16,10 +16,7 @@ pub mod reference;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use alipay_sim::envelope::Opener;
-use alipay_sim::keys::MerchantKeys;
-use alipay_sim::platform::Signing;
-use alipay_sim::sources::Sources;
+use alipay_sim::{AesSize, MerchantKeys, Opener, Signing, Sources};
 use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -37,8 +34,8 @@ pub struct MerchantConfig {
     /// configured (the console has no 接口加签方式), so `sign` is ignored.
     pub signing: Signing,
     /// AES key size in bits (128, 192 or 256); other sizes are derived from the AES key as the
-    /// simulator does ([`MerchantKeys::aes_key`]).
-    pub aes_bits: usize,
+    /// simulator does ([`alipay_sim::AesKey::of_size`]).
+    pub aes_bits: AesSize,
     /// Serve one of the deliberately broken merchants instead of the reference.
     pub broken: Option<Broken>,
     /// Refuse every envelope without `sign` while a public key is configured, unsigned platform
@@ -52,7 +49,7 @@ impl Default for MerchantConfig {
         Self {
             keys: MerchantKeys::embedded(),
             signing: Signing::Rsa2,
-            aes_bits: 128,
+            aes_bits: AesSize::Aes128,
             broken: None,
             refuse_unsigned_errors: false,
         }
@@ -196,26 +193,14 @@ pub struct MerchantArgs {
     #[arg(long, default_value = "RSA2", value_parser = SigningParser)]
     pub signing: Signing,
     /// AES key size in bits.
-    #[arg(long, default_value_t = 128, value_parser = parse_aes_bits)]
-    pub aes_bits: usize,
+    #[arg(long, default_value_t = AesSize::Aes128)]
+    pub aes_bits: AesSize,
     /// Serve a deliberately broken merchant instead (for trying out the harness).
     #[arg(long, value_enum, value_name = "KIND")]
     pub broken: Option<Broken>,
     /// Refuse unsigned platform errors too (both that and reporting them are safe).
     #[arg(long)]
     pub refuse_unsigned_errors: bool,
-}
-
-/// Parses an AES key size in bits (`128`, `192` or `256`); shared by `merchant` and `run`.
-pub(crate) fn parse_aes_bits(s: &str) -> Result<usize, String> {
-    match s {
-        "128" => Ok(128),
-        "192" => Ok(192),
-        "256" => Ok(256),
-        _ => Err(format!(
-            "{s:?} is not an AES key size (expected 128, 192 or 256)"
-        )),
-    }
 }
 
 /// Runs the `merchant` subcommand: prints `listening on http://ADDR` as the first line of
@@ -249,7 +234,7 @@ pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
             tracing::warn!(%addr, broken = %kind, "serving a DELIBERATELY BROKEN merchant")
         }
         None => {
-            tracing::info!(%addr, signing = %cfg.signing, aes_bits = cfg.aes_bits, "reference merchant ready")
+            tracing::info!(%addr, signing = %cfg.signing, aes_bits = %cfg.aes_bits, "reference merchant ready")
         }
     }
     axum::serve(listener, router(cfg))
@@ -286,14 +271,14 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.args.signing, Signing::None);
-        assert_eq!(cli.args.aes_bits, 256);
+        assert_eq!(cli.args.aes_bits, AesSize::Aes256);
         assert_eq!(cli.args.broken, Some(Broken::SkipVerify));
         let strict = Cli::try_parse_from(["merchant", "--refuse-unsigned-errors"]).unwrap();
         assert!(strict.args.refuse_unsigned_errors);
         let defaults = Cli::try_parse_from(["merchant"]).unwrap();
         assert!(!defaults.args.refuse_unsigned_errors);
         assert_eq!(defaults.args.signing, Signing::Rsa2);
-        assert_eq!(defaults.args.aes_bits, 128);
+        assert_eq!(defaults.args.aes_bits, AesSize::Aes128);
         assert_eq!(defaults.args.broken, None);
     }
 

@@ -24,8 +24,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use alipay_sim::envelope::{OpenError, Opened, Opener};
-use alipay_sim::payload::PlatformError;
+use alipay_sim::{OpenError, Opened, Opener, PlatformError};
 use axum::Json;
 use axum::body::{Body, HttpBody as _};
 use axum::extract::{FromRequest, Request, State};
@@ -195,9 +194,7 @@ fn refusal(status: StatusCode, error: &str) -> Response {
 mod tests {
     use super::*;
     use crate::merchant::MerchantConfig;
-    use alipay_sim::keys::KeySet;
-    use alipay_sim::platform::Signing;
-    use alipay_sim::scenario::{Catalogue, Outcome};
+    use alipay_sim::{AesSize, Catalogue, KeySet, Outcome, Signing};
     use axum::http::Request;
     use tower::ServiceExt as _;
 
@@ -288,10 +285,10 @@ mod tests {
     #[tokio::test]
     async fn every_case_gets_its_expected_answer_in_the_other_configurations() {
         for (signing, aes_bits) in [
-            (Signing::None, 128),
-            (Signing::Rsa, 128),
-            (Signing::Rsa2, 192),
-            (Signing::Rsa2, 256),
+            (Signing::None, AesSize::Aes128),
+            (Signing::Rsa, AesSize::Aes128),
+            (Signing::Rsa2, AesSize::Aes192),
+            (Signing::Rsa2, AesSize::Aes256),
         ] {
             let cfg = MerchantConfig {
                 signing,

@@ -12,7 +12,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use alipay_sim::scenario::Severity;
+use alipay_sim::Severity;
 use serde::Serialize;
 
 use crate::verdict::{CaseResult, Summary};

@@ -3,8 +3,8 @@
 use axum::body::Bytes;
 use serde::Serialize;
 
-use crate::envelope::Sealed;
-use crate::scenario::Expectation;
+use crate::model::scenario::Expectation;
+use crate::protocol::envelope::Sealed;
 
 /// The callback a JSAPI answer goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -14,17 +14,17 @@ use super::middleware::VERSION;
 use super::mobiles::DEFAULT_SEED;
 use super::routes::app_with;
 use super::state::AppState;
-use crate::sources::Sources;
+use crate::tools::sources::Sources;
 
 /// Why `serve` could not start or stopped with an error (the binary's exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The key set (`--keys DIR`) could not be loaded.
     #[error(transparent)]
-    Keys(#[from] crate::error::KeyError),
+    Keys(#[from] crate::protocol::error::KeyError),
     /// The catalogue (`--scenarios DIR`) could not be loaded.
     #[error(transparent)]
-    Catalogue(#[from] crate::scenario::ScenarioError),
+    Catalogue(#[from] crate::model::scenario::ScenarioError),
     /// An operating-system step failed: `what` says which (binding, writing the port file, ...).
     #[error("{what}: {source}")]
     Io {

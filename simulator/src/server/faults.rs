@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::BusyDelivery;
+use crate::model::platform::BusyDelivery;
 
 /// The largest added latency, in milliseconds.
 pub(crate) const MAX_LATENCY_MS: u64 = 30_000;

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use super::answer::Callback;
-use crate::scenario::Expectation;
+use crate::model::scenario::Expectation;
 
 /// How many entries the journal keeps; older ones are dropped first.
 pub(crate) const JOURNAL_CAPACITY: usize = 1000;
@@ -110,8 +110,8 @@ impl Journal {
                         code: e.expected.as_ref().and_then(|x| {
                             x.code.as_deref().or(matches!(
                                 x.outcome,
-                                crate::scenario::Outcome::Accept
-                                    | crate::scenario::Outcome::NoMobile
+                                crate::model::scenario::Outcome::Accept
+                                    | crate::model::scenario::Outcome::NoMobile
                             )
                             .then_some("10000"))
                         }),

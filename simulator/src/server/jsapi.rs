@@ -2,7 +2,7 @@
 //! `scope="phoneNumber"`), `my.getPhoneNumber` and `my.getSetting`.
 //!
 //! `my.getPhoneNumber` answers exactly what the page's callback receives: the success-callback
-//! object `{"response":"<envelope>"}` decided by [`crate::platform::decide`] for the app's console
+//! object `{"response":"<envelope>"}` decided by [`crate::model::platform::decide`] for the app's console
 //! and the user's state, or, when a fault asks for it, the fail-callback object.
 
 use std::pin::Pin;
@@ -24,10 +24,10 @@ use super::journal::Entry;
 use super::middleware::RequestId;
 use super::state::AppState;
 use super::world::MobileSetting;
-use crate::keys::KeySet;
-use crate::platform::{self, Call, Platform, User};
-use crate::scenario::Expectation;
-use crate::scenario::build::expectation;
+use crate::model::platform::{self, Call, Platform, User};
+use crate::model::scenario::Expectation;
+use crate::model::scenario::build::expectation;
+use crate::protocol::keys::KeySet;
 
 /// The header naming the callback an answer goes to.
 pub(crate) const CALLBACK_HEADER: &str = "x-alipay-sim-callback";

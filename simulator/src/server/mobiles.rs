@@ -12,7 +12,7 @@ pub(crate) struct MobileGenerator {
     inner: Mutex<(u64, u64)>,
 }
 
-use crate::mobile::generated_mobile;
+use crate::model::mobile::generated_mobile;
 
 impl MobileGenerator {
     /// A generator at the start of `seed`'s sequence.

@@ -83,7 +83,7 @@ fn schemas() -> Value {
                    "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}},
         "Console": {
             "type": "object",
-            "description": "The mini-program's Open Platform console configuration (alipay_sim::platform::Console). Every field is optional; the default is fully configured.",
+            "description": "The mini-program's Open Platform console configuration (alipay_sim::Console). Every field is optional; the default is fully configured.",
             "additionalProperties": false,
             "properties": {
                 "encryption": {"enum": ["none", "aes-128", "aes-192", "aes-256", "invalid"], "default": "aes-128"},

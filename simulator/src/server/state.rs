@@ -15,8 +15,8 @@ use super::faults::Faults;
 use super::journal::Journal;
 use super::mobiles::{DEFAULT_SEED, MobileGenerator};
 use super::world::World;
-use crate::keys::KeySet;
-use crate::scenario::Catalogue;
+use crate::model::scenario::Catalogue;
+use crate::protocol::keys::KeySet;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -94,10 +94,10 @@ impl AppState {
     pub(crate) fn warm_up(&self) {
         let keys = Arc::clone(&self.0.keys);
         std::thread::spawn(move || {
-            let _ = keys
-                .platform
-                .signer
-                .sign(crate::crypto::SignType::Rsa2, b"alipay-sim warm-up");
+            let _ = keys.platform.signer.sign(
+                crate::protocol::crypto::SignType::Rsa2,
+                b"alipay-sim warm-up",
+            );
         });
     }
 

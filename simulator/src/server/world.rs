@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::answer::Answer;
 use super::mobiles::MobileGenerator;
-use crate::keys::KeySet;
-use crate::payload::EmptyMobileForm;
-use crate::platform::{Console, Encryption, Mobile, Signing};
+use crate::model::platform::{Console, Encryption, Mobile, Signing};
+use crate::protocol::crypto::AesSize;
+use crate::protocol::keys::KeySet;
+use crate::protocol::payload::EmptyMobileForm;
 
 /// A lookup in the world that found nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,20 +160,18 @@ impl App {
     /// when answers are unsigned: no signing method or no gateway). Never the private key.
     pub(crate) fn bundle(&self, app_id: &str) -> serde_json::Value {
         let mut b = serde_json::to_value(self.keys.merchant_bundle()).unwrap_or_default();
-        let bits = match self.console.encryption {
-            Encryption::None => None,
-            Encryption::Aes128 | Encryption::Invalid => Some(128),
-            Encryption::Aes192 => Some(192),
-            Encryption::Aes256 => Some(256),
+        // An unusable key ("invalid") is still a 128-bit key in the console.
+        let size = match self.console.encryption {
+            Encryption::Invalid => Some(AesSize::Aes128),
+            other => other.size(),
         };
         if let Some(obj) = b.as_object_mut() {
             obj.insert("app_id".into(), app_id.into());
             obj.insert(
                 "aes_key".into(),
-                bits.map(|b| crate::platform::aes_key_for(&self.keys, b).to_base64())
-                    .into(),
+                size.map(|s| self.keys.aes.of_size(s).to_base64()).into(),
             );
-            obj.insert("encrypt_type".into(), bits.map(|_| "AES").into());
+            obj.insert("encrypt_type".into(), size.map(|_| "AES").into());
             obj.insert(
                 "sign_type".into(),
                 match self.console.signing {

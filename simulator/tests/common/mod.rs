@@ -87,7 +87,7 @@ pub(crate) struct Running {
 
 impl Running {
     pub(crate) async fn start(limits: alipay_sim::server::Limits) -> Self {
-        use alipay_sim::server::{self, AppState};
+        use alipay_sim::{server, server::AppState};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -4,8 +4,7 @@
 
 use std::io::Write as _;
 
-use alipay_sim::crypto::aes::decrypt;
-use alipay_sim::envelope::{OpenError, Opened};
+use alipay_sim::{OpenError, Opened, aes_decrypt as decrypt};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;

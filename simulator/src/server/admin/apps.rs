@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{AppPath, body_id, check_id, merge_patch, patch_object};
-use crate::keys::KeySet;
-use crate::platform::Console;
+use crate::model::platform::Console;
+use crate::protocol::keys::KeySet;
 use crate::server::error::{ApiError, JsonBody, Params, parse_json};
 use crate::server::state::AppState;
 use crate::server::world::{App, KeysMode};

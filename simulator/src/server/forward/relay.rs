@@ -267,7 +267,7 @@ fn classify(err: reqwest::Error, target: &Target) -> ForwardError {
         }
         source = e.source();
     }
-    let chain = crate::error::chain_line(&err);
+    let chain = crate::chain_line(&err);
     let at = format!("{}:{}", target.host, target.port);
     if err.is_timeout() {
         ForwardError::Timeout(format!(
