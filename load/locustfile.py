@@ -1,5 +1,5 @@
 """Locust load test of a merchant's my.getPhoneNumber decryption endpoint, fed by an
-`alipay-sim corpus` file (NDJSON or CSV; see simulator/src/corpus/mod.rs for the format).
+`alipay-sim corpus` file (NDJSON or CSV; see simulator/src/tools/corpus/mod.rs for the format).
 
 Every Locust request posts one corpus line's envelope, byte for byte, to the merchant and
 checks the answer against what that line says a correct merchant must do. The mobiles are what

@@ -5,7 +5,7 @@ use alipay_harness::contract::Contract;
 use alipay_harness::merchant::Broken;
 use clap::ValueEnum as _;
 
-const README: &str = include_str!("../../README.md");
+const README: &str = include_str!("../README.md");
 
 /// The harness section of the README.
 fn section() -> &'static str {

@@ -10,8 +10,8 @@
 #      behaviour, the runtime's errors;
 #   2. the Jest example (examples/jest, native ES modules);
 #   3. the Vitest example (examples/vitest);
-#   4. the README's example ("Testing your mini-program page") in a fresh project that installs
-#      the packed package.
+#   4. the example of README.md here ("Testing your mini-program page") in a fresh project that
+#      installs the packed package.
 # Each test file starts its own alipay-sim serve and merchants on 127.0.0.1:0 and stops them.
 # Prints `N passed, M failed` as its last line. Exit 0 when everything passed, 1 when a test
 # failed, 2 when the set-up failed (no node, npm ci or cargo build failed).
@@ -108,25 +108,25 @@ vitest_status=$?
 read -r p f < <(counts "$work/vitest.json" "$vitest_status")
 add "$p" "$f"
 
-# 4. The README's example, as a user runs it: the packed package installed into a fresh project
-#    holding the document's sample page, the README's test file copied from the README.
+# 4. The example of README.md here, as a user runs it: the packed package installed into a fresh
+#    project holding the document's sample page, the README's test file copied from the README.
 echo "== README example (npm pack, npm install in a fresh project, node --test)"
 readme_example() {
   local project=$work/project tarball block
   mkdir -p "$project/pages/phone" "$project/test" || return 1
   npm pack --pack-destination "$work" >"$work/pack.out" 2>&1 || { cat "$work/pack.out"; return 1; }
   tarball=$(tail -n1 "$work/pack.out")
-  grep -qF "npm install --save-dev /tmp/$tarball" "$root/README.md" ||
-    { echo "README.md does not install /tmp/$tarball (the name npm pack gives)"; return 1; }
+  grep -qF "npm install --save-dev /tmp/$tarball" "$here/README.md" ||
+    { echo "simulator/miniprogram/README.md does not install /tmp/$tarball (the name npm pack gives)"; return 1; }
   node -e 'const fs = require("fs");
     const readme = fs.readFileSync(process.argv[1], "utf8");
     const at = readme.indexOf("\n## Testing your mini-program page\n");
-    if (at < 0) { console.error("README.md has no section \"Testing your mini-program page\""); process.exit(1); }
+    if (at < 0) { console.error("simulator/miniprogram/README.md has no section \"Testing your mini-program page\""); process.exit(1); }
     const start = readme.indexOf("```js\n", at);
     if (start < 0) { console.error("no js block in the README section"); process.exit(1); }
     const body = start + 6;
     fs.writeFileSync(process.argv[2], readme.slice(body, readme.indexOf("```\n", body)));' \
-    "$root/README.md" "$project/test/phone.test.mjs" || return 1
+    "$here/README.md" "$project/test/phone.test.mjs" || return 1
   cp "$here/test/fixtures/seed/index.js" "$here/test/fixtures/seed/index.axml" "$project/pages/phone/" || return 1
   (cd "$project" && npm init -y >/dev/null &&
     npm install --save-dev --prefer-offline --no-audit --no-fund "$work/$tarball" >"$work/install.out" 2>&1) ||

@@ -1,5 +1,5 @@
 // my.request, modelled on the platform documentation (mini/api/基础API/网络/my.request.md and its
-// FAQ; protocol notes §1 point 4):
+// FAQ; docs/protocol.md, "Flow overview", step 4):
 //   - headers default to {'content-type': 'application/json'}; keys and values must be strings;
 //   - `data` that is a string (or an ArrayBuffer / typed array) is sent as-is; anything else is
 //     turned into a string: a query string (encodeURIComponent(k)=encodeURIComponent(v)&...) for
