@@ -7,9 +7,7 @@
 //! Unencrypted payloads are an object in place of the string and are signed over its raw text.
 //!
 //! ```
-//! use alipay_sim::{Opened, Opener, SealOptions, open, seal};
-//! use alipay_sim::KeySet;
-//! use alipay_sim::Payload;
+//! use alipay_sim::{KeySet, Opened, Opener, Payload, SealOptions, open, seal};
 //!
 //! let keys = KeySet::embedded();
 //! let plaintext = Payload::Mobile("13800000000".into()).to_json();

@@ -234,6 +234,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn derived_aes_keys_have_their_sizes_and_differ() {
+        let base = AesKey::from_bytes(&[7; 16]).unwrap();
+        assert_eq!(base.of_size(AesSize::Aes128), base);
+        let k24 = base.of_size(AesSize::Aes192);
+        let k32 = base.of_size(AesSize::Aes256);
+        assert_eq!((k24.bits(), k32.bits()), (192, 256));
+        assert_ne!(k24.as_bytes(), &k32.as_bytes()[..24]);
+    }
+
+    #[test]
+    fn a_size_is_one_of_three_and_reads_as_its_bits() {
+        for size in AesSize::ALL {
+            assert_eq!(size.to_string().parse::<AesSize>(), Ok(size));
+            assert_eq!(AesSize::try_from(size.bits()), Ok(size));
+            assert_eq!(size.bytes() * 8, size.bits());
+        }
+        assert_eq!(
+            "129".parse::<AesSize>().unwrap_err().to_string(),
+            "\"129\" is not an AES key size (expected 128, 192 or 256)"
+        );
+        assert!(AesSize::try_from(0).is_err());
+        assert_eq!(serde_json::to_string(&AesSize::Aes256).unwrap(), "256");
+        assert!(serde_json::from_str::<AesSize>("64").is_err());
+    }
+
+    #[test]
     fn vector_a_from_gopay_decrypts() {
         // docs/protocol.md#vector-a (gopay unit test).
         let key = AesKey::from_base64("TDftre9FpItr46e9BVNJcw==").unwrap();

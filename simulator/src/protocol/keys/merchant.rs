@@ -20,12 +20,11 @@ use crate::protocol::signing::Signing;
 /// key (to decrypt `response`). Never a private key.
 ///
 /// ```
-/// use alipay_sim::{KeySet, MerchantKeys};
-/// use alipay_sim::Signing;
+/// use alipay_sim::{AesSize, KeySet, MerchantKeys, Signing};
 ///
 /// let merchant = MerchantKeys::embedded();
 /// assert_eq!(merchant, KeySet::embedded().merchant());
-/// let opener = merchant.opener(Signing::Rsa2, 128);
+/// let opener = merchant.opener(Signing::Rsa2, AesSize::Aes128);
 /// assert!(opener.verifier.is_some());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
