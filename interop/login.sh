@@ -11,7 +11,8 @@
 #    v3 curl, key and certificate mode) and python/login_sdk.py (Python SDK: DefaultAlipayClient with
 #    server_url): a genuine exchange, a request signed with the wrong key (40002
 #    isv.invalid-signature), a reused code (40002 isv.code-invalid), an answer whose signature the
-#    admin fault gateway_bad_sign_rate broke (refused).
+#    admin fault gateway_bad_sign_rate broke (refused). Then every js and python code block of
+#    docs/login-sdks.md, as written there.
 # 4. The five merchants (node/merchant.mjs, python/merchant.py, java/Merchant.java, go/, php/), each
 #    configured from the app `demo`'s bundle (ALIPAY_PUBLIC_KEY, ALIPAY_AES_KEY, ALIPAY_APP_ID,
 #    ALIPAY_APP_PRIVATE_KEY) and ALIPAY_GATEWAY=<simulator>/gateway.do: login_check.py sends POST
@@ -55,6 +56,27 @@ sim_pid=$pid
 t=$(ms)
 tally node-sdk node "$here/node/login-sdk.mjs" "$sim_url"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/login_sdk.py" "$sim_url"
+# The code blocks of docs/login-sdks.md, each run as it is written there.
+"$INTEROP_PYTHON" - "$root/docs/login-sdks.md" "$tmp/snippets" <<'PY' || fail docs.extract "cannot read docs/login-sdks.md"
+import os, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+os.makedirs(sys.argv[2])
+for i, (lang, code) in enumerate(re.findall(r"^```(js|python)\n(.*?)^```$", text, re.S | re.M), 1):
+    open(os.path.join(sys.argv[2], "%d.%s" % (i, lang)), "w", encoding="utf-8").write(code)
+PY
+snippets=0
+for snippet in "$tmp/snippets"/*; do
+  [ -e "$snippet" ] || continue
+  snippets=$((snippets + 1))
+  name=docs.login-sdks.$(basename "$snippet")
+  rc=0
+  case $snippet in
+    *.js) (cd "$here/node" && ALIPAY_SIM_URL=$sim_url ALIPAY_CERT_DIR=$root/keys/cert node --input-type=module - <"$snippet") >"$tmp/snippet.out" 2>&1 || rc=$? ;;
+    *.python) ALIPAY_SIM_URL=$sim_url "$INTEROP_PYTHON" - <"$snippet" >"$tmp/snippet.out" 2>&1 || rc=$? ;;
+  esac
+  if [ "$rc" = 0 ]; then pass "$name ($(tr '\n' ' ' <"$tmp/snippet.out" | cut -c1-150))"; else fail "$name" "exit $rc: $(tail -n 5 "$tmp/snippet.out")"; fi
+done
+[ "$snippets" -ge 3 ] || fail docs.login-sdks "found $snippets code blocks, expected at least 3"
 echo "# SDK proofs: $(($(ms) - t)) ms"
 
 # --- 4. the merchants' POST /login ------------------------------------------------------------------
