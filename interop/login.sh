@@ -91,6 +91,7 @@ PY
 source "$tmp/bundle.env"
 export ALIPAY_GATEWAY="$sim_url/gateway.do" ALIPAY_SIGN_TYPE=RSA2
 
+# shellcheck disable=SC2317 # called through bash -c
 merchant() { # becomes (exec) one merchant, so that stop's kill reaches it
   case $1 in
     node) exec node "$here/node/merchant.mjs" --port 0 ;;
