@@ -17,7 +17,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds=${FUZZ_SECONDS:-20}
-all=(open_envelope json_scan key_parse cert_load scenario_file contract_file judge_answer server_admin server_forward)
+all=(open_envelope json_scan key_parse cert_load scenario_file contract_file judge_answer server_admin server_gateway server_forward)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

@@ -120,6 +120,23 @@ answer(S(400), 4, '{"debug":"key=' + aes.replace("/", "\\/") + '"}')
 answer(S(400), 4, '<p>' + aes[:8] + '<br>' + aes[8:] + '</p>')
 answer(S(400), 4, '{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\\/=="}')
 
+# server_gateway: requests separated by NUL; first byte = route (low 3 bits), 0x80 = signed as
+# the demo app (see fuzz/oracles/server_gateway.rs).
+def gw(*reqs):
+    put("server_gateway", b"\x00".join(bytes([sel]) + body.encode() for sel, body in reqs))
+common = "app_id=demo&method=alipay.system.oauth.token&format=JSON&charset=utf-8&sign_type=RSA2&timestamp=2024-05-13%2017%3A49%3A20&version=1.0"
+gw((0x86, common + "&grant_type=authorization_code"))
+gw((0x86, common.replace("oauth.token", "user.info.share") + "&auth_token=x"))
+gw((0x80, common + "&grant_type=refresh_token&refresh_token=authusrB00"))
+gw((0x80, common.replace("app_id=demo", "app_id=cert")))
+gw((0x80, common.replace("oauth.token", "trade.pay")))
+gw((0, common + "&sign=AAAA"), (1, common), (7, "a=%ff"), (0, ""))
+gw((0x82, "grant_type=authorization_code&code=x"), (2, "code=%E4%B8%AD"))
+gw((0x83, '{"grant_type":"authorization_code","code":"x"}'), (3, "ALIPAY-SHA256withRSA app_id=demo,nonce=n,timestamp=1,sign=x"))
+gw((0x84, "auth_token=x"), (4, "Bearer x"))
+gw((5, '{"scopes":["auth_base","auth_user"]}'), (5, '{"scopes":"auth_foo"}'), (5, '{"scopes":"auth_user","consent":false}'), (5, "{"))
+gw((0x80, common.replace("oauth.token", "open.app.alipaycert.download") + "&biz_content=%7B%7D"))
+
 # server_admin: requests separated by NUL; first byte = route (see FIXED / WITH_ID).
 def admin(*reqs):
     put("server_admin", b"\x00".join(bytes([sel]) + body.encode() for sel, body in reqs))

@@ -38,19 +38,7 @@ source "$here/lib.sh"
 export NO_COLOR=1
 
 # --- 1. toolchains ---------------------------------------------------------------------------------
-need=()
-command -v javac >/dev/null || need+=(default-jdk-headless)
-command -v go >/dev/null || need+=(golang-go)
-command -v php >/dev/null || need+=(php-cli)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing ${need[*]} (apt)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }; then
-    fail setup "apt-get install ${need[*]} failed"
-    finish
-  fi
-fi
-php -r 'exit(extension_loaded("openssl") ? 0 : 1);' || { fail setup "php has no openssl extension"; finish; }
+install_toolchains || finish
 echo "# $(javac -version 2>&1); $(go version); $(php -r 'echo "php ", PHP_VERSION, ", ", OPENSSL_VERSION_TEXT;')"
 
 if javac -Xlint:all -Werror -d "$tmp/java" "$here/java/Merchant.java" 2>"$tmp/javac.log"; then

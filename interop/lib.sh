@@ -10,6 +10,9 @@
 #   $url and $pid; otherwise records the failure "${start_prefix}NAME.start" and returns 1.
 # - stop: stops the server the last start started. Every started server is also stopped on exit.
 # - free_port: prints a loopback port that was free a moment ago.
+# - install_sdks: `npm ci` in node/ and the venv interop/.venv from python/requirements.txt, each
+#   skipped while its stamp matches; exports INTEROP_PYTHON. Returns 1 (after a FAIL line) on failure.
+# - install_toolchains: javac, go and php (with openssl) from Debian when missing; 1 on failure.
 
 tmp=$(mktemp -d)
 pids=()
@@ -87,3 +90,39 @@ stop() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+install_sdks() {
+  local here_lib stamp want venv
+  here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  stamp="$here_lib/node/node_modules/.interop-stamp"
+  want=$(sha256sum "$here_lib/node/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    (cd "$here_lib/node" && npm ci --prefer-offline --no-audit --no-fund) || { fail setup "npm ci failed"; return 1; }
+    echo "$want" >"$stamp"
+  fi
+  venv="$here_lib/.venv"
+  stamp="$venv/.interop-stamp"
+  want=$(sha256sum "$here_lib/python/requirements.txt" | cut -d' ' -f1)-$(python3 -c 'import sys; print(sys.version)' | sha256sum | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" || { fail setup "python3 -m venv failed"; return 1; }
+    "$venv/bin/pip" install --disable-pip-version-check -q -r "$here_lib/python/requirements.txt" || { fail setup "pip install failed"; return 1; }
+    echo "$want" >"$stamp"
+  fi
+  export INTEROP_PYTHON="$venv/bin/python"
+}
+
+install_toolchains() {
+  local need=()
+  command -v javac >/dev/null || need+=(default-jdk-headless)
+  command -v go >/dev/null || need+=(golang-go)
+  command -v php >/dev/null || need+=(php-cli)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]} (apt)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+      fail setup "apt-get install ${need[*]} failed"
+      return 1
+    fi
+  fi
+  php -r 'exit(extension_loaded("openssl") ? 0 : 1);' || { fail setup "php has no openssl extension"; return 1; }
+}

@@ -28,29 +28,13 @@ die() {
   fail setup "$1"
   finish
 }
-sha() { sha256sum "$@" | cut -d' ' -f1 | tr -d '\n'; }
 
 for tool in node npm python3 openssl; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
 done
 
 echo "== installing the SDKs"
-stamp="$here/node/node_modules/.interop-stamp"
-want=$(sha "$here/node/package-lock.json")
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  (cd "$here/node" && npm ci --prefer-offline --no-audit --no-fund) || die "npm ci failed"
-  echo "$want" >"$stamp"
-fi
-venv="$here/.venv"
-stamp="$venv/.interop-stamp"
-want=$(sha "$here/python/requirements.txt")-$(python3 -c 'import sys; print(sys.version)' | sha256sum | cut -c1-16)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv" || die "python3 -m venv failed"
-  "$venv/bin/pip" install --disable-pip-version-check -q -r "$here/python/requirements.txt" || die "pip install failed"
-  echo "$want" >"$stamp"
-fi
-export INTEROP_PYTHON="$venv/bin/python"
+install_sdks || finish
 
 sim=${ALIPAY_SIM:-}
 if [ -z "$sim" ]; then

@@ -36,6 +36,10 @@
 //  6. read `code`: 10000 with a mobile, 10000 without one, or a platform error.
 //
 // Go's encoding/json is the parser; it has no duplicate-key option, so checkStrict walks the tokens.
+//
+// POST /login (login.go, next to this file) is the mini-program login: it exchanges my.getAuthCode's
+// code at the OpenAPI gateway, then opens the envelope with Open. It is configured with
+// ALIPAY_GATEWAY, ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY; see login.go.
 package main
 
 import (
@@ -74,6 +78,7 @@ type Merchant struct {
 	PublicKey *rsa.PublicKey // nil when signing is not configured (sign type "none")
 	SignType  string         // "RSA2", "RSA" or "none"
 	AESKey    []byte         // 16, 24 or 32 bytes
+	Gateway   *Gateway       // the login's gateway and app key (login.go); nil when not configured
 }
 
 // Answer is one HTTP answer: a status and a JSON object of strings (503 adds Retry-After).
@@ -389,7 +394,7 @@ func checkValue(dec *json.Decoder) error {
 	return nil
 }
 
-// ServeHTTP: POST any path, the raw body is the envelope.
+// ServeHTTP: POST /login is the login (login.go); POST any other path, the raw body is the envelope.
 func (m *Merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caseID := r.Header.Get("X-Alipay-Harness-Case") // set by alipay-harness; only for the log
 	if r.Method != http.MethodPost {
@@ -409,6 +414,18 @@ func (m *Merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Printf("%s %s: body over %d bytes", r.URL.Path, caseID, bodyLimit)
 		reply(w, Answer{http.StatusRequestEntityTooLarge, map[string]string{"status": "rejected", "error": "body_too_large"}})
+		return
+	}
+	if r.URL.Path == "/login" {
+		status, answer, why := m.Login(body)
+		log.Printf("%s %s: %d %s", r.URL.Path, caseID, status, why)
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
+		out, _ := json.Marshal(answer)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write(out)
 		return
 	}
 	answer, why := m.Open(body)
@@ -520,6 +537,9 @@ func configure(args []string) (*Merchant, string, error) {
 	if m.AESKey, err = decodeBase64(text); err != nil || (len(m.AESKey) != 16 && len(m.AESKey) != 24 && len(m.AESKey) != 32) {
 		// Never truncate or pad a key: a wrong length is a configuration error.
 		return nil, "", fmt.Errorf("the AES key from %s is not the base64 of 16, 24 or 32 bytes", source)
+	}
+	if m.Gateway, err = gatewayFromEnv(); err != nil {
+		return nil, "", err
 	}
 	return m, *listen, nil
 }

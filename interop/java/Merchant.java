@@ -27,6 +27,18 @@
 // It follows the shape of the Java sample in the my.getPhoneNumber document (1. read sign and
 // response, 2. verify, 3. decrypt) and says, at each step, where that sample is wrong.
 //
+// POST /login is the mini-program login (contract in interop/README.md, "The login"): the body
+// {"authCode": my.getAuthCode's authCode, "response": my.getPhoneNumber's res.response}. The code is
+// exchanged at the OpenAPI gateway (alipay.system.oauth.token) the way the official Java SDK
+// (alipay-sdk-java, not reachable from here) does it with java.security: every non-empty parameter
+// sorted by key, key=value joined with '&' (AlipaySignature.getSignContent), SHA256withRSA with the
+// app private key; the common parameters in the URL query, grant_type and code as the form body
+// (DefaultAlipayClient). The answer's signed text is the raw JSON value under
+// "alipay_system_oauth_token_response" (or "error_response"), verified with the Alipay public key.
+// Then the envelope is opened with open(). Configuration, environment only: ALIPAY_GATEWAY (the
+// gateway URL), ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY (PKCS#8 PEM or one line of base64 PKCS#8);
+// without ALIPAY_GATEWAY, /login answers 404 login_not_configured.
+//
 // JSON: the JDK has no JSON parser, and the one thing this endpoint needs from one is what most
 // libraries throw away: the RAW text of the "response" value, which is what Alipay signed. So a
 // minimal strict reader (class Json, below) is written out here, ~120 lines: it keeps that raw
@@ -41,6 +53,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -48,14 +65,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
+import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -85,10 +109,192 @@ public final class Merchant {
     private final String signType; // "RSA2", "RSA" or "none": OUR configuration, never the envelope's
     private final SecretKeySpec aesKey;
 
-    Merchant(PublicKey alipayPublicKey, String signType, byte[] aesKey) {
+    private final Gateway gateway; // the login's gateway and app key; null when not configured
+
+    /** Where the gateway is and who we are (ALIPAY_GATEWAY, ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY). */
+    record Gateway(URI url, String appId, PrivateKey appKey, HttpClient client) {}
+
+    Merchant(PublicKey alipayPublicKey, String signType, byte[] aesKey, Gateway gateway) {
         this.alipayPublicKey = alipayPublicKey;
         this.signType = signType;
         this.aesKey = new SecretKeySpec(aesKey, "AES"); // 16/24/32 bytes picks AES-128/192/256
+        this.gateway = gateway;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // POST /login
+
+    /** A gateway answer that is not a success: the login is refused with its code. */
+    static final class GatewayRefused extends Exception {
+        private static final long serialVersionUID = 1L;
+        final String code;
+        final String subCode;
+
+        GatewayRefused(String code, String subCode) {
+            super("gateway answered " + code + " " + subCode, null, false, false);
+            this.code = code;
+            this.subCode = subCode;
+        }
+    }
+
+    /** The gateway's answer did not verify (kind "signature") or was unusable ("unavailable"). */
+    static final class GatewayFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+        final boolean signature;
+
+        GatewayFailed(boolean signature, String why) {
+            super(why, null, false, false);
+            this.signature = signature;
+        }
+    }
+
+    static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+
+    /** The v2 signing string: non-empty parameters sorted by key, raw values (getSignContent). */
+    static String signContent(Map<String, String> params) {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> e : new TreeMap<>(params).entrySet()) {
+            if (!e.getKey().isEmpty() && e.getValue() != null && !e.getValue().isEmpty()) {
+                sb.append(sb.length() == 0 ? "" : "&").append(e.getKey()).append('=').append(e.getValue());
+            }
+        }
+        return sb.toString();
+    }
+
+    static String form(Map<String, String> params) {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            sb.append(sb.length() == 0 ? "" : "&").append(URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8))
+                    .append('=').append(URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
+        }
+        return sb.toString();
+    }
+
+    /** One v2 call; the verified members of the object under "<method>_response". */
+    Map<String, Object> call(String method, Map<String, String> apiParams)
+            throws GatewayRefused, GatewayFailed, InterruptedException {
+        Map<String, String> system = new LinkedHashMap<>();
+        system.put("app_id", gateway.appId());
+        system.put("method", method);
+        system.put("format", "JSON");
+        system.put("charset", "utf-8");
+        system.put("sign_type", "RSA2");
+        system.put("timestamp", ZonedDateTime.now(ZoneOffset.ofHours(8)).format(TIMESTAMP)); // GMT+8, as the SDK
+        system.put("version", "1.0");
+        Map<String, String> all = new LinkedHashMap<>(system);
+        all.putAll(apiParams);
+        try {
+            Signature signer = Signature.getInstance("SHA256withRSA");
+            signer.initSign(gateway.appKey());
+            signer.update(signContent(all).getBytes(StandardCharsets.UTF_8));
+            system.put("sign", Base64.getEncoder().encodeToString(signer.sign()));
+        } catch (GeneralSecurityException e) {
+            throw new GatewayFailed(false, "cannot sign: " + e.getClass().getSimpleName());
+        }
+        String base = gateway.url().toString();
+        URI uri = URI.create(base + (base.contains("?") ? "&" : "?") + form(system));
+        HttpResponse<byte[]> res;
+        try {
+            res = gateway.client().send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10))
+                    .header("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
+                    .POST(HttpRequest.BodyPublishers.ofString(form(apiParams))).build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new GatewayFailed(false, "transport: " + e.getClass().getSimpleName());
+        }
+        if (res.statusCode() != 200) {
+            throw new GatewayFailed(false, "HTTP " + res.statusCode());
+        }
+        String key = method.replace('.', '_') + "_response";
+        try {
+            Map<String, String> answer = Json.rawMembers(utf8(res.body()));
+            String object = answer.get(key);
+            boolean isError = object == null;
+            if (isError) {
+                object = answer.get("error_response");
+            }
+            if (object == null || !object.startsWith("{")) {
+                throw new GatewayFailed(false, "no " + key + " object");
+            }
+            String sign = stringField(answer, "sign");
+            boolean verified = false;
+            if (sign != null && !sign.isEmpty() && alipayPublicKey != null) {
+                // The raw value as sent; RSA2 is our configuration for the gateway.
+                Signature verifier = Signature.getInstance("SHA256withRSA");
+                verifier.initVerify(alipayPublicKey);
+                verifier.update(object.getBytes(StandardCharsets.UTF_8));
+                try {
+                    verified = verifier.verify(Base64.getDecoder().decode(sign));
+                } catch (IllegalArgumentException | GeneralSecurityException e) {
+                    verified = false;
+                }
+                if (!verified) {
+                    throw new GatewayFailed(true, "the answer's sign does not verify");
+                }
+            }
+            if (!(Json.parse(object) instanceof Map<?, ?> map)) {
+                throw new GatewayFailed(false, "the answer object does not parse");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> fields = (Map<String, Object>) map;
+            Object code = fields.get("code");
+            if (isError || (code instanceof String c && !c.equals("10000"))) {
+                // An error can only refuse the login, so an unsigned one is reported too.
+                throw new GatewayRefused(text(code), text(fields.get("sub_code")));
+            }
+            if (!verified) {
+                throw new GatewayFailed(true, "a success without a verified sign");
+            }
+            return fields;
+        } catch (Refused e) {
+            throw new GatewayFailed(false, "answer: " + e.getMessage());
+        } catch (GeneralSecurityException e) {
+            throw new GatewayFailed(false, "verify: " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** The answer to POST /login; `why` (for the log) is set through the array. */
+    Answer login(String body, String[] why) throws Refused {
+        if (gateway == null) {
+            why[0] = "no gateway configured";
+            return new Answer(404, json("status", "rejected", "error", "login_not_configured"));
+        }
+        Map<String, String> req = Json.rawMembers(body);
+        String authCode = stringField(req, "authCode");
+        String envelope = stringField(req, "response");
+        if (authCode == null || authCode.isEmpty() || envelope == null) {
+            throw new Refused("login request without authCode or response");
+        }
+        Map<String, Object> token;
+        try {
+            token = call("alipay.system.oauth.token", Map.of("grant_type", "authorization_code", "code", authCode));
+        } catch (GatewayRefused e) {
+            why[0] = e.getMessage();
+            return e.code.equals("20000")
+                    ? new Answer(503, json("status", "retry_later", "code", "20000"))
+                    : new Answer(401, json("status", "rejected", "error", "auth_code", "code", e.code, "sub_code", e.subCode));
+        } catch (GatewayFailed e) {
+            why[0] = e.getMessage();
+            return e.signature
+                    ? new Answer(401, json("status", "rejected", "error", "gateway_signature"))
+                    : new Answer(502, json("status", "error", "error", "gateway_unavailable"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why[0] = "interrupted";
+            return new Answer(502, json("status", "error", "error", "gateway_unavailable"));
+        }
+        String userId = token.get("user_id") instanceof String u && !u.isEmpty() ? u : null;
+        String openId = token.get("open_id") instanceof String o && !o.isEmpty() ? o : null;
+        if (userId == null && openId == null) {
+            why[0] = "no user_id or open_id in the token answer";
+            return new Answer(502, json("status", "error", "error", "gateway_unavailable"));
+        }
+        Answer phone = open(envelope); // Refused propagates: the envelope's one 400
+        if (phone.status() != 200) {
+            return phone;
+        }
+        String mobile = (String) ((Map<?, ?>) Json.parse(phone.body())).get("mobile");
+        return new Answer(200, "{\"status\":\"ok\",\"user_id\":" + (userId == null ? "null" : quote(userId))
+                + ",\"open_id\":" + (openId == null ? "null" : quote(openId)) + ",\"mobile\":" + quote(mobile) + "}");
     }
 
     /** The raw envelope text in, the answer out; throws Refused for anything we cannot trust. */
@@ -288,7 +494,13 @@ public final class Merchant {
                 why = "body over " + BODY_LIMIT + " bytes";
             } else {
                 try {
-                    answer = open(utf8(body));
+                    if (ex.getRequestURI().getPath().equals("/login")) {
+                        String[] loginWhy = {null};
+                        answer = login(utf8(body), loginWhy);
+                        why = loginWhy[0];
+                    } else {
+                        answer = open(utf8(body));
+                    }
                 } catch (Refused e) {
                     answer = REJECTED;
                     why = e.getMessage();
@@ -400,13 +612,43 @@ public final class Merchant {
         } catch (IOException | RuntimeException e) {
             die("cannot listen on '" + listen + "': " + e.getMessage());
         }
-        Merchant merchant = new Merchant(publicKey, signType, aesKey);
+        Merchant merchant = new Merchant(publicKey, signType, aesKey, gatewayFromEnvironment());
         server.createContext("/", merchant::handle);
         server.setExecutor(Executors.newFixedThreadPool(8));
         server.start();
         InetSocketAddress bound = server.getAddress();
         System.out.println("listening on http://" + bound.getAddress().getHostAddress() + ":" + bound.getPort());
         System.out.flush();
+    }
+
+    /** The login's configuration from the environment; null when ALIPAY_GATEWAY is not set. */
+    static Gateway gatewayFromEnvironment() {
+        String url = envOr("ALIPAY_GATEWAY", "");
+        if (url.isEmpty()) {
+            return null;
+        }
+        String appId = envOr("ALIPAY_APP_ID", "");
+        String key = envOr("ALIPAY_APP_PRIVATE_KEY", "").strip();
+        if (appId.isEmpty() || key.isEmpty()) {
+            die("the login (ALIPAY_GATEWAY) needs ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY too");
+        }
+        URI uri = null;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            die("ALIPAY_GATEWAY is not a URL: '" + url + "'");
+        }
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
+            die("ALIPAY_GATEWAY is not an http(s) URL: '" + url + "'");
+        }
+        String b64 = key.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        PrivateKey appKey = null;
+        try {
+            appKey = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            die("ALIPAY_APP_PRIVATE_KEY is not an RSA PKCS#8 private key (PEM BEGIN PRIVATE KEY, or one line of base64)");
+        }
+        return new Gateway(uri, appId, appKey, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
     }
 
     /** {value, where it came from}: the option's file content, else the environment variable. */

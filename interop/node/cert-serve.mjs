@@ -6,8 +6,11 @@
 // `alipayRootCertContent`, `alipayPublicCertContent`, `appCertContent` and the AES key. For a user
 // with a mobile, one without consent (40003), one without a bound phone, and again with
 // `alipay_cert_sn` switched on, every getPhoneNumber answer must pass `rsaCheck` (certificate mode)
-// and `aesDecrypt` to the expected plaintext. The bundle must hold no private key.
+// and `aesDecrypt` to the expected plaintext. The bundle must hold no Alipay private key: its only
+// private key is the app's own, `app_private_key` (TEST ONLY, served so that SDKs can sign gateway
+// requests), which verifying and decrypting never use.
 // Output ends with "N passed, M failed"; exit 0 only when nothing failed, 2 if it could not run.
+import { readFileSync } from 'node:fs';
 import { AlipaySdk } from 'alipay-sdk';
 
 const base = process.argv[2];
@@ -34,8 +37,13 @@ async function call(method, path, body) {
 try {
   const bundle = await call('GET', '/__admin/apps/cert/bundle');
   if (bundle.status !== 200) throw new Error(`bundle: HTTP ${bundle.status}`);
-  if (bundle.text.includes('PRIVATE')) fail('bundle', 'contains a private key');
-  else ok('bundle holds certificates and no private key');
+  const { app_private_key: appKey, ...rest } = bundle.json;
+  if (JSON.stringify(rest).includes('PRIVATE')) fail('bundle', 'holds a private key other than app_private_key');
+  else if (appKey !== undefined && !/^-----BEGIN PRIVATE KEY-----/.test(appKey)) fail('bundle', 'app_private_key is not a PKCS#8 PEM');
+  else if (appKey !== undefined && appKey.trim() === readFileSync(new URL('../../keys/platform/private.pkcs8.pem', import.meta.url), 'utf8').trim()) {
+    fail('bundle', 'app_private_key is the Alipay (platform) private key');
+  }
+  else ok('bundle holds certificates and no Alipay private key');
   const { cert, aes_key: aesKey } = bundle.json;
   const sdk = new AlipaySdk({
     appId: cert.app_id,

@@ -22,13 +22,24 @@
 // DIR/appCertPublicKey_<appid>.crt (appCertPath, alipayPublicCertPath, alipayRootCertPath); the
 // Alipay public key then comes out of the certificate, and only the AES key is read as above.
 // The first line on stdout is `listening on http://127.0.0.1:PORT` (`--port 0` picks a free port).
+//
+// POST /login is the mini-program login (contract in interop/README.md, "The login"): the body
+// {"authCode": my.getAuthCode's authCode, "response": my.getPhoneNumber's res.response}; the code is
+// exchanged through the SDK, `exec('alipay.system.oauth.token', ..., {validateSign: true})` with
+// `gateway: ALIPAY_GATEWAY`, `appId: ALIPAY_APP_ID`, `privateKey: ALIPAY_APP_PRIVATE_KEY` (PKCS#8
+// PEM, `keyType: 'PKCS8'`), then the envelope is opened as above. Answers 200
+// {"status":"ok","user_id","open_id","mobile"}; 401 {"status":"rejected","error":"auth_code","code",
+// "sub_code"} or {"status":"rejected","error":"gateway_signature"}; 503 retry_later for 20000; 502
+// {"status":"error","error":"gateway_unavailable"}; 400 for a malformed request; the envelope's own
+// answer when the code was good but the envelope is not; 404 login_not_configured without
+// ALIPAY_GATEWAY.
 import http from 'node:http';
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AlipaySdk } from 'alipay-sdk';
+import { AlipaySdk, AlipayRequestError } from 'alipay-sdk';
 
 const MAX_BODY = 64 * 1024;
 // After a 413 the rest of the body is read and thrown away, so that the client gets to read the
@@ -109,11 +120,20 @@ if (![16, 24, 32].includes(Buffer.from(aesKey, 'base64').length) || !/^[A-Za-z0-
 
 // The SDK constructor insists on the app private key (it signs gateway calls). This endpoint never
 // calls the gateway, so a real deployment's key is taken when present and a placeholder otherwise.
+// The login (POST /login) needs the gateway, the app id and the app private key; without
+// ALIPAY_GATEWAY it is not offered.
+const gateway = process.env.ALIPAY_GATEWAY || undefined;
+if (gateway && !(process.env.ALIPAY_APP_ID && process.env.ALIPAY_APP_PRIVATE_KEY)) {
+  die('the login (ALIPAY_GATEWAY) needs ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY too');
+}
 let alipaySdk;
 try {
   alipaySdk = new AlipaySdk({
     appId: process.env.ALIPAY_APP_ID || 'merchant-example',
     privateKey: process.env.ALIPAY_APP_PRIVATE_KEY || 'not-used-by-this-endpoint',
+    // The console gives a PKCS#8 key ("BEGIN PRIVATE KEY"); the SDK's default is PKCS#1.
+    keyType: /BEGIN RSA PRIVATE KEY/.test(process.env.ALIPAY_APP_PRIVATE_KEY ?? '') ? 'PKCS1' : 'PKCS8',
+    ...(gateway ? { gateway } : {}),
     ...verification,
     encryptKey: aesKey,
   });
@@ -222,6 +242,53 @@ function handleEnvelope(body) {
   return answerFor(payload);
 }
 
+/**
+ * POST /login: [status, body, headers] for {"authCode", "response"}. The code is spent first, then
+ * the envelope is opened (handleEnvelope); a login answer is 200 only when both succeed.
+ */
+async function handleLogin(text) {
+  if (!gateway) return [404, { status: 'rejected', error: 'login_not_configured' }];
+  let req;
+  try {
+    req = JSON.parse(text);
+  } catch {
+    throw new Rejected('bad_request');
+  }
+  if (!isObject(req) || typeof req.authCode !== 'string' || !req.authCode || typeof req.response !== 'string') {
+    throw new Rejected('bad_request');
+  }
+  let token;
+  try {
+    token = await alipaySdk.exec('alipay.system.oauth.token', { grantType: 'authorization_code', code: req.authCode }, { validateSign: true });
+  } catch (err) {
+    if (!(err instanceof AlipayRequestError)) throw err;
+    // validateSign cannot verify a signed error_response: getSignStr looks for the method's key,
+    // which an error answer does not have, and the SDK throws 验签失败. An error can only refuse a
+    // login, so its code is read from the raw answer and reported; a success that fails
+    // verification is refused as gateway_signature.
+    let raw;
+    try {
+      raw = JSON.parse(err.responseDataRaw ?? '');
+    } catch {
+      raw = undefined;
+    }
+    const error = isObject(raw) && isObject(raw.error_response) && !('alipay_system_oauth_token_response' in raw) ? raw.error_response : undefined;
+    if (error && typeof error.code === 'string') token = { code: error.code, subCode: error.sub_code };
+    else if (/验签/.test(err.message)) return [401, { status: 'rejected', error: 'gateway_signature' }];
+    else return [502, { status: 'error', error: 'gateway_unavailable' }];
+  }
+  if (token.code !== undefined && token.code !== '10000') {
+    if (token.code === '20000') return [503, { status: 'retry_later', code: '20000' }, { 'Retry-After': '1' }];
+    return [401, { status: 'rejected', error: 'auth_code', code: token.code, sub_code: token.subCode ?? '' }];
+  }
+  const userId = typeof token.userId === 'string' && token.userId ? token.userId : null;
+  const openId = typeof token.openId === 'string' && token.openId ? token.openId : null;
+  if (userId === null && openId === null) return [502, { status: 'error', error: 'gateway_unavailable' }];
+  const [status, body, headers] = handleEnvelope(req.response);
+  if (status !== 200) return [status, body, headers];
+  return [200, { status: 'ok', user_id: userId, open_id: openId, mobile: body.mobile }];
+}
+
 function send(res, status, body, headers = {}) {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
@@ -268,10 +335,11 @@ const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 10_00
     }
     chunks.push(chunk);
   });
-  req.on('end', () => {
+  req.on('end', async () => {
     if (tooLarge) return;
     try {
-      const [status, body, headers] = handleEnvelope(Buffer.concat(chunks).toString('utf8'));
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [status, body, headers] = req.url === '/login' ? await handleLogin(text) : handleEnvelope(text);
       reply(status, body, headers);
     } catch (err) {
       // Never a 5xx and never the exception text: whatever went wrong came from the request.

@@ -30,6 +30,18 @@
 // cipher follows the key length, OpenSSL checks the padding, the algorithm is our configuration,
 // and only openssl_verify() === 1 passes.
 //
+// POST /login is the mini-program login (contract in interop/README.md, "The login"): the body
+// {"authCode": my.getAuthCode's authCode, "response": my.getPhoneNumber's res.response}. The code is
+// exchanged at the OpenAPI gateway (alipay.system.oauth.token) the way the official PHP SDK's
+// AopClient does it (that SDK is not on a registry reachable here): every non-empty parameter not
+// starting with '@', ksort'ed, "k=v" joined with '&' (getSignContent), openssl_sign with
+// OPENSSL_ALGO_SHA256 (RSA2); the system parameters URL-encoded in the query, grant_type and code
+// as the POSTed form. The answer is verified over the raw JSON value under
+// "alipay_system_oauth_token_response" (or "error_response") with the Alipay public key, and only
+// openssl_verify() === 1 passes. Then the envelope is opened with open(). Configuration, from the
+// environment: ALIPAY_GATEWAY (the gateway URL), ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY (PEM, or one
+// line of base64 PKCS#8); without ALIPAY_GATEWAY, /login answers 404 login_not_configured.
+//
 // JSON: json_decode() keeps the last of duplicate keys and throws away the raw text of values; we
 // need both (refuse duplicates; verify the raw "response" token), so the small Json class below
 // scans the structure and json_decode() still decodes every value.
@@ -56,6 +68,7 @@ final class Merchant
         private ?string $publicKeyPem,
         private string $signType,
         private string $aesKey,
+        private ?array $gateway = null, // ['url' => .., 'app_id' => .., 'key' => OpenSSLAsymmetricKey]
     ) {
     }
 
@@ -87,7 +100,156 @@ final class Merchant
             // Never truncate or pad a key: a wrong length is a configuration error.
             throw new RuntimeException('ALIPAY_AES_KEY is not the base64 of 16, 24 or 32 bytes');
         }
-        return new self($pem, $signType, $aes);
+        return new self($pem, $signType, $aes, self::gatewayFromEnvironment());
+    }
+
+    /** The login's ALIPAY_GATEWAY, ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY; null when no gateway is set. */
+    private static function gatewayFromEnvironment(): ?array
+    {
+        $url = (string) getenv('ALIPAY_GATEWAY');
+        if ($url === '') {
+            return null;
+        }
+        $appId = (string) getenv('ALIPAY_APP_ID');
+        $key = trim((string) getenv('ALIPAY_APP_PRIVATE_KEY'));
+        if ($appId === '' || $key === '') {
+            throw new RuntimeException('the login (ALIPAY_GATEWAY) needs ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY too');
+        }
+        $scheme = parse_url($url, PHP_URL_SCHEME);
+        if (!in_array($scheme, ['http', 'https'], true) || parse_url($url, PHP_URL_HOST) === null) {
+            throw new RuntimeException("ALIPAY_GATEWAY is not an http(s) URL: '$url'");
+        }
+        $pem = str_starts_with($key, '-----BEGIN')
+            ? $key
+            : "-----BEGIN PRIVATE KEY-----\n" . chunk_split($key, 64, "\n") . "-----END PRIVATE KEY-----\n";
+        $private = openssl_pkey_get_private($pem);
+        while (openssl_error_string() !== false) {
+        }
+        if ($private === false) {
+            throw new RuntimeException('ALIPAY_APP_PRIVATE_KEY is not an RSA private key (PEM, or one line of base64 PKCS#8)');
+        }
+        return ['url' => $url, 'app_id' => $appId, 'key' => $private];
+    }
+
+    /** AopClient::getSignContent: ksort, skip empty values and values starting with '@'. */
+    private static function signContent(array $params): string
+    {
+        ksort($params);
+        $pairs = [];
+        foreach ($params as $k => $v) {
+            if ($v !== null && trim((string) $v) !== '' && !str_starts_with((string) $v, '@')) {
+                $pairs[] = "$k=$v";
+            }
+        }
+        return implode('&', $pairs);
+    }
+
+    /**
+     * One v2 call: [kind, value]. kind 'ok' with the object's fields, 'refused' with [code, sub_code],
+     * 'signature' or 'unavailable' with the reason (for the log).
+     */
+    private function call(string $method, array $apiParams): array
+    {
+        $sys = [
+            'app_id' => $this->gateway['app_id'],
+            'version' => '1.0',
+            'format' => 'json',
+            'sign_type' => 'RSA2',
+            'method' => $method,
+            'timestamp' => (new DateTimeImmutable('now', new DateTimeZone('Asia/Shanghai')))->format('Y-m-d H:i:s'),
+            'charset' => 'UTF-8',
+        ];
+        if (!openssl_sign(self::signContent(array_merge($apiParams, $sys)), $signature, $this->gateway['key'], OPENSSL_ALGO_SHA256)) {
+            return ['unavailable', 'cannot sign'];
+        }
+        $sys['sign'] = base64_encode($signature);
+        $url = $this->gateway['url'] . (str_contains($this->gateway['url'], '?') ? '&' : '?') . http_build_query($sys);
+        $context = stream_context_create(['http' => [
+            'method' => 'POST',
+            'header' => "Content-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n",
+            'content' => http_build_query($apiParams),
+            'timeout' => 10,
+            'ignore_errors' => true, // read the body of any status; checked below
+            'follow_location' => 0,
+        ]]);
+        $body = @file_get_contents($url, false, $context);
+        $status = isset($http_response_header[0]) && preg_match('#^HTTP/\S+ (\d{3})#', $http_response_header[0], $m) ? (int) $m[1] : 0;
+        if ($body === false || $status !== 200) {
+            return ['unavailable', "HTTP $status"];
+        }
+        $key = str_replace('.', '_', $method) . '_response';
+        try {
+            $answer = Json::rawMembers($body);
+            $object = $answer[$key] ?? null;
+            $isError = $object === null;
+            $object ??= $answer['error_response'] ?? null;
+            if ($object === null || $object[0] !== '{') {
+                return ['unavailable', "no $key object"];
+            }
+            $sign = self::stringField($answer, 'sign');
+            $verified = false;
+            if ($sign !== null && $sign !== '' && $this->publicKeyPem !== null) {
+                $raw = strict_base64($sign);
+                $verified = $raw !== null && openssl_verify($object, $raw, $this->publicKeyPem, OPENSSL_ALGO_SHA256) === 1;
+                while (openssl_error_string() !== false) {
+                }
+                if (!$verified) {
+                    return ['signature', "the answer's sign does not verify"];
+                }
+            }
+            $fields = Json::decode($object);
+        } catch (Refused $e) {
+            return ['unavailable', 'answer: ' . $e->getMessage()];
+        }
+        $code = $fields->code ?? null;
+        if ($isError || (is_string($code) && $code !== '10000')) {
+            // An error can only refuse the login, so an unsigned one is reported too.
+            return ['refused', [is_string($code) ? $code : '', is_string($fields->sub_code ?? null) ? $fields->sub_code : '']];
+        }
+        if (!$verified) {
+            return ['signature', 'a success without a verified sign'];
+        }
+        return ['ok', $fields];
+    }
+
+    /**
+     * POST /login: [status, body, reason]; the code is spent first, then the envelope is opened.
+     *
+     * @return array{0: int, 1: array<string, ?string>, 2: string}
+     */
+    public function login(string $body): array
+    {
+        if ($this->gateway === null) {
+            return [404, ['status' => 'rejected', 'error' => 'login_not_configured'], 'no gateway configured'];
+        }
+        $req = Json::rawMembers($body);
+        $authCode = self::stringField($req, 'authCode');
+        $envelope = self::stringField($req, 'response');
+        if ($authCode === null || $authCode === '' || $envelope === null) {
+            throw new Refused('login request without authCode or response');
+        }
+        [$kind, $value] = $this->call('alipay.system.oauth.token', ['grant_type' => 'authorization_code', 'code' => $authCode]);
+        if ($kind === 'refused') {
+            return $value[0] === '20000'
+                ? [503, ['status' => 'retry_later', 'code' => '20000'], 'gateway busy']
+                : [401, ['status' => 'rejected', 'error' => 'auth_code', 'code' => $value[0], 'sub_code' => $value[1]], "gateway answered {$value[0]} {$value[1]}"];
+        }
+        if ($kind === 'signature') {
+            return [401, ['status' => 'rejected', 'error' => 'gateway_signature'], $value];
+        }
+        if ($kind !== 'ok') {
+            return [502, ['status' => 'error', 'error' => 'gateway_unavailable'], $value];
+        }
+        $userId = is_string($value->user_id ?? null) && $value->user_id !== '' ? $value->user_id : null;
+        $openId = is_string($value->open_id ?? null) && $value->open_id !== '' ? $value->open_id : null;
+        if ($userId === null && $openId === null) {
+            return [502, ['status' => 'error', 'error' => 'gateway_unavailable'], 'no user_id or open_id in the token answer'];
+        }
+        [$status, $answer] = $this->open($envelope); // Refused propagates: the envelope's one 400
+        if ($status !== 200) {
+            return [$status, $answer, 'envelope: ' . $answer['status']];
+        }
+        return [200, ['status' => 'ok', 'user_id' => $userId, 'open_id' => $openId, 'mobile' => $answer['mobile']], 'logged in'];
     }
 
     /**
@@ -403,7 +565,7 @@ if (PHP_SAPI === 'cli') {
     exit(0);
 }
 
-// --- one request: POST any path, the raw body (whatever the Content-Type) is the envelope ---------
+// --- one request: POST /login is the login; POST any other path, the raw body (whatever the Content-Type) is the envelope ---------
 $case = $_SERVER['HTTP_X_ALIPAY_HARNESS_CASE'] ?? ''; // set by alipay-harness; for the log only
 $path = (string) parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH);
 if (($_SERVER['REQUEST_METHOD'] ?? '') !== 'POST') {
@@ -430,8 +592,13 @@ try {
     if (preg_match('//u', $body) !== 1) {
         throw new Refused('body is not UTF-8');
     }
-    [$status, $answer] = $merchant->open($body);
-    error_log("$path $case: $status {$answer['status']}");
+    if ($path === '/login') {
+        [$status, $answer, $why] = $merchant->login($body);
+        error_log("$path $case: $status $why");
+    } else {
+        [$status, $answer] = $merchant->open($body);
+        error_log("$path $case: $status {$answer['status']}");
+    }
     reply($status, $answer);
 } catch (Refused $e) {
     // The same answer for every refusal; the reason goes to our log only.

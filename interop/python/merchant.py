@@ -19,8 +19,19 @@ the environment; `--keys DIR` (default: the repository's TEST keys) reads DIR/pl
 and DIR/platform/aes.b64.txt instead and takes precedence. The first line on stdout is
 `listening on http://127.0.0.1:PORT` (`--port 0` picks a free port).
 
+POST /login is the mini-program login (contract in interop/README.md, "The login"): the body
+{"authCode": my.getAuthCode's authCode, "response": my.getPhoneNumber's res.response}. The code is
+exchanged through the SDK's DefaultAlipayClient (AlipayClientConfig.server_url = ALIPAY_GATEWAY,
+app_id = ALIPAY_APP_ID, app_private_key = ALIPAY_APP_PRIVATE_KEY converted to PKCS#1, the SDK's only
+format; `execute` verifies the answer with the Alipay public key), then the envelope is opened as
+above. Answers 200 {"status":"ok","user_id","open_id","mobile"}; 401 {"status":"rejected",
+"error":"auth_code","code","sub_code"} or {"status":"rejected","error":"gateway_signature"}; 503
+retry_later for 20000; 502 {"status":"error","error":"gateway_unavailable"}; 400 for a malformed
+request; the envelope's own answer when the code was good but the envelope is not; 404
+login_not_configured without ALIPAY_GATEWAY.
+
 The SDK functions are imported from sdk.py, which is the SDK's own EncryptUtils and SignatureUtils
-with the one-line Python 3 fix every user of the published SDK has to make (see sdk.py).
+with the Python 3 fixes every user of the published SDK has to make (see sdk.py).
 """
 import argparse
 import base64
@@ -32,7 +43,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rsa  # noqa: E402  (python-rsa, what the SDK verifies with)
-from sdk import aes_decrypt_content, verify_with_rsa  # noqa: E402
+from sdk import aes_decrypt_content, pkcs1_private_key_pem, verify_with_rsa  # noqa: E402
+
+from alipay.aop.api.AlipayClientConfig import AlipayClientConfig  # noqa: E402
+from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient  # noqa: E402
+from alipay.aop.api.exception.Exception import RequestException, ResponseException  # noqa: E402
+from alipay.aop.api.request.AlipaySystemOauthTokenRequest import AlipaySystemOauthTokenRequest  # noqa: E402
+from alipay.aop.api.response.AlipaySystemOauthTokenResponse import AlipaySystemOauthTokenResponse  # noqa: E402
 
 MAX_BODY = 64 * 1024
 # After a 413 the rest of a declared body up to this size is read and thrown away, so that the
@@ -83,9 +100,50 @@ def unsigned_error(payload):
 class Merchant:
     """The decryption logic, configured with the 支付宝公钥 and the AES key."""
 
-    def __init__(self, alipay_public_key, aes_key):
+    def __init__(self, alipay_public_key, aes_key, gateway_client=None):
         self.alipay_public_key = alipay_public_key
         self.aes_key = aes_key
+        self.gateway_client = gateway_client  # a DefaultAlipayClient, or None: no login
+
+    def login(self, body):
+        """(status, body, headers) for POST /login {"authCode", "response"}: the code is spent
+        first, then the envelope is opened; 200 only when both succeed."""
+        if self.gateway_client is None:
+            return 404, {"status": "rejected", "error": "login_not_configured"}, {}
+        try:
+            req = json.loads(body)
+        except ValueError:
+            raise Rejected("bad_request") from None
+        if not isinstance(req, dict) or not isinstance(req.get("authCode"), str) or not req["authCode"] \
+                or not isinstance(req.get("response"), str):
+            raise Rejected("bad_request")
+        request = AlipaySystemOauthTokenRequest()
+        request.grant_type = "authorization_code"
+        request.code = req["authCode"]
+        token = AlipaySystemOauthTokenResponse()
+        try:
+            # execute() signs the request and verifies the answer's sign (error answers too).
+            token.parse_response_content(self.gateway_client.execute(request))
+        except ResponseException as err:
+            if "sign verify failed" in str(err):
+                return 401, {"status": "rejected", "error": "gateway_signature"}, {}
+            return 502, {"status": "error", "error": "gateway_unavailable"}, {}
+        except (RequestException, OSError, ValueError, TypeError):
+            # TypeError: the SDK's do_post builds its HTTP error text as str + bytes.
+            return 502, {"status": "error", "error": "gateway_unavailable"}, {}
+        if not token.is_success() or (token.code is not None and token.code != "10000"):
+            if token.code == "20000":
+                return 503, {"status": "retry_later", "code": "20000"}, {"Retry-After": "1"}
+            return 401, {"status": "rejected", "error": "auth_code", "code": token.code or "",
+                         "sub_code": token.sub_code or ""}, {}
+        user_id = token.user_id if isinstance(token.user_id, str) and token.user_id else None
+        open_id = token.open_id if isinstance(token.open_id, str) and token.open_id else None
+        if user_id is None and open_id is None:
+            return 502, {"status": "error", "error": "gateway_unavailable"}, {}
+        status, answer, headers = self.handle(req["response"])
+        if status != 200:
+            return status, answer, headers
+        return 200, {"status": "ok", "user_id": user_id, "open_id": open_id, "mobile": answer["mobile"]}, {}
 
     def handle(self, body):
         """(status, body, headers) for the envelope text `body` (the raw `res.response` string)."""
@@ -207,7 +265,11 @@ class Handler(BaseHTTPRequestHandler):
         body = None
         try:
             body = self.read_body()
-            status, answer, headers = self.merchant.handle(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            if self.path == "/login":
+                status, answer, headers = self.merchant.login(text)
+            else:
+                status, answer, headers = self.merchant.handle(text)
             self.send_json(status, answer, headers)
         except Rejected as err:
             # A body refused before it was read cannot be skipped: close instead of reusing the connection.
@@ -273,7 +335,25 @@ def main():
     if not aes_ok:
         parser.error("the AES key is not the base64 of 16, 24 or 32 bytes")
 
-    Handler.merchant = Merchant(public_key, aes_key)
+    # The login (POST /login): the gateway, the app id and the app private key, from the environment.
+    gateway_client = None
+    gateway = os.environ.get("ALIPAY_GATEWAY")
+    if gateway:
+        app_id, app_key = os.environ.get("ALIPAY_APP_ID"), os.environ.get("ALIPAY_APP_PRIVATE_KEY")
+        if not app_id or not app_key:
+            parser.error("the login (ALIPAY_GATEWAY) needs ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY too")
+        config = AlipayClientConfig()
+        config.server_url = gateway
+        config.app_id = app_id
+        try:
+            # sign_with_rsa2 loads PKCS#1 only; the console's key is PKCS#8.
+            config.app_private_key = pkcs1_private_key_pem(app_key)
+        except (ValueError, IndexError, TypeError):
+            parser.error("ALIPAY_APP_PRIVATE_KEY is not an RSA private key (PEM)")
+        config.alipay_public_key = public_key
+        gateway_client = DefaultAlipayClient(alipay_client_config=config)
+
+    Handler.merchant = Merchant(public_key, aes_key, gateway_client)
     try:
         server = Server(("127.0.0.1", args.port), Handler)
     except OSError as err:

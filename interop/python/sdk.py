@@ -11,11 +11,20 @@ module looks up: a `str` IV or plaintext is encoded to bytes (the IV becomes 16 
 plaintext, already padded by the SDK, is encoded as UTF-8, which keeps the SDK's chr(n) padding
 characters as the single bytes n). Base64, key decoding, padding, unpadding and decoding all remain
 the SDK's own code; AES itself is pycryptodome's, exactly as in the SDK.
+
+The gateway client (`DefaultAlipayClient`, used for the login's `alipay.system.oauth.token`) has a
+second Python 3 bug: `WebUtils.get_http_connection` connects to port 80 (443 for https) whatever
+`server_url` says, and for a URL with a port it runs `url += url_parse_result.port` (str + int:
+"TypeError: can only concatenate str (not "int") to str"). So a `server_url` such as
+`http://127.0.0.1:8780/gateway.do` cannot work as published. `get_http_connection` below is the
+SDK's function with the two lines fixed (the URL's port is used, and written as text); every other
+step of the request (parameters, signing, form encoding, the answer's cut and verification) stays
+the SDK's own.
 """
 from Crypto.Cipher import AES as _AES
 from Crypto.PublicKey import RSA as _RSA
 
-from alipay.aop.api.util import EncryptUtils, SignatureUtils
+from alipay.aop.api.util import EncryptUtils, SignatureUtils, WebUtils
 
 
 class _Py3Cipher:
@@ -39,6 +48,24 @@ class _Py3AES:
 
 
 EncryptUtils.AES = _Py3AES
+
+
+def _get_http_connection(url, query_string, timeout):
+    """WebUtils.get_http_connection with the URL's port honoured (see the module docstring)."""
+    parsed = WebUtils.urlparse.urlparse(url)
+    https = url.find("https") == 0
+    port = parsed.port or (443 if https else 80)
+    connection_class = WebUtils.httplib.HTTPSConnection if https else WebUtils.httplib.HTTPConnection
+    connection = connection_class(host=parsed.hostname, port=port, timeout=timeout)
+    url = parsed.scheme + "://" + parsed.hostname
+    if parsed.port:
+        url += ":" + str(parsed.port)
+    url += parsed.path
+    url += "?" + query_string
+    return url, connection
+
+
+WebUtils.get_http_connection = _get_http_connection
 
 # The SDK functions the checkers and producer use, by their SDK names.
 aes_decrypt_content = EncryptUtils.aes_decrypt_content  # (ciphertext_b64, aes_key_b64, charset) -> str

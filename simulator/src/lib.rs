@@ -48,9 +48,11 @@
 //! | sealing and opening envelopes (the certificate SN included); the callback object | `protocol/envelope.rs` |
 //! | the JSON scanner keeping raw spans and duplicate keys, Alipay's JSON writer | `protocol/json.rs` ([`json`]) |
 //! | typed errors of the protocol | `protocol/error.rs` |
+//! | the OpenAPI gateway's wire: v2 signing string, signed answers, errors, v3 headers | `protocol/gateway.rs` ([`gateway`]) |
 //! | console, user and platform state deciding the answer | `model/platform.rs` |
 //! | the catalogue: file format, loading, building a case, tamper mutations | `model/scenario/` |
 //! | deterministic mobile numbers | `model/mobile.rs` |
+//! | identities, auth codes, tokens, scopes, lifetimes, identity mode | `model/login.rs` ([`login`]) |
 //! | fixture files and their manifest | `tools/fixture.rs` |
 //! | envelope corpora for load engines (`alipay-sim corpus`) | `tools/corpus/` ([`corpus`]) |
 //! | `--keys DIR` / `--scenarios DIR` or the embedded ones | `tools/sources.rs` |
@@ -96,7 +98,7 @@ pub use protocol::error::{
 pub use protocol::key_format::{
     parse_private_key, parse_public_key, public_key_one_line, public_key_pem,
 };
-pub use protocol::keys::{KeySet, MerchantBundle, MerchantKeys};
+pub use protocol::keys::{APP_KEY_WARNING, KeySet, MerchantBundle, MerchantKeys};
 pub use protocol::layout::{TEST_ONLY_WARNING, key_files};
 pub use protocol::payload::{EmptyMobileForm, Payload, PlatformError, SUCCESS_CODE};
 pub use protocol::signing::{Signing, UnknownSigning};
@@ -118,6 +120,28 @@ pub mod cert {
 pub mod json {
     pub use crate::protocol::json::{
         Kind, Member, SyntaxError, scan_object, write_object, write_string,
+    };
+}
+
+/// The OpenAPI gateway on the wire (`src/protocol/gateway.rs`): the v2 signing string, the
+/// answer written once and signed over its exact bytes, Alipay's error objects, the v3
+/// `Authorization` header and signed response headers.
+pub mod gateway {
+    pub use crate::protocol::gateway::{
+        ERROR_RESPONSE, GATEWAY_SUCCESS, GatewayError, ObjectWriter, Param, V3_SCHEME,
+        V3Authorization, beijing_time, parse_form, parse_v3_authorization, response_key,
+        signing_string, v3_auth_string, v3_authorization, v3_error_body, v3_request_text,
+        v3_response_text, valid_timestamp, verify_v3_request, write_answer,
+    };
+}
+
+/// The login as data (`src/model/login.rs`): Alipay identities, `my.getAuthCode` scopes, auth
+/// codes and tokens with their lifetimes, and which identities an app receives.
+pub mod login {
+    pub use crate::model::login::{
+        DEFAULT_ACCESS_LIFETIME_SECS, DEFAULT_CODE_LIFETIME_SECS, DEFAULT_REFRESH_LIFETIME_SECS,
+        Grant, IdentityMode, LoginSettings, LoginStore, MAX_ENTRIES, MAX_LIFETIME_SECS, Refusal,
+        Scope, Tokens, derived_open_id, derived_user_id, valid_open_id, valid_user_id,
     };
 }
 

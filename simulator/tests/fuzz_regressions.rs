@@ -20,6 +20,10 @@ mod cert_load;
 #[path = "../../fuzz/oracles/server_admin.rs"]
 mod server_admin;
 
+#[allow(unexpected_cfgs)]
+#[path = "../../fuzz/oracles/server_gateway.rs"]
+mod server_gateway;
+
 #[path = "../../fuzz/oracles/server_forward.rs"]
 mod server_forward;
 
@@ -55,4 +59,9 @@ fn server_admin_inputs() {
 #[test]
 fn server_forward_inputs() {
     replay("server_forward", server_forward::run);
+}
+
+#[test]
+fn server_gateway_inputs() {
+    replay("server_gateway", server_gateway::run);
 }

@@ -502,7 +502,13 @@ async fn the_cert_app_is_opened_with_only_the_bundles_certificates() {
     let app = fresh();
     let b = get(&app, "/__admin/apps/cert/bundle").await;
     assert_eq!(b.status, StatusCode::OK, "{}", b.text);
-    assert!(!b.text.contains("PRIVATE"), "{}", b.text);
+    // The only private key is the app's own (TEST ONLY, it signs gateway requests): the one
+    // the app certificate holds. Never the Alipay private key.
+    assert_eq!(b.text.matches("PRIVATE KEY-----").count(), 2, "{}", b.text);
+    assert_eq!(
+        b.json["app_private_key"].as_str().unwrap(),
+        KeySet::embedded().cert().unwrap().app.signer.private_pem()
+    );
     let pem = &b.json["cert"]["pem"];
     let files = alipay_sim::cert::CertFiles {
         app_id: b.json["cert"]["app_id"].as_str().unwrap().into(),
@@ -761,7 +767,18 @@ async fn no_private_key_is_ever_served() {
     ] {
         let a = get(&app, uri).await;
         assert_eq!(a.status, StatusCode::OK, "{uri}");
-        assert!(!a.text.contains("PRIVATE KEY"), "{uri}");
+        // The bundle carries the app's own TEST ONLY key (it signs gateway requests), labelled.
+        if uri.ends_with("/bundle") {
+            assert_eq!(a.text.matches("BEGIN PRIVATE KEY").count(), 1, "{uri}");
+            assert!(
+                a.json["app_private_key_warning"]
+                    .as_str()
+                    .unwrap()
+                    .contains("TEST ONLY")
+            );
+        } else {
+            assert!(!a.text.contains("PRIVATE KEY"), "{uri}");
+        }
         assert!(!a.text.contains(&body_line), "{uri}");
     }
     let b = get(&app, "/__admin/apps/demo/bundle").await.json;

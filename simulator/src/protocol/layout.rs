@@ -26,6 +26,13 @@ pub mod key_files {
     pub const ATTACKER_PUBLIC_B64: &str = "attacker/public.b64.txt";
     /// An AES key unrelated to the app's.
     pub const ATTACKER_AES: &str = "attacker/aes.b64.txt";
+    /// The app's own private key (key mode), PKCS#8 PEM: TEST ONLY, it signs the merchant's
+    /// OpenAPI gateway requests and is handed out in the app bundle.
+    pub const APP_PRIVATE: &str = "app/private.pkcs8.pem";
+    /// The app's public key (registered with the simulated gateway), SPKI PEM.
+    pub const APP_PUBLIC_PEM: &str = "app/public.spki.pem";
+    /// The app's public key, one-line base64 (the form the console takes).
+    pub const APP_PUBLIC_B64: &str = "app/public.b64.txt";
     /// The merchant bundle as a `.env` file.
     pub const MERCHANT_ENV: &str = "merchant.env";
     /// The merchant bundle as JSON.

@@ -10,6 +10,7 @@ pub(crate) mod cert;
 pub(crate) mod crypto;
 pub(crate) mod envelope;
 pub(crate) mod error;
+pub(crate) mod gateway;
 pub(crate) mod json;
 pub(crate) mod key_format;
 pub(crate) mod keys;

@@ -20,6 +20,8 @@ pub(crate) enum Callback {
     OnError,
     /// The connection was dropped without an answer (fault injection).
     Dropped,
+    /// An OpenAPI gateway answer (not a JSAPI callback).
+    Gateway,
 }
 
 impl Callback {
@@ -31,6 +33,7 @@ impl Callback {
             Callback::OnGetAuthorize => "onGetAuthorize",
             Callback::OnError => "onError",
             Callback::Dropped => "dropped",
+            Callback::Gateway => "gateway",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Fault settings, in the manner of WireMock's faults: a busy rate that turns answers into
-//! 20000, a fail rate that answers the fail callback, added latency, and dropped connections.
+//! 20000, a fail rate that answers the fail callback, added latency, and dropped connections;
+//! for the OpenAPI gateway: busy, a signature that does not verify, latency and an HTTP 5xx.
 //! Plain settings and draws; `jsapi` applies them to an answer.
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,26 @@ pub(crate) struct Faults {
     /// The fail callback's `errorMessage` (default `该接口暂不支持`).
     #[serde(default = "default_fail_message")]
     pub(crate) fail_message: String,
+    /// Share of OpenAPI gateway answers turned into 20000 `isp.unknow-error` (busy).
+    #[serde(default)]
+    pub(crate) gateway_busy_rate: f64,
+    /// Share of gateway answers whose signature does not verify (signed over other bytes).
+    #[serde(default)]
+    pub(crate) gateway_bad_sign_rate: f64,
+    /// Delay added before every gateway answer, in milliseconds (at most 30000).
+    #[serde(default)]
+    pub(crate) gateway_latency_ms: u64,
+    /// Share of gateway calls answered with an HTTP 5xx and an HTML body (a failing load
+    /// balancer), the only 5xx the simulator ever sends, and only when asked to.
+    #[serde(default)]
+    pub(crate) gateway_http_error_rate: f64,
+    /// The status of those answers (500 to 599, default 502).
+    #[serde(default = "default_http_status")]
+    pub(crate) gateway_http_status: u16,
+}
+
+fn default_http_status() -> u16 {
+    502
 }
 
 impl Default for Faults {
@@ -65,6 +86,11 @@ impl Default for Faults {
             fail_rate: 0.0,
             fail_error: default_fail_error(),
             fail_message: default_fail_message(),
+            gateway_busy_rate: 0.0,
+            gateway_bad_sign_rate: 0.0,
+            gateway_latency_ms: 0,
+            gateway_http_error_rate: 0.0,
+            gateway_http_status: default_http_status(),
         }
     }
 }
@@ -76,6 +102,9 @@ impl Faults {
             ("busy_rate", self.busy_rate),
             ("drop_rate", self.drop_rate),
             ("fail_rate", self.fail_rate),
+            ("gateway_busy_rate", self.gateway_busy_rate),
+            ("gateway_bad_sign_rate", self.gateway_bad_sign_rate),
+            ("gateway_http_error_rate", self.gateway_http_error_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(FaultError {
@@ -84,12 +113,23 @@ impl Faults {
                 });
             }
         }
-        if self.latency_ms > MAX_LATENCY_MS {
+        for (name, ms) in [
+            ("latency_ms", self.latency_ms),
+            ("gateway_latency_ms", self.gateway_latency_ms),
+        ] {
+            if ms > MAX_LATENCY_MS {
+                return Err(FaultError {
+                    field: name,
+                    message: format!("{name} must be at most {MAX_LATENCY_MS}, got {ms}"),
+                });
+            }
+        }
+        if !(500..=599).contains(&self.gateway_http_status) {
             return Err(FaultError {
-                field: "latency_ms",
+                field: "gateway_http_status",
                 message: format!(
-                    "latency_ms must be at most {MAX_LATENCY_MS}, got {}",
-                    self.latency_ms
+                    "gateway_http_status must be between 500 and 599, got {}",
+                    self.gateway_http_status
                 ),
             });
         }

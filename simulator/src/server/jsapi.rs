@@ -78,7 +78,7 @@ pub(crate) struct UserPath {
     pub(crate) user_id: String,
 }
 
-fn json_response(callback: Callback, body: Bytes) -> Response {
+pub(crate) fn json_response(callback: Callback, body: Bytes) -> Response {
     let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
     h.insert(
@@ -90,17 +90,17 @@ fn json_response(callback: Callback, body: Bytes) -> Response {
 }
 
 /// One JSAPI call, for the journal.
-struct CallRecord<'a> {
-    state: &'a AppState,
-    rid: &'a RequestId,
-    api: &'static str,
-    path: Option<&'a UserPath>,
-    scenario: Option<&'a str>,
+pub(crate) struct CallRecord<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) rid: &'a RequestId,
+    pub(crate) api: &'static str,
+    pub(crate) path: Option<&'a UserPath>,
+    pub(crate) scenario: Option<&'a str>,
 }
 
 impl CallRecord<'_> {
     /// Journals what was answered.
-    fn record(
+    pub(crate) fn record(
         &self,
         callback: Callback,
         expected: Option<Expectation>,
@@ -122,7 +122,7 @@ impl CallRecord<'_> {
 }
 
 /// How a call goes on after the fault prelude.
-enum Prelude {
+pub(crate) enum Prelude {
     /// Answer normally; these faults are in force and these already fired.
     Go(Arc<Faults>, Vec<&'static str>),
     /// The call ends with this response (the connection is dropped).
@@ -132,7 +132,7 @@ enum Prelude {
 /// The start every JSAPI call on a user shares: the app and the user must exist (404 before any
 /// fault fires); then a drop fault ends the call (journaled, connection closed without an
 /// answer) and a latency fault waits.
-async fn prelude(call: &CallRecord<'_>) -> Result<Prelude, ApiError> {
+pub(crate) async fn prelude(call: &CallRecord<'_>) -> Result<Prelude, ApiError> {
     if let Some(p) = call.path {
         call.state
             .view(|w| w.user(&p.app_id, &p.user_id).map(|_| ()))?;
@@ -170,7 +170,7 @@ impl http_body::Body for Dropped {
 }
 
 /// The response that makes the server close the connection without answering.
-fn dropped() -> Response {
+pub(crate) fn dropped() -> Response {
     let mut r = Response::new(Body::new(Dropped));
     *r.status_mut() = StatusCode::OK;
     r

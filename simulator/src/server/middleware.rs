@@ -15,6 +15,9 @@ use super::error::ApiError;
 pub const VERSION_HEADER: &str = "x-alipay-sim-version";
 /// The header carrying the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The header marking an answer shaped by fault injection (kept as it is, e.g. the gateway's
+/// HTML 5xx).
+pub(crate) const FAULT_HEADER: &str = "x-alipay-sim-fault";
 /// The simulator's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The longest a request with a body may take (the largest latency fault is 30 s); then 408.
@@ -60,7 +63,10 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         next.run(req).await
     };
     let status = res.status();
-    if (status.is_client_error() || status.is_server_error()) && !is_json(&res) {
+    if (status.is_client_error() || status.is_server_error())
+        && !is_json(&res)
+        && !res.headers().contains_key(FAULT_HEADER)
+    {
         // A rejection produced outside our extractors: same JSON shape, same status.
         let e = ApiError::from_status(status);
         res = (status, axum::Json(e)).into_response();

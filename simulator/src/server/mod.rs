@@ -16,6 +16,8 @@
 //! | the bounded call journal | `journal` |
 //! | fault settings and draws | `faults` |
 //! | the mini-program JSAPI (button, `my.getPhoneNumber`, `my.getSetting`, `?scenario=`) | `jsapi` |
+//! | `my.getAuthCode` (`POST /jsapi/apps/{app}/users/{user}/getAuthCode`) | `authcode` |
+//! | the OpenAPI gateway: `/gateway.do` (v2) and `/v3/alipay/...` (v3) | `gateway` |
 //! | the admin API under `/__admin` | `admin` (`apps`, `users`, `control`) |
 //! | the emulator page | `ui` |
 //! | `POST /__forward`: the fence (which targets) and the relay (what is sent) | `forward` (`fence`, `relay`) |
@@ -26,10 +28,12 @@
 
 mod admin;
 mod answer;
+mod authcode;
 mod command;
 mod error;
 mod faults;
 mod forward;
+mod gateway;
 mod journal;
 mod jsapi;
 mod listener;

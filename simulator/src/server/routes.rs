@@ -4,13 +4,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use super::error::{ApiError, BODY_LIMIT};
 use super::forward::{self, ForwardConfig};
 use super::middleware::{self, VERSION};
 use super::state::AppState;
-use super::{admin, jsapi, openapi, ui};
+use super::{admin, authcode, gateway, jsapi, openapi, ui};
 
 /// The router of every route, with `state` and the default forwarding fence (loopback only).
 pub fn app(state: AppState) -> Router {
@@ -35,6 +35,14 @@ pub fn app_with(state: AppState, forward_cfg: ForwardConfig) -> Router {
             get(jsapi::get_setting),
         )
         .route(
+            "/jsapi/apps/{app_id}/users/{user_id}/getAuthCode",
+            post(authcode::get_auth_code),
+        )
+        // The OpenAPI gateway answers every method in Alipay's shape (never the admin JSON).
+        .route("/gateway.do", any(gateway::v2))
+        .route("/v3/alipay/system/oauth/token", any(gateway::v3))
+        .route("/v3/alipay/user/info/share", any(gateway::v3))
+        .route(
             "/jsapi/scenarios/{scenario_id}/getPhoneNumber",
             post(jsapi::scenario_phone_number),
         )
@@ -50,6 +58,14 @@ pub fn app_with(state: AppState, forward_cfg: ForwardConfig) -> Router {
                 .delete(admin::apps::delete_app),
         )
         .route("/__admin/apps/{app_id}/bundle", get(admin::apps::bundle))
+        .route(
+            "/__admin/apps/{app_id}/rotate-alipay-cert",
+            post(admin::apps::rotate_alipay_cert),
+        )
+        .route(
+            "/__admin/clock",
+            get(admin::control::get_clock).post(admin::control::advance_clock),
+        )
         .route(
             "/__admin/apps/{app_id}/users",
             get(admin::users::list_users).post(admin::users::create_user),

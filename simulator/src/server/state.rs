@@ -8,13 +8,15 @@
 //! dropped whenever the app or the user changes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::answer::Answer;
 use super::faults::Faults;
 use super::journal::Journal;
 use super::mobiles::{DEFAULT_SEED, MobileGenerator};
 use super::world::World;
+use crate::model::login::LoginStore;
 use crate::model::scenario::Catalogue;
 use crate::protocol::keys::KeySet;
 
@@ -32,6 +34,10 @@ struct Shared {
     scenario_cache: RwLock<HashMap<String, Arc<Answer>>>,
     /// The seed reset returns to.
     default_seed: u64,
+    /// Issued auth codes and tokens.
+    login: Mutex<LoginStore>,
+    /// Milliseconds added to the system clock (`POST /__admin/clock`), for expiry tests.
+    clock_offset_ms: AtomicU64,
 }
 
 /// The simulator's state, handed to every handler: cheap to clone (one shared allocation).
@@ -56,6 +62,8 @@ impl AppState {
             journal: Journal::default(),
             scenario_cache: RwLock::new(HashMap::new()),
             default_seed: seed,
+            login: Mutex::new(LoginStore::default()),
+            clock_offset_ms: AtomicU64::new(0),
         }))
     }
 
@@ -101,6 +109,38 @@ impl AppState {
         });
     }
 
+    /// The simulator's clock: the system time plus the offset set through `/__admin/clock`, in
+    /// milliseconds since the epoch. Every expiry is decided against it.
+    pub(crate) fn now_ms(&self) -> u64 {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        system.saturating_add(self.0.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the clock forward by `ms` (never backwards); returns the total offset.
+    pub(crate) fn advance_clock(&self, ms: u64) -> u64 {
+        let prev = self
+            .0
+            .clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            })
+            .unwrap_or(0);
+        prev.saturating_add(ms)
+    }
+
+    /// The clock offset in milliseconds.
+    pub(crate) fn clock_offset_ms(&self) -> u64 {
+        self.0.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Works on the store of codes and tokens (never held across an `.await`).
+    pub(crate) fn login<R>(&self, f: impl FnOnce(&mut LoginStore) -> R) -> R {
+        f(&mut self.0.login.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Reads the world. A poisoned lock is recovered: every update leaves the world consistent.
     pub(crate) fn view<R>(&self, f: impl FnOnce(&World) -> R) -> R {
         f(&self.0.world.read().unwrap_or_else(|e| e.into_inner()))
@@ -144,13 +184,15 @@ impl AppState {
             .insert(id.to_string(), answer);
     }
 
-    /// Back to the default state: default apps and users, no faults, empty journal, the
-    /// start-up seed.
+    /// Back to the default state: default apps and users, no faults, empty journal, no codes or
+    /// tokens, the system clock, the start-up seed.
     pub(crate) fn reset(&self) {
         let fresh = World::default_with(&self.0.keys);
         self.update(|w| *w = fresh);
         self.set_faults(Faults::default());
         self.0.journal.clear();
+        self.login(|l| l.clear());
+        self.0.clock_offset_ms.store(0, Ordering::Relaxed);
         self.0.mobiles.reseed(self.0.default_seed);
         self.0
             .scenario_cache

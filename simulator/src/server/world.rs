@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::answer::Answer;
 use super::mobiles::MobileGenerator;
+use crate::model::login::{LoginSettings, derived_open_id, derived_user_id};
 use crate::model::platform::{Console, Encryption, Mobile, Signing};
 use crate::protocol::crypto::AesSize;
+use crate::protocol::crypto::{KeyPair, Verifier};
 use crate::protocol::keys::KeySet;
 use crate::protocol::payload::EmptyMobileForm;
 
@@ -85,17 +87,74 @@ pub(crate) struct UserRecord {
     pub(crate) mobile: MobileSetting,
     /// The sealed answer for the current state, once computed.
     pub(crate) cached: Option<Arc<Answer>>,
+    /// The Alipay `user_id` (`2088` + 12 digits).
+    pub(crate) alipay_user_id: String,
+    /// The user's `open_id` in this app.
+    pub(crate) open_id: String,
+    /// The profile's `nick_name` (`alipay.user.info.share`).
+    pub(crate) nick_name: String,
 }
 
 impl UserRecord {
+    /// A user with the identities derived from the app and the user id.
+    pub(crate) fn new(
+        app_id: &str,
+        user_id: &str,
+        authorised: bool,
+        mobile: MobileSetting,
+    ) -> Self {
+        Self {
+            authorised,
+            mobile,
+            cached: None,
+            alipay_user_id: derived_user_id(user_id),
+            open_id: derived_open_id(app_id, user_id),
+            nick_name: user_id.to_string(),
+        }
+    }
+
     /// The admin API's JSON form.
     pub(crate) fn to_json(&self, user_id: &str) -> serde_json::Value {
         serde_json::json!({
             "user_id": user_id,
             "authorised": self.authorised,
             "mobile": self.mobile.to_json(),
+            "alipay_user_id": self.alipay_user_id,
+            "open_id": self.open_id,
+            "nick_name": self.nick_name,
         })
     }
+}
+
+/// The Alipay certificate the gateway signs with after a rotation (certificate mode).
+#[derive(Debug, Clone)]
+pub(crate) struct RotatedCert {
+    /// The key the new certificate holds; it signs gateway answers.
+    pub(crate) key: KeyPair,
+    /// `alipayCertPublicKey_RSA2.crt` text of the new certificate (leaf, then intermediate).
+    pub(crate) pem: String,
+    /// Its SN (`alipay_cert_sn`).
+    pub(crate) sn: String,
+    /// The root bundle the new certificate chains to (TEST ONLY, generated).
+    pub(crate) root_pem: String,
+}
+
+/// The app's own public key as registered with the gateway, when set through the admin API.
+#[derive(Debug, Clone)]
+pub(crate) enum AppKeySetting {
+    /// The key set's app key (key mode) or app certificate (certificate mode).
+    FromKeys,
+    /// A public key given through the admin API (key mode).
+    PublicKey(Verifier),
+    /// An app certificate given through the admin API (certificate mode): its key and SN.
+    Cert {
+        /// The certificate's public key.
+        key: Verifier,
+        /// Its SN (`app_cert_sn`).
+        sn: String,
+        /// The PEM text as given.
+        pem: String,
+    },
 }
 
 /// One mini-program.
@@ -115,6 +174,12 @@ pub(crate) struct App {
     pub(crate) version: u64,
     /// Sealed answers of forced catalogue scenarios, by scenario id.
     pub(crate) scenario_cache: HashMap<String, Arc<Answer>>,
+    /// Login settings: identities returned, lifetimes, scopes.
+    pub(crate) login: LoginSettings,
+    /// The app's public key or certificate registered with the gateway.
+    pub(crate) app_key: AppKeySetting,
+    /// Certificate mode: the Alipay certificates after rotations, newest last.
+    pub(crate) rotations: Vec<Arc<RotatedCert>>,
 }
 
 impl App {
@@ -133,7 +198,64 @@ impl App {
             users: BTreeMap::new(),
             version: 0,
             scenario_cache: HashMap::new(),
+            login: LoginSettings::default(),
+            app_key: AppKeySetting::FromKeys,
+            rotations: Vec::new(),
         }
+    }
+
+    /// Whether the gateway speaks certificate mode for this app (console signing `cert`).
+    pub(crate) fn cert_mode(&self) -> bool {
+        self.console.signing == Signing::Cert
+    }
+
+    /// The key that verifies the app's requests, and in certificate mode the `app_cert_sn` the
+    /// request must carry.
+    pub(crate) fn app_verifier(&self) -> Option<(Verifier, Option<String>)> {
+        match &self.app_key {
+            AppKeySetting::PublicKey(v) => Some((v.clone(), None)),
+            AppKeySetting::Cert { key, sn, .. } => Some((key.clone(), Some(sn.clone()))),
+            AppKeySetting::FromKeys if self.cert_mode() => {
+                let c = self.keys.cert()?;
+                Some((
+                    Verifier::new(c.set.app_public_key.clone()),
+                    Some(c.set.sn.app_cert_sn.clone()),
+                ))
+            }
+            AppKeySetting::FromKeys => Some((self.keys.app.verifier.clone(), None)),
+        }
+    }
+
+    /// The app private key handed out in the bundle (TEST ONLY), when the simulator has it.
+    pub(crate) fn app_private(&self) -> Option<&KeyPair> {
+        match &self.app_key {
+            AppKeySetting::FromKeys if self.cert_mode() => self.keys.cert().map(|c| &c.app),
+            AppKeySetting::FromKeys => Some(&self.keys.app),
+            _ => None,
+        }
+    }
+
+    /// The key pair that signs gateway answers, and in certificate mode its `alipay_cert_sn`.
+    pub(crate) fn gateway_signer(&self) -> (KeyPair, Option<String>) {
+        if let Some(r) = self.rotations.last() {
+            return (r.key.clone(), Some(r.sn.clone()));
+        }
+        let sn = if self.cert_mode() {
+            self.keys.cert().map(|c| c.set.sn.alipay_cert_sn.clone())
+        } else {
+            None
+        };
+        (self.keys.platform.clone(), sn)
+    }
+
+    /// The Alipay certificate text of `sn` (the current one or an earlier one), for
+    /// `alipay.open.app.alipaycert.download`.
+    pub(crate) fn alipay_cert(&self, sn: &str) -> Option<String> {
+        if let Some(r) = self.rotations.iter().find(|r| r.sn == sn) {
+            return Some(r.pem.clone());
+        }
+        let c = self.keys.cert()?;
+        (c.set.sn.alipay_cert_sn == sn).then(|| c.set.files.alipay.clone())
     }
 
     /// Records a change: bumps the version and drops every cached answer.
@@ -152,6 +274,15 @@ impl App {
             "name": self.name,
             "console": self.console,
             "keys": self.keys_mode,
+            "login": self.login,
+            "app_public_key": match &self.app_key {
+                AppKeySetting::PublicKey(v) => Some(crate::protocol::key_format::public_key_one_line(v.public_key())),
+                _ => None,
+            },
+            "app_cert": match &self.app_key {
+                AppKeySetting::Cert { pem, .. } => Some(pem.clone()),
+                _ => None,
+            },
         })
     }
 
@@ -182,6 +313,35 @@ impl App {
                     Signing::Rsa => "RSA".into(),
                 },
             );
+            // The gateway side: the app's own key (TEST ONLY) and the app id it signs for.
+            obj.remove("app_public_key");
+            obj.remove("app_private_key");
+            obj.remove("app_private_key_warning");
+            if let Some((v, sn)) = self.app_verifier() {
+                obj.insert(
+                    "app_public_key".into(),
+                    crate::protocol::key_format::public_key_one_line(v.public_key()).into(),
+                );
+                if let Some(sn) = sn {
+                    obj.insert("app_cert_sn".into(), sn.into());
+                }
+            }
+            if let Some(k) = self.app_private() {
+                obj.insert("app_private_key".into(), k.signer.private_pem().into());
+                obj.insert(
+                    "app_private_key_warning".into(),
+                    crate::protocol::keys::APP_KEY_WARNING.into(),
+                );
+            }
+            obj.insert(
+                "identity".into(),
+                serde_json::to_value(self.login.identity).unwrap_or_default(),
+            );
+            if let Some(r) = self.rotations.last() {
+                obj.insert("alipay_cert_sn".into(), r.sn.clone().into());
+                obj.insert("alipay_cert".into(), r.pem.clone().into());
+                obj.insert("alipay_root_cert".into(), r.root_pem.clone().into());
+            }
         }
         b
     }
@@ -252,11 +412,7 @@ impl World {
         for (id, authorised, mobile) in DEMO_USERS {
             demo.users.insert(
                 id.into(),
-                UserRecord {
-                    authorised,
-                    mobile: parse_setting(mobile),
-                    cached: None,
-                },
+                UserRecord::new("demo", id, authorised, parse_setting(mobile)),
             );
         }
         apps.insert("demo".to_string(), demo);
@@ -297,11 +453,12 @@ impl World {
             let mut app = App::new(name.into(), console, KeysMode::Embedded, keys.clone());
             app.users.insert(
                 "alice".into(),
-                UserRecord {
-                    authorised: true,
-                    mobile: MobileSetting::Number("13812345678".into()),
-                    cached: None,
-                },
+                UserRecord::new(
+                    id,
+                    "alice",
+                    true,
+                    MobileSetting::Number("13812345678".into()),
+                ),
             );
             apps.insert(id.to_string(), app);
         }

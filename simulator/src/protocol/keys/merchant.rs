@@ -123,6 +123,9 @@ impl MerchantKeys {
             encrypt_type: "AES",
             charset: "UTF-8",
             cert: self.cert.clone(),
+            app_public_key: None,
+            app_private_key: None,
+            app_private_key_warning: None,
         }
     }
 
@@ -177,9 +180,31 @@ pub struct MerchantBundle {
     /// Certificate mode: the three certificate files (under `cert/`), their text and SNs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert: Option<CertBundle>,
+    /// The app's own public key (one-line base64), as registered with the simulated gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_public_key: Option<String>,
+    /// The app's own private key, PKCS#8 PEM, **TEST ONLY**: the merchant's SDK signs its
+    /// OpenAPI gateway requests with it. Never the Alipay private key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_private_key: Option<String>,
+    /// The TEST ONLY label of `app_private_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_private_key_warning: Option<&'static str>,
 }
 
+/// The label of the app private key in a bundle.
+pub const APP_KEY_WARNING: &str = "TEST ONLY: this app private key is public (committed or served by the simulator); \
+     use it only against alipay-sim, never with a real Alipay app";
+
 impl MerchantBundle {
+    /// The bundle with the app's own key pair (TEST ONLY) added.
+    pub fn with_app_key(mut self, app: &crate::protocol::crypto::KeyPair) -> Self {
+        self.app_public_key = Some(app.public_one_line());
+        self.app_private_key = Some(app.signer.private_pem());
+        self.app_private_key_warning = Some(APP_KEY_WARNING);
+        self
+    }
+
     /// The bundle as a `.env` file.
     pub fn to_env(&self) -> String {
         let mut env = format!(
@@ -191,6 +216,14 @@ impl MerchantBundle {
             self.encrypt_type,
             self.charset
         );
+        if let Some(k) = &self.app_public_key {
+            env.push_str(&format!("ALIPAY_APP_PUBLIC_KEY={k}\n"));
+        }
+        if self.app_private_key.is_some() {
+            env.push_str(
+                "# TEST ONLY app private key (signs gateway requests): app/private.pkcs8.pem\nALIPAY_APP_PRIVATE_KEY_PATH=app/private.pkcs8.pem\n",
+            );
+        }
         if let Some(c) = &self.cert {
             env.push_str(&format!(
                 "# Certificate mode (files under cert/)\nALIPAY_APP_ID={}\nALIPAY_ROOT_CERT_PATH=cert/{}\n\

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rsa::PrivateKey;
 
-pub use self::merchant::{MerchantBundle, MerchantKeys};
+pub use self::merchant::{APP_KEY_WARNING, MerchantBundle, MerchantKeys};
 use crate::protocol::cert::CertKeys;
 use crate::protocol::crypto::AesKey;
 use crate::protocol::crypto::KeyPair;
@@ -41,6 +41,9 @@ pub struct KeySet {
     pub attacker: KeyPair,
     /// An AES key unrelated to the app's.
     pub attacker_aes: AesKey,
+    /// The app's own key pair (key mode, TEST ONLY): the merchant signs its OpenAPI gateway
+    /// requests with the private half; the simulated gateway holds the public half.
+    pub app: KeyPair,
     /// Certificate mode: the certificate set whose Alipay leaf holds `platform`'s key.
     cert: CertSlot,
 }
@@ -85,6 +88,10 @@ impl KeySet {
                 "embedded attacker private key",
             )),
             attacker_aes: aes(embedded!("attacker/aes.b64.txt")),
+            app: KeyPair::from_private(pk(
+                embedded!("app/private.pkcs8.pem"),
+                "embedded app private key",
+            )),
             cert: CertSlot::filled(Some(
                 CertKeys::embedded().expect("the embedded certificate set is checked by the tests"),
             )),
@@ -166,6 +173,15 @@ impl KeySet {
         } else {
             fallback.attacker_aes
         };
+        let app_path = dir.join(files::APP_PRIVATE);
+        let app = if app_path.exists() {
+            KeyPair::from_private(
+                parse_private_key(&read(&app_path)?, "app private key")
+                    .map_err(|e| in_file(&app_path, e))?,
+            )
+        } else {
+            fallback.app
+        };
         let cert = match CertKeys::load_dir(dir, platform.verifier.public_key())? {
             Some(c) => CertSlot::filled(Some(c)),
             None => CertSlot::default(),
@@ -175,11 +191,14 @@ impl KeySet {
             aes,
             attacker,
             attacker_aes,
+            app,
             cert,
         })
     }
 
-    /// Generates a fresh set: two RSA-2048 pairs and two random 16-byte AES keys.
+    /// Generates a fresh set: two RSA-2048 pairs and two random 16-byte AES keys; the app key
+    /// pair is the one the generated certificate set's app certificate holds (a third RSA-2048
+    /// generation without the `cert-gen` feature).
     pub fn generate() -> Self {
         let mut rng = rand::rng();
         let mut gen_pair = || {
@@ -194,14 +213,20 @@ impl KeySet {
             AesKey::from_bytes(&bytes).expect("16 bytes")
         };
         #[cfg(feature = "cert-gen")]
-        let cert = CertSlot::filled(CertKeys::generate(platform.verifier.public_key()).ok());
+        let made = CertKeys::generate(platform.verifier.public_key()).ok();
         #[cfg(not(feature = "cert-gen"))]
-        let cert = CertSlot::filled(None);
+        let made: Option<CertKeys> = None;
+        let app = match &made {
+            Some(c) => c.app.clone(),
+            None => gen_pair(),
+        };
+        let cert = CertSlot::filled(made);
         Self {
             platform,
             aes: aes(),
             attacker,
             attacker_aes: aes(),
+            app,
             cert,
         }
     }
@@ -215,9 +240,11 @@ impl KeySet {
         }
     }
 
-    /// What a merchant backend must be configured with for this set.
+    /// What a merchant backend must be configured with for this set, including the app's own
+    /// key pair (TEST ONLY: the merchant signs its gateway requests with it). Never the Alipay
+    /// private key.
     pub fn merchant_bundle(&self) -> MerchantBundle {
-        self.merchant().bundle()
+        self.merchant().bundle().with_app_key(&self.app)
     }
 
     /// Writes the set to `dir` in the `keys/` layout, plus its certificate set (`cert/`), the
@@ -255,6 +282,15 @@ impl KeySet {
             put(b64, format!("{}\n", pair.public_one_line()))?;
             put(aes_file, format!("{}\n", aes.to_base64()))?;
         }
+        put(files::APP_PRIVATE, self.app.signer.private_pem())?;
+        put(
+            files::APP_PUBLIC_PEM,
+            public_key_pem(self.app.verifier.public_key()),
+        )?;
+        put(
+            files::APP_PUBLIC_B64,
+            format!("{}\n", self.app.public_one_line()),
+        )?;
         let bundle = self.merchant_bundle();
         put(files::MERCHANT_ENV, bundle.to_env())?;
         put(
@@ -394,10 +430,19 @@ mod tests {
         .unwrap();
         assert_eq!(json["alipay_public_key"], set.platform.public_one_line());
         assert_eq!(json["test_only"], true);
+        // The only private key in the bundle is the app's own, labelled TEST ONLY; never the
+        // Alipay (platform) private key.
+        let text = fs::read_to_string(tmp.path().join(files::MERCHANT_JSON)).unwrap();
+        assert_eq!(text.matches("BEGIN PRIVATE KEY").count(), 1);
+        assert_eq!(json["app_private_key"], set.app.signer.private_pem());
         assert!(
-            !fs::read_to_string(tmp.path().join(files::MERCHANT_JSON))
+            json["app_private_key_warning"]
+                .as_str()
                 .unwrap()
-                .contains("PRIVATE")
+                .contains("TEST ONLY")
         );
+        assert!(!text.contains(&set.platform.signer.private_pem().replace('\n', "\\n")));
+        let back = KeySet::load_dir(tmp.path()).unwrap();
+        assert_eq!(back.app.public_one_line(), set.app.public_one_line());
     }
 }

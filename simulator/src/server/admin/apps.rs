@@ -10,11 +10,16 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use crate::model::login::LoginSettings;
 use crate::model::platform::Console;
+use crate::protocol::cert::PemCerts;
+use crate::protocol::cert::generate::generate;
+use crate::protocol::crypto::{KeyPair, Verifier};
+use crate::protocol::key_format::parse_public_key;
 use crate::protocol::keys::KeySet;
 use crate::server::error::{ApiError, JsonBody, Params, parse_json};
 use crate::server::state::AppState;
-use crate::server::world::{App, KeysMode};
+use crate::server::world::{App, AppKeySetting, KeysMode, RotatedCert};
 
 /// The most apps the simulator holds.
 pub(crate) const MAX_APPS: usize = 1000;
@@ -35,6 +40,40 @@ pub(crate) struct AppInput {
     /// `embedded` (default) or `generated`.
     #[serde(default)]
     keys: Option<KeysMode>,
+    /// Login settings (identities returned, lifetimes, scopes); default: open_id only.
+    #[serde(default)]
+    login: Option<LoginSettings>,
+    /// Key mode: the app's public key (PEM or the console's one-line base64) that verifies its
+    /// gateway requests; default: the key set's TEST app key.
+    #[serde(default)]
+    app_public_key: Option<String>,
+    /// Certificate mode: the app certificate (`appCertPublicKey_<appid>.crt` text); default: the
+    /// key set's TEST app certificate.
+    #[serde(default)]
+    app_cert: Option<String>,
+}
+
+fn app_key_setting(input: &AppInput) -> Result<AppKeySetting, ApiError> {
+    match (&input.app_public_key, &input.app_cert) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "app_cert",
+            "give app_public_key (key mode) or app_cert (certificate mode), not both",
+        )),
+        (Some(k), None) => parse_public_key(k, "app_public_key")
+            .map(|k| AppKeySetting::PublicKey(Verifier::new(k)))
+            .map_err(|e| ApiError::invalid("app_public_key", e.to_string())),
+        (None, Some(pem)) => {
+            let bad =
+                |e: crate::protocol::error::CertError| ApiError::invalid("app_cert", e.to_string());
+            let certs = PemCerts::parse("app_cert", pem.as_bytes()).map_err(bad)?;
+            Ok(AppKeySetting::Cert {
+                key: Verifier::new(certs.leaf_public_key().map_err(bad)?),
+                sn: certs.leaf_sn().map_err(bad)?,
+                pem: pem.clone(),
+            })
+        }
+        (None, None) => Ok(AppKeySetting::FromKeys),
+    }
 }
 
 /// The keys of an app that has generated ones: a replacement that asks for generated keys keeps
@@ -100,17 +139,20 @@ async fn build_app(
     input: AppInput,
     kept: Option<Arc<KeySet>>,
 ) -> Result<App, ApiError> {
-    let name = input.name.unwrap_or_else(|| id.to_string());
+    let name = input.name.clone().unwrap_or_else(|| id.to_string());
     check_name(&name)?;
+    let app_key = app_key_setting(&input)?;
+    let login = input.login.unwrap_or_default();
+    login
+        .validate()
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let mode = input.keys.unwrap_or_default();
     let keys = keys_for(state, mode, kept).await;
     // No users yet: `insert_app` keeps those of the app it replaces.
-    Ok(App::new(
-        name,
-        input.console.unwrap_or_default(),
-        mode,
-        keys,
-    ))
+    let mut app = App::new(name, input.console.unwrap_or_default(), mode, keys);
+    app.login = login;
+    app.app_key = app_key;
+    Ok(app)
 }
 
 /// What storing an app may do to an app already there (or missing): decided under the same lock
@@ -157,9 +199,11 @@ fn insert_app(
             // Keep users added concurrently while keys were being generated.
             Some(existing) => {
                 let users = std::mem::take(&mut existing.users);
+                let rotations = std::mem::take(&mut existing.rotations);
                 let version = existing.version;
                 *existing = app;
                 existing.users = users;
+                existing.rotations = rotations;
                 existing.version = version;
                 existing.touch();
                 Ok((StatusCode::OK, v))
@@ -234,4 +278,65 @@ pub(crate) async fn bundle(
 ) -> Result<Json<Value>, ApiError> {
     let v = state.view(|w| w.app(&p.app_id).map(|a| a.bundle(&p.app_id)))?;
     Ok(Json(v))
+}
+
+/// `POST /__admin/apps/{app_id}/rotate-alipay-cert`: certificate mode only. Issues a new Alipay
+/// certificate holding a new key; the gateway's next answers are signed with it and carry its
+/// `alipay_cert_sn`, and `alipay.open.app.alipaycert.download` serves it (and the earlier ones).
+pub(crate) async fn rotate_alipay_cert(
+    State(state): State<AppState>,
+    Params(p): Params<AppPath>,
+) -> Result<Json<Value>, ApiError> {
+    let cert_mode = state.view(|w| w.app(&p.app_id).map(App::cert_mode))?;
+    if !cert_mode {
+        return Err(ApiError::invalid(
+            "app_id",
+            "the app is not in certificate mode (console.signing \"cert\"): nothing to rotate",
+        ));
+    }
+    let made = tokio::task::spawn_blocking(new_alipay_cert)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "rotation_failed",
+                "a new TEST certificate could not be made",
+                None,
+            )
+        })?;
+    let sn = made.sn.clone();
+    state.update(|w| {
+        let app = w.app_mut(&p.app_id)?;
+        app.rotations.push(Arc::new(made));
+        // Keep the last few: a merchant may still ask for a recent one.
+        if app.rotations.len() > 8 {
+            app.rotations.remove(0);
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(Json(
+        serde_json::json!({"app_id": p.app_id, "alipay_cert_sn": sn}),
+    ))
+}
+
+/// A new RSA-2048 key and a TEST certificate set for it; the Alipay certificate and its SN.
+fn new_alipay_cert() -> Option<RotatedCert> {
+    let key = KeyPair::from_private(rsa::PrivateKey::new(&mut rand::rng(), 2048).ok()?);
+    let made = generate(
+        key.verifier.public_key(),
+        crate::protocol::cert::TEST_APP_ID,
+    )
+    .ok()?;
+    let sn = PemCerts::parse("alipay", made.files.alipay.as_bytes())
+        .ok()?
+        .leaf_sn()
+        .ok()?;
+    Some(RotatedCert {
+        key,
+        pem: made.files.alipay,
+        sn,
+        root_pem: made.files.root,
+    })
 }

@@ -1,5 +1,5 @@
-//! The simulator's controls under `/__admin`: faults, the journal, reset, the mobile seed and
-//! the catalogue.
+//! The simulator's controls under `/__admin`: faults, the journal, reset, the mobile seed, the
+//! catalogue and the clock codes and tokens expire against.
 
 use axum::Json;
 use axum::extract::State;
@@ -109,4 +109,37 @@ pub(crate) async fn scenarios(State(state): State<AppState>) -> Json<Value> {
             })
             .collect(),
     ))
+}
+
+/// Body of `POST /__admin/clock`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClockBody {
+    /// Seconds to move the simulator's clock forward (expiry tests without sleeping).
+    advance_secs: u64,
+}
+
+fn clock_json(state: &AppState) -> Value {
+    serde_json::json!({"now_ms": state.now_ms(), "offset_ms": state.clock_offset_ms()})
+}
+
+/// `GET /__admin/clock`: the simulator's clock (system time plus the offset).
+pub(crate) async fn get_clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_json(&state))
+}
+
+/// `POST /__admin/clock`: moves the clock forward (codes and tokens expire against it); reset
+/// returns it to the system time.
+pub(crate) async fn advance_clock(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<ClockBody>,
+) -> Result<Json<Value>, ApiError> {
+    if b.advance_secs > crate::model::login::MAX_LIFETIME_SECS * 10 {
+        return Err(ApiError::invalid(
+            "advance_secs",
+            "advance_secs must be at most ten years",
+        ));
+    }
+    state.advance_clock(b.advance_secs.saturating_mul(1000));
+    Ok(Json(clock_json(&state)))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use crate::model::login::{valid_open_id, valid_user_id};
 use crate::server::error::{ApiError, JsonBody, Params, parse_json};
 use crate::server::jsapi::UserPath;
 use crate::server::state::AppState;
@@ -34,6 +35,15 @@ pub(crate) struct UserInput {
     /// number per call); omitted: one generated number, kept.
     #[serde(default, deserialize_with = "nullable")]
     mobile: Option<Option<String>>,
+    /// The Alipay `user_id` (`2088` + 12 digits); omitted: derived from the user id.
+    #[serde(default)]
+    alipay_user_id: Option<String>,
+    /// The user's `open_id` in this app; omitted: derived from the app and user ids.
+    #[serde(default)]
+    open_id: Option<String>,
+    /// The profile's nick name; omitted: the user id.
+    #[serde(default)]
+    nick_name: Option<String>,
 }
 
 fn mobile_setting(state: &AppState, m: Option<Option<String>>) -> Result<MobileSetting, ApiError> {
@@ -68,12 +78,46 @@ fn valid_mobile(m: &str) -> bool {
     }
 }
 
-fn user_record(state: &AppState, input: UserInput) -> Result<UserRecord, ApiError> {
-    Ok(UserRecord {
-        authorised: input.authorised.unwrap_or(false),
-        mobile: mobile_setting(state, input.mobile)?,
-        cached: None,
-    })
+fn user_record(
+    state: &AppState,
+    app_id: &str,
+    user_id: &str,
+    input: UserInput,
+) -> Result<UserRecord, ApiError> {
+    let mut r = UserRecord::new(
+        app_id,
+        user_id,
+        input.authorised.unwrap_or(false),
+        mobile_setting(state, input.mobile)?,
+    );
+    if let Some(u) = input.alipay_user_id {
+        if !valid_user_id(&u) {
+            return Err(ApiError::invalid(
+                "alipay_user_id",
+                format!("alipay_user_id {u:?} must be 2088 followed by 12 digits"),
+            ));
+        }
+        r.alipay_user_id = u;
+    }
+    if let Some(o) = input.open_id {
+        if !valid_open_id(&o) {
+            return Err(ApiError::invalid(
+                "open_id",
+                "open_id must be 1 to 64 characters of A-Z a-z 0-9 _ -",
+            ));
+        }
+        r.open_id = o;
+    }
+    if let Some(n) = input.nick_name {
+        if n.chars().count() > 64 {
+            return Err(ApiError::invalid(
+                "nick_name",
+                "nick_name must be at most 64 characters",
+            ));
+        }
+        r.nick_name = n;
+    }
+    Ok(r)
 }
 
 fn store_user(
@@ -136,7 +180,7 @@ pub(crate) async fn create_user(
         .ok_or_else(|| ApiError::invalid("user_id", "user_id is required"))?;
     check_id("user_id", &id)?;
     state.view(|w| w.app(&p.app_id).map(|_| ()))?;
-    let record = user_record(&state, input)?;
+    let record = user_record(&state, &p.app_id, &id, input)?;
     let (status, v) = store_user(&state, &p.app_id, &id, record, true)?;
     Ok((status, Json(v)).into_response())
 }
@@ -159,7 +203,7 @@ pub(crate) async fn put_user(
     check_id("user_id", &p.user_id)?;
     body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
     state.view(|w| w.app(&p.app_id).map(|_| ()))?;
-    let record = user_record(&state, input)?;
+    let record = user_record(&state, &p.app_id, &p.user_id, input)?;
     let (status, v) = store_user(&state, &p.app_id, &p.user_id, record, false)?;
     Ok((status, Json(v)).into_response())
 }
@@ -182,7 +226,7 @@ pub(crate) async fn patch_user(
     }
     let input: UserInput = parse_json(merged.to_string().as_bytes())?;
     body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
-    let record = user_record(&state, input)?;
+    let record = user_record(&state, &p.app_id, &p.user_id, input)?;
     let v = state.update(|w| {
         let app = w.app_mut(&p.app_id)?;
         let Some(slot) = app.users.get_mut(&p.user_id) else {
