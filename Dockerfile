@@ -27,7 +27,11 @@ ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
 
-COPY target/docker/rootfs/ /
+# TARGETARCH is set by a multi-platform `docker buildx build` (release workflow), which stages one
+# root filesystem per architecture (target/docker/rootfs-amd64, -arm64); docker/build.sh's plain
+# `docker build` leaves it empty and copies target/docker/rootfs.
+ARG TARGETARCH
+COPY target/docker/rootfs${TARGETARCH:+-$TARGETARCH}/ /
 COPY --chown=10001:10001 target/docker/data/ /data/
 
 LABEL org.opencontainers.image.title="alipay-sim" \

@@ -4,20 +4,33 @@
 # target/docker/, then `docker build` of the Dockerfile at the root (FROM scratch).
 #
 #   bash docker/build.sh [TAG]        default tag: alipay-sim:local
+#   bash docker/build.sh --binaries   only the static binaries (target/$TRIPLE/release/)
+#   bash docker/build.sh --stage      only the root filesystem (target/docker/rootfs$ROOTFS_SUFFIX)
+#
+# The release workflow (.github/workflows/release.yml) builds the binaries once per architecture
+# with --binaries (TRIPLE=aarch64-unknown-linux-gnu on an arm64 runner), ships them, and stages a
+# root filesystem per architecture from them with --stage (BIN_DIR=where they are,
+# ROOTFS_SUFFIX=-amd64 / -arm64, which the Dockerfile's COPY picks by TARGETARCH).
 #
 # Needs a Rust toolchain and Docker; installs Debian's ca-certificates when the bundle is missing.
 # Prints the image size on its last line.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mode=image
+case ${1:-} in
+  --binaries) mode=binaries; shift ;;
+  --stage) mode=stage; shift ;;
+esac
 tag=${1:-alipay-sim:local}
-triple=x86_64-unknown-linux-gnu
-bin=target/$triple/release
+triple=${TRIPLE:-$(rustc -vV | sed -n 's/^host: //p')}
+bin=${BIN_DIR:-target/$triple/release}
 stage=target/docker
 
 # Static binaries. The explicit --target keeps RUSTFLAGS off build scripts and proc macros;
 # symbols are stripped, debug info dropped and the whole program optimised at link time (fat LTO,
 # one codegen unit) for size: the image must stay under 25 MiB (the host release profile keeps
 # line tables and builds faster).
+if [ -z "${BIN_DIR:-}" ]; then
 echo "== docker/build.sh: static release build ($triple, crt-static, LTO)"
 RUSTFLAGS='-C target-feature=+crt-static' \
 CARGO_PROFILE_RELEASE_DEBUG=false \
@@ -25,6 +38,7 @@ CARGO_PROFILE_RELEASE_STRIP=symbols \
 CARGO_PROFILE_RELEASE_LTO=fat \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
   cargo build --release --locked --target "$triple" --bins
+fi
 for b in alipay-sim alipay-harness; do
   if ! ldd "$bin/$b" 2>&1 | grep -Eq 'not a dynamic executable|statically linked'; then
     echo "docker/build.sh: $bin/$b is not statically linked:" >&2
@@ -32,6 +46,7 @@ for b in alipay-sim alipay-harness; do
     exit 2
   fi
 done
+[ "$mode" = binaries ] && { echo "docker/build.sh: static binaries in $bin"; exit 0; }
 
 ca=/etc/ssl/certs/ca-certificates.crt
 if [ ! -s "$ca" ]; then
@@ -40,9 +55,9 @@ if [ ! -s "$ca" ]; then
   apt-get update -qq && apt-get install -y -qq ca-certificates >/dev/null
 fi
 
-echo "== docker/build.sh: staging $stage/rootfs"
-rm -rf "$stage"
-root=$stage/rootfs
+root=$stage/rootfs${ROOTFS_SUFFIX:-}
+echo "== docker/build.sh: staging $root"
+rm -rf "$root"
 mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/keys" "$root/scenarios" "$stage/data"
 install -m 0755 "$bin/alipay-sim" "$bin/alipay-harness" "$root/usr/local/bin/"
 install -m 0644 "$ca" "$root/etc/ssl/certs/ca-certificates.crt"
@@ -54,6 +69,8 @@ printf 'root:x:0:\nalipay:x:10001:\n' >"$root/etc/group"
 printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 chmod 0644 "$root"/etc/passwd "$root"/etc/group "$root"/etc/nsswitch.conf "$root"/etc/hosts
+
+[ "$mode" = stage ] && { echo "docker/build.sh: staged $root"; exit 0; }
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' simulator/Cargo.toml | head -1)
 revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -3,7 +3,7 @@
 use std::{env, fs, path::PathBuf};
 
 fn main() {
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../scenarios");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("scenarios");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = fs::read_dir(&dir)
         .map(|rd| {

@@ -7,7 +7,8 @@
 #   - requests/s of my.getPhoneNumber for a fresh mobile per request (demo/erin: one RSA2 signature
 #     and one AES encryption per request);
 #   - RSS of alipay-sim idle (after start-up) and loaded (peak, VmHWM);
-#   - the time from spawning `alipay-sim serve` to its first getPhoneNumber answer.
+#   - the time from spawning `alipay-sim serve` to its first getPhoneNumber answer;
+#   - the fresh-mobile rate as a ratio of `openssl speed -multi $(nproc) rsa2048` sign/s, same run.
 # Usage: simulator/benches/server.sh [DURATION_SECONDS] [CONNECTIONS]   (default 10 s, 64 connections;
 #        ROUNDS=N alternating baseline/repeated rounds, default 3)
 set -euo pipefail
@@ -95,6 +96,14 @@ for r in $(seq 1 "$rounds"); do
   echo "  round $r: repeated_state / hello_baseline = ${ratios[-1]}x"
 done
 run fresh_mobile "$sim_url/jsapi/apps/demo/users/erin/getPhoneNumber" -s "$tmp/post.lua"
+# Every fresh answer is one RSA2 signature, so the signing rate over all cores bounds it:
+# `openssl speed -multi $(nproc) rsa2048` in the same run, and the ratio.
+if command -v openssl >/dev/null; then
+  sign=$(openssl speed -multi "$(nproc)" -seconds "$duration" rsa2048 2>/dev/null |
+    awk '/^rsa 2048 bits/ || /^rsa2048/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) n[++c] = $i} END {print n[c - 1]}')
+  [ -n "$sign" ] && awk -v f="$rps_fresh_mobile" -v s="$sign" -v n="$(nproc)" \
+    'BEGIN {printf "fresh_mobile / openssl sign/s (-multi %d, rsa2048: %.0f sign/s): %.2fx\n", n, s, f / s}'
+fi
 loaded=$(rss_kb "$sim_pid" VmHWM)
 now=$(rss_kb "$sim_pid" VmRSS)
 

@@ -29,7 +29,7 @@ mod openssl_speed;
 /// The committed TEST-ONLY platform private key, the same text `KeySet::embedded()` parses.
 const PLATFORM_PRIVATE_PEM: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../keys/platform/private.pkcs8.pem"
+    "/keys/platform/private.pkcs8.pem"
 ));
 
 /// The target: seal rate / OpenSSL sign rate.

@@ -360,7 +360,7 @@ fn signed_plaintext_is_verified_over_raw_text_with_its_escapes() {
 #[test]
 fn rustcrypto_and_aws_lc_backends_sign_identically() {
     use alipay_sim::{SignBackend, Signer};
-    let pem = include_str!("../../keys/platform/private.pkcs8.pem");
+    let pem = include_str!("../keys/platform/private.pkcs8.pem");
     let key = alipay_sim::parse_private_key(pem, "k").unwrap();
     let a = Signer::with_backend(key.clone(), SignBackend::AwsLc);
     let b = Signer::with_backend(key, SignBackend::RustCrypto);

@@ -125,7 +125,7 @@ fn openssl_verifies_both_backends_signatures_and_rejects_a_changed_message() {
     let keys = KeySet::embedded();
     let pem = public_key_pem(keys.platform.verifier.public_key());
     let private = parse_private_key(
-        include_str!("../../keys/platform/private.pkcs8.pem"),
+        include_str!("../keys/platform/private.pkcs8.pem"),
         "platform key",
     )
     .unwrap();

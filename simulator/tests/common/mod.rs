@@ -47,7 +47,7 @@ pub(crate) fn spawn_sim(args: &[&str], stderr: Stdio) -> (Child, BufReader<Child
 
 /// The committed TEST-ONLY key directory, `keys/`.
 pub(crate) fn keys_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
 }
 
 /// `alipay-sim fixtures --out DIR`, which must succeed.

@@ -133,7 +133,7 @@ pub struct CertKeys {
 
 macro_rules! embedded_cert {
     ($file:expr) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../keys/cert/", $file))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/keys/cert/", $file))
     };
 }
 

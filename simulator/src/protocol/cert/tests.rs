@@ -6,7 +6,7 @@ use super::*;
 use crate::KeySet;
 
 fn keys_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../keys"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/keys"))
 }
 
 fn committed(rel: &str) -> String {

@@ -63,7 +63,7 @@ impl CertSlot {
 
 macro_rules! embedded {
     ($file:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../keys/", $file))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/keys/", $file))
     };
 }
 
@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn embedded_set_loads_and_matches_the_directory() {
         let embedded = KeySet::embedded();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
         let loaded = KeySet::load_dir(&dir).unwrap();
         assert_eq!(
             embedded.platform.public_one_line(),
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn every_accepted_format_parses_to_the_same_key() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys/platform");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/platform");
         let pkcs8 = fs::read_to_string(dir.join("private.pkcs8.pem")).unwrap();
         let pkcs1 = fs::read_to_string(dir.join("private.pkcs1.pem")).unwrap();
         let a = parse_private_key(&pkcs8, "k").unwrap();
