@@ -380,7 +380,7 @@ async fn an_openssl_signature_over_the_sorted_string_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let msg = dir.path().join("msg");
     std::fs::write(&msg, &text).unwrap();
-    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/../keys/app/private.pkcs8.pem");
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/keys/app/private.pkcs8.pem");
     let out = Command::new("openssl")
         .args(["dgst", "-sha256", "-sign", key])
         .arg(&msg)
