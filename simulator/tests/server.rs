@@ -1142,6 +1142,167 @@ async fn openapi_served_equals_committed_and_matches_the_routes() {
     post_empty(&app, "/__admin/reset").await;
 }
 
+/// The validator of one component schema of the served document (its `$ref`s resolve in it).
+fn component(doc: &Value, name: &str) -> jsonschema::Validator {
+    let mut root = doc.clone();
+    root["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::validator_for(&root).unwrap()
+}
+
+/// Issue 21: each finding of schemathesis against `serve` and its own document. The document
+/// says what the server does (the three body ids and the %02 path id), or the server does what
+/// the document says (null refused, 7.0 read as the integer 7).
+#[tokio::test]
+async fn issue_21_the_server_and_its_document_agree() {
+    let app = fresh();
+    let doc: Value = serde_json::from_str(&get(&app, "/openapi.json").await.text).unwrap();
+    let create_app = component(&doc, "AppCreate");
+    let app_body = component(&doc, "AppBody");
+    let create_user = component(&doc, "UserCreate");
+    let user_body = component(&doc, "UserBody");
+    let seed = component(&doc, "SeedInput");
+
+    // null or missing ids in create bodies: not valid per the document, refused naming them.
+    for body in [json!({"app_id": null}), json!({"name": "x"})] {
+        assert!(!create_app.is_valid(&body), "{body}");
+        let a = post(&app, "/__admin/apps", body).await;
+        assert_error(&a, StatusCode::BAD_REQUEST, "invalid_field", Some("app_id"));
+    }
+    for body in [json!({"user_id": null, "mobile": "00000"}), json!({})] {
+        assert!(!create_user.is_valid(&body), "{body}");
+        let a = post(&app, "/__admin/apps/demo/users", body).await;
+        assert_error(
+            &a,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("user_id"),
+        );
+    }
+    // Any other null is refused by name too, in POST, PUT and PATCH alike (only mobile may be).
+    for (uri, body, field) in [
+        ("/__admin/apps/shop", json!({"name": null}), "name"),
+        ("/__admin/apps/shop", json!({"console": null}), "console"),
+        ("/__admin/apps/shop", json!({"keys": null}), "keys"),
+        (
+            "/__admin/apps/demo/users/zed",
+            json!({"authorised": null}),
+            "authorised",
+        ),
+    ] {
+        assert_error(
+            &put(&app, uri, body).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some(field),
+        );
+    }
+
+    // A path id the server forbids (%02): the document's pattern forbids it, and every route
+    // answers 400 naming it (not a 404 on reads and a 400 on writes).
+    let param = &doc["paths"]["/__admin/apps/{app_id}"]["get"]["parameters"][0]["schema"];
+    let id = jsonschema::validator_for(param).unwrap();
+    assert!(!id.is_valid(&json!("\u{2}")) && id.is_valid(&json!("demo")));
+    for uri in [
+        "/__admin/apps/%02",
+        "/__admin/apps/%02/users",
+        "/__admin/apps/%02/bundle",
+    ] {
+        assert_error(
+            &get(&app, uri).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("app_id"),
+        );
+    }
+    assert_error(
+        &put(&app, "/__admin/apps/%02", json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("app_id"),
+    );
+    assert_error(
+        &get(&app, "/jsapi/apps/demo/users/a%20b/getSetting").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("user_id"),
+    );
+
+    // A body id that differs from the path id: not part of the PUT/PATCH body schemas (the
+    // same id is tolerated, so a GET answer can be sent back), refused naming it.
+    assert!(!app_body.is_valid(&json!({"app_id": "cert"})));
+    assert!(!user_body.is_valid(&json!({"user_id": "alice"})));
+    let a = patch(&app, "/__admin/apps/demo", json!({"app_id": "cert"})).await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "invalid_field", Some("app_id"));
+    let a = put(
+        &app,
+        "/__admin/apps/cert/users/cert",
+        json!({"user_id": "alice"}),
+    )
+    .await;
+    assert_error(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("user_id"),
+    );
+
+    // PUT /__admin/seed {"seed": 9301943.0}: an integer per JSON Schema, so accepted as one.
+    let body = json!({"seed": 9301943.0});
+    assert!(seed.is_valid(&body));
+    let a = put(&app, "/__admin/seed", body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["seed"], 9301943);
+    assert_error(
+        &put(&app, "/__admin/seed", json!({"seed": 7.5})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("seed"),
+    );
+    // A float form is exact only up to 2^53: beyond it, an out-of-range literal would read as
+    // an in-range float, so it is refused.
+    let req = Request::put("/__admin/faults")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"fail_error": -9223372036854775809}"#))
+        .unwrap();
+    assert_error(
+        &send_req(&app, req).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("fail_error"),
+    );
+
+    // PATCH with console.user_info_approved: null was answered 200 and changed nothing: the
+    // document refuses it and so does the server, naming the member; the value is unchanged.
+    patch(
+        &app,
+        "/__admin/apps/demo",
+        json!({"console": {"user_info_approved": false}}),
+    )
+    .await;
+    let body = json!({"console": {"user_info_approved": null}});
+    assert!(!app_body.is_valid(&body));
+    let a = patch(&app, "/__admin/apps/demo", body).await;
+    assert_error(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        Some("console.user_info_approved"),
+    );
+    let demo = get(&app, "/__admin/apps/demo").await.json;
+    assert_eq!(demo["console"]["user_info_approved"], false);
+    // A user's mobile is the one member where null is a value (no mobile key).
+    let a = patch(
+        &app,
+        "/__admin/apps/demo/users/alice",
+        json!({"mobile": null}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["mobile"], Value::Null);
+    assert!(user_body.is_valid(&json!({"mobile": null})));
+    post_empty(&app, "/__admin/reset").await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real sockets
 

@@ -11,6 +11,7 @@
 //! `alipay-harness merchant` runs [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
 
 pub mod broken;
+pub mod openapi;
 pub mod reference;
 
 use std::net::SocketAddr;

@@ -40,8 +40,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The reference merchant's HTTP application: `POST` to any path, the body is the envelope.
+/// `GET /openapi.json` serves its published contract ([`super::openapi`]).
 pub fn router(opener: Opener) -> axum::Router {
-    with_state(post(decrypt), Arc::new(opener))
+    with_contract(post(decrypt), Arc::new(opener))
 }
 
 /// The reference merchant that also refuses unsigned platform errors (`merchant
@@ -49,7 +50,30 @@ pub fn router(opener: Opener) -> axum::Router {
 /// is opened. As safe as reporting them, but the developer loses the platform's hint (40001
 /// means "configure content encryption").
 pub fn strict_router(opener: Opener) -> axum::Router {
-    with_state(post(decrypt_strict), Arc::new(opener))
+    with_contract(post(decrypt_strict), Arc::new(opener))
+}
+
+/// [`with_state`] plus `GET /openapi.json`, the one path that is not an envelope endpoint.
+fn with_contract(
+    handler: axum::routing::MethodRouter<Arc<Opener>>,
+    state: Arc<Opener>,
+) -> axum::Router {
+    axum::Router::new()
+        .route("/", handler.clone())
+        .route("/{*path}", handler.clone())
+        .route("/openapi.json", axum::routing::get(openapi_json))
+        .with_state(state)
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        super::openapi::document_text(),
+    )
+        .into_response()
 }
 
 /// The strict handler: refuses any envelope without `sign`, then opens like the reference.
@@ -322,6 +346,32 @@ mod tests {
         let (status, _, v) = post(app(), r#"{"response":"AAAA"}"#, "application/json").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(v, json!({"status": "rejected", "error": "missing_sign"}));
+    }
+
+    #[tokio::test]
+    async fn the_contract_is_served_at_its_one_get_route() {
+        let app = router(MerchantConfig::default().opener());
+        let res = app
+            .clone()
+            .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        // Every status the handler answers is documented.
+        let responses = &doc["paths"]["/{path}"]["post"]["responses"];
+        for status in ["200", "400", "413", "422", "503"] {
+            assert!(responses[status].is_object(), "{status} undocumented");
+        }
+        let req = Request::post("/openapi.json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[tokio::test]

@@ -272,22 +272,28 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     })
 }
 
-/// Path parameters as strings, with rejections (bad percent-encoding, invalid UTF-8) as
-/// [`ApiError`]s.
+/// Path parameters that are checked once extracted: an id the server could never hold is a 400
+/// naming the parameter on every route, not a 404 on some and a 400 on others.
+pub(crate) trait CheckParams {
+    /// Checks the parameters; the error names the offending one.
+    fn check(&self) -> Result<(), ApiError>;
+}
+
+/// Path parameters as strings, with rejections (bad percent-encoding, invalid UTF-8) and
+/// [`CheckParams`] failures as [`ApiError`]s.
 #[derive(Debug)]
 pub(crate) struct Params<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for Params<T>
 where
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + CheckParams + Send,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
+        let p = axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
-            .map(|p| Params(p.0))
             .map_err(|r: PathRejection| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -295,7 +301,62 @@ where
                     format!("a path parameter is unusable: {}", r.body_text()),
                     Some("path"),
                 )
-            })
+            })?;
+        p.0.check()?;
+        Ok(Params(p.0))
+    }
+}
+
+/// `deserialize_with` for an optional member that may be omitted but not `null`: with
+/// `#[serde(default)]`, an absent member is `None` and `null` is an error naming the member
+/// (serde's `Option` would read `null` as absent and silently drop it).
+pub(crate) fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// JSON integers as JSON Schema reads them: `7` and `7.0` are the same integer (`"type":
+/// "integer"` admits both), so an integral float is accepted up to 2^53 (where floats stop being
+/// exact); `7.5` and out-of-range values are errors naming the member.
+pub(crate) mod integer {
+    use serde::Deserialize;
+    use serde::de::{Deserializer, Error};
+
+    fn integral<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        let wide = if let Some(u) = n.as_u64() {
+            Some(i128::from(u))
+        } else if let Some(i) = n.as_i64() {
+            Some(i128::from(i))
+        } else {
+            // A float form only where floats are exact (up to 2^53): beyond it an integer
+            // literal out of range (-9223372036854775809) reads as an in-range float.
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_EXACT_FLOAT)
+                .map(|f| f as i128)
+        };
+        wide.and_then(|w| T::try_from(w).ok()).ok_or_else(|| {
+            D::Error::custom(format!(
+                "{n} is not an integer in the range of {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// The largest integer a float holds exactly, 2^53.
+    const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+    /// A `u64`, from `7` or `7.0`.
+    pub(crate) fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        integral(d)
+    }
+
+    /// An `i64`, from `7` or `7.0`.
+    pub(crate) fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        integral(d)
     }
 }
 

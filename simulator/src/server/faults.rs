@@ -5,7 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::integer;
 use crate::model::platform::BusyDelivery;
+
+/// The longest `fail_message`, in characters.
+pub(crate) const MAX_FAIL_MESSAGE_CHARS: usize = 200;
 
 /// The largest added latency, in milliseconds.
 pub(crate) const MAX_LATENCY_MS: u64 = 30_000;
@@ -40,7 +44,7 @@ pub(crate) struct Faults {
     #[serde(default)]
     pub(crate) busy_delivery: BusyDelivery,
     /// Delay added before every JSAPI answer, in milliseconds (at most 30000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integer::u64")]
     pub(crate) latency_ms: u64,
     /// Share of JSAPI calls whose connection is closed without an answer.
     #[serde(default)]
@@ -49,7 +53,7 @@ pub(crate) struct Faults {
     #[serde(default)]
     pub(crate) fail_rate: f64,
     /// The fail callback's `error` (default 1, the documented code).
-    #[serde(default = "default_fail_error")]
+    #[serde(default = "default_fail_error", deserialize_with = "integer::i64")]
     pub(crate) fail_error: i64,
     /// The fail callback's `errorMessage` (default `该接口暂不支持`).
     #[serde(default = "default_fail_message")]
@@ -133,10 +137,12 @@ impl Faults {
                 ),
             });
         }
-        if self.fail_message.chars().count() > 200 {
+        if self.fail_message.chars().count() > MAX_FAIL_MESSAGE_CHARS {
             return Err(FaultError {
                 field: "fail_message",
-                message: "fail_message must be at most 200 characters".to_string(),
+                message: format!(
+                    "fail_message must be at most {MAX_FAIL_MESSAGE_CHARS} characters"
+                ),
             });
         }
         Ok(())

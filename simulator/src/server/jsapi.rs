@@ -17,8 +17,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::admin::check_id;
 use super::answer::{Answer, Callback};
-use super::error::{ApiError, JsonBody, Params, Query};
+use super::error::{ApiError, CheckParams, JsonBody, Params, Query};
 use super::faults::{self, Faults};
 use super::journal::Entry;
 use super::middleware::RequestId;
@@ -76,6 +77,13 @@ pub(crate) struct UserPath {
     pub(crate) app_id: String,
     /// User id.
     pub(crate) user_id: String,
+}
+
+impl CheckParams for UserPath {
+    fn check(&self) -> Result<(), ApiError> {
+        check_id("app_id", &self.app_id)?;
+        check_id("user_id", &self.user_id)
+    }
 }
 
 pub(crate) fn json_response(callback: Callback, body: Bytes) -> Response {
@@ -414,6 +422,13 @@ fn answer_for(
 pub(crate) struct ScenarioPath {
     /// Catalogue scenario id.
     scenario_id: String,
+}
+
+impl CheckParams for ScenarioPath {
+    /// Any text: an id that is not in the catalogue is a 404 `unknown_scenario`.
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 /// `POST /jsapi/scenarios/{scenario_id}/getPhoneNumber`: the success-callback object of a

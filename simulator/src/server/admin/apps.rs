@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use super::{AppPath, body_id, check_id, merge_patch, patch_object, refuse_nulls};
 use crate::model::login::LoginSettings;
 use crate::model::platform::Console;
 use crate::protocol::cert::PemCerts;
@@ -17,39 +17,40 @@ use crate::protocol::cert::generate::generate;
 use crate::protocol::crypto::{KeyPair, Verifier};
 use crate::protocol::key_format::parse_public_key;
 use crate::protocol::keys::KeySet;
-use crate::server::error::{ApiError, JsonBody, Params, parse_json};
+use crate::server::error::{ApiError, JsonBody, Params, not_null, parse_json};
 use crate::server::state::AppState;
 use crate::server::world::{App, AppKeySetting, KeysMode, RotatedCert};
 
 /// The most apps the simulator holds.
 pub(crate) const MAX_APPS: usize = 1000;
 
-/// App JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`.
+/// App JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`. Every member may be
+/// omitted (its default applies) but none may be `null` (400 naming it).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppInput {
     /// Id (required on create; must match the path elsewhere).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     app_id: Option<String>,
     /// Display name (default: the id).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
     /// Console configuration (default: fully configured).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     console: Option<Console>,
     /// `embedded` (default) or `generated`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     keys: Option<KeysMode>,
     /// Login settings (identities returned, lifetimes, scopes); default: open_id only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     login: Option<LoginSettings>,
     /// Key mode: the app's public key (PEM or the console's one-line base64) that verifies its
     /// gateway requests; default: the key set's TEST app key.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     app_public_key: Option<String>,
     /// Certificate mode: the app certificate (`appCertPublicKey_<appid>.crt` text); default: the
     /// key set's TEST app certificate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     app_cert: Option<String>,
 }
 
@@ -76,6 +77,9 @@ fn app_key_setting(input: &AppInput) -> Result<AppKeySetting, ApiError> {
     }
 }
 
+/// The longest app name, in characters.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
 /// The keys of an app that has generated ones: a replacement that asks for generated keys keeps
 /// them.
 fn generated_keys(app: &App) -> Option<Arc<KeySet>> {
@@ -98,10 +102,10 @@ async fn keys_for(state: &AppState, mode: KeysMode, kept: Option<Arc<KeySet>>) -
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.chars().count() > 200 {
+    if name.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::invalid(
             "name",
-            "name must be at most 200 characters",
+            format!("name must be at most {MAX_NAME_CHARS} characters"),
         ));
     }
     Ok(())
@@ -231,7 +235,6 @@ pub(crate) async fn put_app(
     Params(p): Params<AppPath>,
     JsonBody(input): JsonBody<AppInput>,
 ) -> Result<Response, ApiError> {
-    check_id("app_id", &p.app_id)?;
     body_id("app_id", input.app_id.as_deref(), &p.app_id)?;
     let kept = state
         .view(|w| w.apps.get(&p.app_id).map(generated_keys))
@@ -249,6 +252,7 @@ pub(crate) async fn patch_app(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let patch = patch_object(patch)?;
+    refuse_nulls(&patch, &[])?;
     let (mut merged, kept) = state.view(|w| {
         w.app(&p.app_id)
             .map(|a| (a.to_json(&p.app_id), generated_keys(a)))

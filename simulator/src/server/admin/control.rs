@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::server::error::{ApiError, JsonBody, Query};
+use crate::server::error::{ApiError, JsonBody, Query, integer};
 use crate::server::faults::Faults;
 use crate::server::state::AppState;
 
@@ -74,6 +74,7 @@ pub(crate) async fn reset(State(state): State<AppState>) -> Json<Value> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SeedBody {
     /// The seed of generated mobiles.
+    #[serde(deserialize_with = "integer::u64")]
     seed: u64,
 }
 

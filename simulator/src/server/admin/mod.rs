@@ -14,7 +14,19 @@ pub(crate) mod users;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::ApiError;
+use super::error::{ApiError, CheckParams};
+
+/// The longest app or user id.
+pub(crate) const ID_MAX_LEN: usize = 64;
+
+/// The punctuation an id may hold besides ASCII letters and digits.
+const ID_PUNCTUATION: &[u8] = b"._-";
+
+/// The JSON Schema pattern of an app or user id, as [`check_id`] checks it (the OpenAPI document
+/// publishes this; a unit test holds the two together).
+pub(crate) fn id_pattern() -> String {
+    format!("^[A-Za-z0-9._-]{{1,{ID_MAX_LEN}}}$")
+}
 
 /// Path of an app route.
 #[derive(Debug, Deserialize)]
@@ -23,17 +35,23 @@ pub(crate) struct AppPath {
     pub(crate) app_id: String,
 }
 
+impl CheckParams for AppPath {
+    fn check(&self) -> Result<(), ApiError> {
+        check_id("app_id", &self.app_id)
+    }
+}
+
 /// Checks an app or user id: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
 pub(crate) fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     if id.is_empty()
-        || id.len() > 64
+        || id.len() > ID_MAX_LEN
         || !id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            .all(|b| b.is_ascii_alphanumeric() || ID_PUNCTUATION.contains(&b))
     {
         return Err(ApiError::invalid(
             field,
-            format!("{field} must be 1 to 64 characters of A-Z a-z 0-9 . _ -"),
+            format!("{field} must be 1 to {ID_MAX_LEN} characters of A-Z a-z 0-9 . _ -"),
         ));
     }
     Ok(())
@@ -47,6 +65,50 @@ fn body_id(field: &str, given: Option<&str>, path: &str) -> Result<(), ApiError>
             format!("{field} {g:?} in the body differs from {path:?} in the path"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// Refuses every `null` in a PATCH body, naming its member (`console.gateway`), except the
+/// top-level members in `null_is_a_value` (a user's `mobile`, where `null` means "no mobile
+/// key"). A `null` never means "remove" or "default" here: to go back to a default, give the
+/// default value.
+fn refuse_nulls(patch: &Value, null_is_a_value: &[&str]) -> Result<(), ApiError> {
+    fn walk(v: &Value, path: &str) -> Result<(), ApiError> {
+        if let Value::Object(map) = v {
+            for (k, v) in map {
+                let field = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if v.is_null() {
+                    return Err(ApiError::invalid(
+                        &field,
+                        format!(
+                            "{field} is null: a PATCH sets the members it gives; omit {field} to \
+                             keep it, or give its value"
+                        ),
+                    ));
+                }
+                walk(v, &field)?;
+            }
+        }
+        Ok(())
+    }
+    match patch {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if v.is_null() && null_is_a_value.contains(&k.as_str()) {
+                    continue;
+                }
+                walk(
+                    &Value::Object([(k.clone(), v.clone())].into_iter().collect()),
+                    "",
+                )?;
+            }
+            Ok(())
+        }
+        other => walk(other, ""),
     }
 }
 
@@ -98,6 +160,53 @@ mod tests {
             t,
             serde_json::json!({"a": 1, "b": {"d": 3, "e": 4}, "f": [1]})
         );
+    }
+
+    #[test]
+    fn nulls_in_a_patch_are_refused_by_name() {
+        let e = refuse_nulls(
+            &serde_json::json!({"console": {"user_info_approved": null}}),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("console.user_info_approved"));
+        let e = refuse_nulls(&serde_json::json!({"name": null}), &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("name"));
+        assert!(refuse_nulls(&serde_json::json!({"mobile": null}), &["mobile"]).is_ok());
+        assert!(refuse_nulls(&serde_json::json!({"a": {"b": [null]}}), &[]).is_ok());
+    }
+
+    #[test]
+    fn the_published_id_pattern_is_the_check() {
+        let schema = serde_json::json!({"type": "string", "pattern": id_pattern()});
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let long = "x".repeat(ID_MAX_LEN);
+        let longer = "x".repeat(ID_MAX_LEN + 1);
+        for id in [
+            "demo",
+            "demo-2.x_y",
+            "A",
+            &long,
+            &longer,
+            "",
+            "a b",
+            "ä",
+            "a/b",
+            "\u{2}",
+            "a\n",
+            "%02",
+            "..",
+            "-",
+            "a+b",
+            "é",
+            "ａ",
+        ] {
+            assert_eq!(
+                validator.is_valid(&serde_json::json!(id)),
+                check_id("app_id", id).is_ok(),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::{AppPath, body_id, check_id, merge_patch, patch_object};
+use super::{AppPath, body_id, check_id, merge_patch, patch_object, refuse_nulls};
 use crate::model::login::{valid_open_id, valid_user_id};
-use crate::server::error::{ApiError, JsonBody, Params, parse_json};
+use crate::server::error::{ApiError, JsonBody, Params, not_null, parse_json};
 use crate::server::jsapi::UserPath;
 use crate::server::state::AppState;
 use crate::server::world::{MobileSetting, UserRecord};
@@ -21,28 +21,29 @@ fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// User JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`.
+/// User JSON as accepted by `POST`, `PUT` and (after merging) `PATCH`. Every member may be
+/// omitted (its default applies); only `mobile` may be `null` (a value: no mobile key).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UserInput {
     /// Id (required on create; must match the path elsewhere).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     user_id: Option<String>,
     /// Consented to the phone-number scope (default false: the user has not tapped the button).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     authorised: Option<bool>,
     /// A number, `""` (empty mobile), `null` (no mobile key), `"fresh"` (a new generated
     /// number per call); omitted: one generated number, kept.
     #[serde(default, deserialize_with = "nullable")]
     mobile: Option<Option<String>>,
     /// The Alipay `user_id` (`2088` + 12 digits); omitted: derived from the user id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     alipay_user_id: Option<String>,
     /// The user's `open_id` in this app; omitted: derived from the app and user ids.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     open_id: Option<String>,
     /// The profile's nick name; omitted: the user id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     nick_name: Option<String>,
 }
 
@@ -67,6 +68,9 @@ fn mobile_setting(state: &AppState, m: Option<Option<String>>) -> Result<MobileS
         },
     })
 }
+
+/// The JSON Schema pattern of a mobile number, as [`valid_mobile`] checks it.
+pub(crate) const MOBILE_PATTERN: &str = "^([0-9]{5,15}|[0-9]{1,4}-[0-9]{4,14})$";
 
 fn valid_mobile(m: &str) -> bool {
     let digits = |s: &str, lo: usize, hi: usize| {
@@ -200,7 +204,6 @@ pub(crate) async fn put_user(
     Params(p): Params<UserPath>,
     JsonBody(input): JsonBody<UserInput>,
 ) -> Result<Response, ApiError> {
-    check_id("user_id", &p.user_id)?;
     body_id("user_id", input.user_id.as_deref(), &p.user_id)?;
     state.view(|w| w.app(&p.app_id).map(|_| ()))?;
     let record = user_record(&state, &p.app_id, &p.user_id, input)?;
@@ -216,6 +219,7 @@ pub(crate) async fn patch_user(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let patch = patch_object(patch)?;
+    refuse_nulls(&patch, &["mobile"])?;
     let current = state.view(|w| w.user(&p.app_id, &p.user_id).cloned())?;
     let mut merged = current.to_json(&p.user_id);
     merge_patch(&mut merged, &patch);
@@ -266,6 +270,29 @@ mod tests {
         }
         for bad in ["", "1380000000a", "+8613800000000", "1-", "-123456", "1234"] {
             assert!(!valid_mobile(bad), "{bad}");
+        }
+        // The published pattern is the check.
+        let schema = serde_json::json!({"type": "string", "pattern": MOBILE_PATTERN});
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        for m in [
+            "13800000000",
+            "1-2025550123",
+            "12345",
+            "1234",
+            "1234567890123456",
+            "12345-1234",
+            "1-123",
+            "1-123456789012345",
+            "1380000000a",
+            "+86138",
+            "138\n",
+            "",
+        ] {
+            assert_eq!(
+                validator.is_valid(&serde_json::json!(m)),
+                valid_mobile(m),
+                "{m:?}"
+            );
         }
     }
 }

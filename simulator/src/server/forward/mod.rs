@@ -32,7 +32,7 @@ use axum::{Json, Router};
 pub use self::fence::AllowEntryError;
 pub(crate) use self::fence::parse_allow_entry;
 use self::fence::{AllowEntry, Fence, Refusal};
-pub(crate) use self::relay::FORWARDED_HEADER;
+pub(crate) use self::relay::{FORWARDED_HEADER, RELAY_OWNED};
 use self::relay::{ForwardAnswer, ForwardRequest, Relay};
 use super::error::{ApiError, JsonBody};
 

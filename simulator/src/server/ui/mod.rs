@@ -54,6 +54,11 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
+/// The names served under `/ui/` (the OpenAPI document lists them).
+pub(crate) fn asset_names() -> Vec<&'static str> {
+    ASSETS.iter().map(|a| a.name).collect()
+}
+
 /// The router serving the page (`GET /`) and its assets (`GET /ui/{file}`). Stateless.
 pub(crate) fn router() -> Router {
     Router::new()
