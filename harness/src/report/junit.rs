@@ -51,6 +51,9 @@ fn details(r: &CaseResult) -> String {
         }
     }
     let _ = writeln!(s, "reason: {}", r.reason);
+    if !r.findings.is_empty() {
+        let _ = writeln!(s, "findings: {}", super::terminal::codes(r));
+    }
     let _ = writeln!(s, "why: {}", r.why);
     let _ = writeln!(s, "fix: {}", r.fix);
     let _ = writeln!(s, "severity: {}, bug class: {}", r.severity, r.bug_class);
