@@ -107,7 +107,7 @@ pub struct RunArgs {
     /// needs the Alipay private key too (default: the embedded TEST-ONLY keys).
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
-    /// Run only ids matching this glob (`*`, `?`); repeatable.
+    /// Run only ids matching this glob (`*`, `?`, `[...]`, `{a,b}`); repeatable.
     #[arg(long = "cases", value_name = "GLOB")]
     pub cases: Vec<String>,
     /// Do not run ids matching this glob; repeatable.

@@ -20,7 +20,8 @@
 use alipay_sim::{Expectation, Outcome};
 
 use crate::contract::{Contract, Rule};
-use crate::leak::{KeyMaterial, STACK_MARKERS, Secret, Views, stack_frame};
+use crate::finding::{CodeField, Finding, MobileCheck, StatusRule};
+use crate::leak::{KeyMaterial, STACK_MARKERS, Secret, SecretKind, Views, stack_frame};
 use crate::verdict::{Expected, Verdict};
 
 pub use crate::transport::Answer;
@@ -39,13 +40,38 @@ pub struct Target<'a> {
     pub refusal_allowed: bool,
 }
 
-/// A verdict with its reason (pass or fail: transport errors never reach the judge).
+/// A verdict with its findings and reason (pass or fail: transport errors never reach the
+/// judge).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
     /// [`Verdict::Pass`] or [`Verdict::Fail`].
     pub verdict: Verdict,
-    /// The rule that decided, and what matched or every problem found.
+    /// Every problem found: empty for a pass, at least one for a fail.
+    pub findings: Vec<Finding>,
+    /// In words: the rule that decided and what matched (a pass), or the findings joined by
+    /// `"; "` (a fail).
     pub reason: String,
+}
+
+impl Judgement {
+    /// A fail with `findings` (at least one).
+    fn fail(findings: Vec<Finding>) -> Self {
+        debug_assert!(!findings.is_empty());
+        Judgement {
+            verdict: Verdict::Fail,
+            reason: crate::finding::words(&findings),
+            findings,
+        }
+    }
+
+    /// A pass, with the rule that decided in words.
+    fn pass(reason: String) -> Self {
+        Judgement {
+            verdict: Verdict::Pass,
+            findings: Vec::new(),
+            reason,
+        }
+    }
 }
 
 /// Judges answers under one contract.
@@ -53,15 +79,6 @@ pub struct Judgement {
 pub struct Judge {
     contract: Contract,
     keys: KeyMaterial,
-}
-
-/// The name of the rule deciding `outcome`'s status, e.g. `contract [reject] status`.
-fn status_rule_name(outcome: Outcome, contract_status: bool) -> String {
-    if contract_status {
-        format!("contract [{outcome}] status")
-    } else {
-        format!("default rule for {outcome}")
-    }
 }
 
 fn default_status_ok(outcome: Outcome, status: u16) -> bool {
@@ -74,7 +91,8 @@ fn default_status_ok(outcome: Outcome, status: u16) -> bool {
     }
 }
 
-fn default_status_words(outcome: Outcome) -> &'static str {
+/// The default status rule of `outcome` in words.
+pub(crate) fn default_status_words(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Accept => "a 2xx status",
         Outcome::NoMobile | Outcome::PlatformError => "a 2xx or 4xx status (not 1xx, 3xx, 5xx)",
@@ -103,9 +121,9 @@ fn platform_words(e: &Expectation) -> String {
 
 /// One rule's outcome on one answer: what matched, or what did not.
 #[derive(Debug, Default)]
-struct Findings {
+struct RuleCheck {
     ok: Vec<String>,
-    problems: Vec<String>,
+    problems: Vec<Finding>,
 }
 
 impl Judge {
@@ -203,11 +221,11 @@ impl Judge {
         }
     }
 
-    /// The problems every answer is checked for, whatever its case and contract (readable, no
+    /// The findings every answer is checked for, whatever its case and contract (readable, no
     /// forbidden mobile, no key material, no stack trace, no echo of `target.ciphertext`): the
     /// `always (...)` part of [`Judge::judge`], for checks that judge status and content their
     /// own way.
-    pub fn always_problems(&self, target: &Target<'_>, answer: &Answer) -> Vec<String> {
+    pub fn always_findings(&self, target: &Target<'_>, answer: &Answer) -> Vec<Finding> {
         self.always(
             target,
             answer,
@@ -215,42 +233,37 @@ impl Judge {
         )
     }
 
-    /// The problems every answer is checked for, whatever its case and contract.
-    fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<String> {
-        let mut problems = Vec::new();
+    /// The findings every answer is checked for, whatever its case and contract.
+    fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<Finding> {
+        let mut found = Vec::new();
         let body = String::from_utf8_lossy(&answer.body);
         if let Some(why) = &answer.undecodable {
-            problems.push(format!("always (readable answer): {why}"));
+            found.push(Finding::Undecodable { why: why.clone() });
         }
         for m in target.forbidden {
             if views.readable_contains(m) {
-                problems.push(format!(
-                    "always (no other mobile): the answer contains the mobile {m}, which this request must never reveal"
-                ));
+                found.push(Finding::MobileLeaked { mobile: m.clone() });
             }
         }
-        if let Some(what) = self.keys.found_in(views) {
-            problems.push(format!(
-                "always (no key material): the answer contains {what}"
-            ));
+        if let Some(kind) = self.keys.found_in(views) {
+            found.push(Finding::SecretLeaked { kind });
         }
-        if let Some(m) = STACK_MARKERS.iter().find(|m| body.contains(**m)) {
-            problems.push(format!(
-                "always (no stack trace): the answer contains a stack trace ({:?})",
-                m.trim()
-            ));
-        } else if let Some(frame) = stack_frame(&body) {
-            problems.push(format!(
-                "always (no stack trace): the answer contains a stack trace ({:?})",
-                frame.trim()
-            ));
+        let marker = STACK_MARKERS
+            .iter()
+            .find(|m| body.contains(**m))
+            .copied()
+            .or_else(|| stack_frame(&body));
+        if let Some(m) = marker {
+            found.push(Finding::StackTrace {
+                marker: m.trim().to_string(),
+            });
         }
         if let Some(ct) = target.ciphertext
-            && Secret::from_base64("the ciphertext", ct).found_in(views)
+            && Secret::from_base64(SecretKind::Ciphertext, ct).found_in(views)
         {
-            problems.push("always (no ciphertext echo): the answer echoes the ciphertext".into());
+            found.push(Finding::CiphertextEchoed);
         }
-        problems
+        found
     }
 
     /// Judges `answer` against `target`.
@@ -261,13 +274,9 @@ impl Judge {
         let e = target.expected;
         let primary = self.outcome_rule(e, answer, &body, &views);
 
-        let fail = |problems: Vec<String>| Judgement {
-            verdict: Verdict::Fail,
-            reason: problems.join("; "),
-        };
         if primary.problems.is_empty() {
             if !always.is_empty() {
-                return fail(always);
+                return Judgement::fail(always);
             }
             let mut reason = format!("pass by {}", primary.ok.join(", "));
             if target.refusal_allowed {
@@ -276,10 +285,7 @@ impl Judge {
                     platform_words(e)
                 ));
             }
-            return Judgement {
-                verdict: Verdict::Pass,
-                reason,
-            };
+            return Judgement::pass(reason);
         }
         if target.refusal_allowed {
             let refusal = Expectation {
@@ -291,21 +297,18 @@ impl Judge {
             let alt = self.outcome_rule(&refusal, answer, &body, &views);
             if alt.problems.is_empty() {
                 if !always.is_empty() {
-                    return fail(always);
+                    return Judgement::fail(always);
                 }
-                return Judgement {
-                    verdict: Verdict::Pass,
-                    reason: format!(
-                        "pass by {} (allowed: this platform error arrives unsigned and the endpoint verifies signatures); the merchant refused it: safe, but reporting it would have told the developer \"{}\", which points at the console setting to fix",
-                        alt.ok.join(", "),
-                        platform_words(e)
-                    ),
-                };
+                return Judgement::pass(format!(
+                    "pass by {} (allowed: this platform error arrives unsigned and the endpoint verifies signatures); the merchant refused it: safe, but reporting it would have told the developer \"{}\", which points at the console setting to fix",
+                    alt.ok.join(", "),
+                    platform_words(e)
+                ));
             }
         }
         let mut problems = always;
         problems.extend(primary.problems);
-        fail(problems)
+        Judgement::fail(problems)
     }
 
     /// The status and content rules of `e`'s outcome class applied to `answer` (its body as
@@ -316,20 +319,22 @@ impl Judge {
         answer: &Answer,
         body: &str,
         views: &Views,
-    ) -> Findings {
-        let mut f = Findings::default();
+    ) -> RuleCheck {
+        let mut f = RuleCheck::default();
         let rule = self.contract.rule(e.outcome);
-        let contract_status = rule.and_then(|r| r.status.as_ref());
-        let name = status_rule_name(e.outcome, contract_status.is_some());
-        match contract_status {
-            Some(allowed) if allowed.contains(&answer.status) => {
+        let status_rule = match rule.and_then(|r| r.status.as_ref()) {
+            Some(allowed) => StatusRule::Contract {
+                outcome: e.outcome,
+                allowed: allowed.clone(),
+            },
+            None => StatusRule::Default { outcome: e.outcome },
+        };
+        let name = &status_rule;
+        match &status_rule {
+            StatusRule::Contract { allowed, .. } if allowed.contains(&answer.status) => {
                 f.ok.push(format!("{name}: {} is one of {allowed:?}", answer.status));
             }
-            Some(allowed) => f.problems.push(format!(
-                "{name}: {} is not one of {allowed:?}",
-                answer.status
-            )),
-            None if default_status_ok(e.outcome, answer.status) => {
+            StatusRule::Default { .. } if default_status_ok(e.outcome, answer.status) => {
                 let mut ok = format!(
                     "{name}: status {} is {}",
                     answer.status,
@@ -345,16 +350,16 @@ impl Judge {
                 }
                 f.ok.push(ok);
             }
-            None => f.problems.push(format!(
-                "{name}: status {} where {} is expected",
-                answer.status,
-                default_status_words(e.outcome)
-            )),
+            _ => f.problems.push(Finding::StatusMismatch {
+                rule: status_rule.clone(),
+                got: answer.status,
+            }),
         }
         self.check_content(e, rule, answer, body, views, &mut f);
         f
     }
 
+    /// The contract's content rules for `e` (headers, JSON pointers, equals) and the mobile.
     fn check_content(
         &self,
         e: &Expectation,
@@ -362,17 +367,19 @@ impl Judge {
         answer: &Answer,
         body: &str,
         views: &Views,
-        f: &mut Findings,
+        f: &mut RuleCheck,
     ) {
-        let table = format!("contract [{}]", e.outcome);
+        let outcome = e.outcome;
+        let table = format!("contract [{outcome}]");
         if let Some(r) = rule {
             for h in &r.required_headers {
                 if answer.header(h).is_some() {
                     f.ok.push(format!("{table} required_headers: {h} present"));
                 } else {
-                    f.problems.push(format!(
-                        "{table} required_headers: the answer has no {h} header"
-                    ));
+                    f.problems.push(Finding::HeaderMissing {
+                        outcome,
+                        header: h.clone(),
+                    });
                 }
             }
         }
@@ -380,83 +387,113 @@ impl Judge {
             Some(_) => match serde_json::from_str::<serde_json::Value>(body) {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    f.problems.push(format!(
-                        "{table}: the answer is not JSON, but the contract reads it with JSON pointers"
-                    ));
+                    f.problems.push(Finding::NotJson { outcome });
                     return;
                 }
             },
             None => None,
         };
-        let text_check = |f: &mut Findings, key: &str, pointer: &str, want: &str| {
-            let Some(v) = json.as_ref() else { return };
-            match v.pointer(pointer).and_then(json_text) {
-                Some(got) if got == want => {
-                    f.ok.push(format!("{table} {key}: {pointer} = {want:?}"));
-                }
-                Some(got) => f.problems.push(format!(
-                    "{table} {key}: {pointer} is {got:?}, expected {want:?}"
-                )),
-                None => f.problems.push(format!(
-                    "{table} {key}: {pointer} is missing or not a string, expected {want:?}"
-                )),
-            }
-        };
         if let Some(m) = &e.mobile {
-            match (
-                rule.and_then(|r| r.mobile.as_ref()),
-                rule.and_then(|r| r.mobile_regex.as_ref()),
-            ) {
-                (Some(p), _) => text_check(f, "mobile", p, m),
-                (None, Some(re)) => match re.find(body) {
-                    Some(got) if got == m => f.ok.push(format!(
+            self.check_mobile(outcome, rule, m, json.as_ref(), body, views, f);
+        }
+        let (Some(r), Some(v)) = (rule, json.as_ref()) else {
+            return;
+        };
+        for (field, pointer, want) in [
+            (CodeField::Code, &r.code, &e.code),
+            (CodeField::SubCode, &r.sub_code, &e.sub_code),
+        ] {
+            let (Some(p), Some(want)) = (pointer, want) else {
+                continue;
+            };
+            match v.pointer(p).and_then(json_text) {
+                Some(got) if &got == want => {
+                    f.ok.push(format!("{table} {field}: {p} = {want:?}"));
+                }
+                got => f.problems.push(Finding::CodeMismatch {
+                    outcome,
+                    field,
+                    pointer: p.clone(),
+                    wanted: want.clone(),
+                    got,
+                }),
+            }
+        }
+        for (p, want) in &r.equals {
+            match v.pointer(p) {
+                Some(got) if got == want => f.ok.push(format!("{table} equals: {p} = {want}")),
+                got => f.problems.push(Finding::EqualsMismatch {
+                    outcome,
+                    pointer: p.clone(),
+                    wanted: want.clone(),
+                    got: got.cloned(),
+                }),
+            }
+        }
+    }
+
+    /// The mobile `m` where the contract (a JSON pointer, a regex) or the default rule (anywhere
+    /// in the body) looks for it.
+    #[allow(clippy::too_many_arguments)]
+    fn check_mobile(
+        &self,
+        outcome: Outcome,
+        rule: Option<&Rule>,
+        m: &str,
+        json: Option<&serde_json::Value>,
+        body: &str,
+        views: &Views,
+        f: &mut RuleCheck,
+    ) {
+        let table = format!("contract [{outcome}]");
+        let pointer = rule.and_then(|r| r.mobile.as_ref());
+        let regex = rule.and_then(|r| r.mobile_regex.as_ref());
+        let (check, found) = match (pointer, regex) {
+            (Some(p), _) => {
+                // No JSON means NotJson was already reported.
+                let Some(v) = json else { return };
+                if let Some(got) = v.pointer(p).and_then(json_text).filter(|g| g == m) {
+                    f.ok.push(format!("{table} mobile: {p} = {got:?}"));
+                    return;
+                }
+                let found = v.pointer(p).and_then(json_text);
+                (MobileCheck::Pointer(p.clone()), found)
+            }
+            (None, Some(re)) => {
+                let found = re.find(body).map(String::from);
+                if found.as_deref() == Some(m) {
+                    f.ok.push(format!(
                         "{table} mobile_regex: /{}/ finds {m:?}",
                         re.0.as_str()
-                    )),
-                    Some(got) => f.problems.push(format!(
-                        "{table} mobile_regex: /{}/ finds {got:?}, expected the mobile {m:?}",
-                        re.0.as_str()
-                    )),
-                    None => f.problems.push(format!(
-                        "{table} mobile_regex: /{}/ does not match the answer (expected the mobile {m:?})",
-                        re.0.as_str()
-                    )),
-                },
-                (None, None) => {
-                    if views.readable_contains(m) {
-                        f.ok.push(format!(
-                            "default rule for {}: the mobile {m} is in the body",
-                            e.outcome
-                        ));
-                    } else {
-                        f.problems.push(format!(
-                            "default rule for {}: the answer does not contain the mobile {m}",
-                            e.outcome
-                        ));
-                    }
+                    ));
+                    return;
                 }
+                (MobileCheck::Regex(re.0.as_str().to_string()), found)
             }
-        }
-        if let Some(r) = rule {
-            if let (Some(p), Some(c)) = (&r.code, &e.code) {
-                text_check(f, "code", p, c);
-            }
-            if let (Some(p), Some(c)) = (&r.sub_code, &e.sub_code) {
-                text_check(f, "sub_code", p, c);
-            }
-            let Some(v) = json.as_ref() else { return };
-            for (p, want) in &r.equals {
-                match v.pointer(p) {
-                    Some(got) if got == want => f.ok.push(format!("{table} equals: {p} = {want}")),
-                    Some(got) => f
-                        .problems
-                        .push(format!("{table} equals: {p} is {got}, expected {want}")),
-                    None => f
-                        .problems
-                        .push(format!("{table} equals: {p} is missing, expected {want}")),
+            (None, None) => {
+                if views.readable_contains(m) {
+                    f.ok.push(format!(
+                        "default rule for {outcome}: the mobile {m} is in the body"
+                    ));
+                    return;
                 }
+                (MobileCheck::Body, None)
             }
-        }
+        };
+        let wanted = m.to_string();
+        f.problems.push(match found {
+            Some(got) => Finding::MobileMismatch {
+                outcome,
+                check,
+                wanted,
+                got,
+            },
+            None => Finding::MobileMissing {
+                outcome,
+                check,
+                wanted,
+            },
+        });
     }
 }
 

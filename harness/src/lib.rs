@@ -19,6 +19,7 @@
 //! | deadlines, size caps, `Content-Encoding`, TLS, transport errors | [`transport`] |
 //! | running cases in parallel, crash and unreachable rules | [`runner`] (shared state: [`context`]) |
 //! | the default rules and the contract file | [`judge`], [`contract`] |
+//! | what a failure found, as data, with its stable code | [`finding`] |
 //! | secrets, stack traces and their disguises in answers, redaction | [`leak`] |
 //! | many-request checks (distinct mobiles, padding oracle) | [`behaviour`] |
 //! | results and exit codes | [`verdict`] |
@@ -32,6 +33,7 @@ pub mod context;
 pub mod contract;
 pub mod curl;
 pub mod delivery;
+pub mod finding;
 pub mod judge;
 pub mod leak;
 pub mod merchant;

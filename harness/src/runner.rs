@@ -20,6 +20,7 @@ use crate::behaviour;
 use crate::case::{echo_ciphertext, is_unsigned_error};
 use crate::context::{Context, excerpt, request_info};
 use crate::curl;
+use crate::finding::Finding;
 use crate::judge::Target;
 use crate::plan::Item;
 use crate::transport::TransportError;
@@ -63,6 +64,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
         request: None,
         answer: AnswerInfo::default(),
         reason: String::new(),
+        findings: Vec::new(),
         why: case.why.clone(),
         fix: case.remediation.clone(),
         curl: None,
@@ -90,6 +92,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
             result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
             result.verdict = j.verdict;
             result.reason = j.reason;
+            result.findings = j.findings;
             (result, None)
         }
         Err(e) => {
@@ -104,9 +107,10 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
 /// A dropped connection from an endpoint that answers other requests: a crash on this input.
 fn crash_is_a_failure(r: &mut CaseResult, e: &TransportError) {
     r.verdict = Verdict::Fail;
-    r.reason = format!(
-        "run rule (a crash is a failure): the endpoint answers other requests but on this one {e}; a crash on this input is judged at the case's severity"
-    );
+    r.findings = vec![Finding::Crash {
+        error: e.to_string(),
+    }];
+    r.reason = crate::finding::words(&r.findings);
 }
 
 /// The error result for a case whose task failed.
@@ -130,6 +134,7 @@ fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResu
         request: None,
         answer: AnswerInfo::default(),
         reason: format!("the harness failed on this case (please report it): {e}"),
+        findings: Vec::new(),
         why: s.why.clone(),
         fix: s.remediation.clone(),
         curl: None,

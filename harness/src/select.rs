@@ -6,6 +6,8 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
 /// A selection option could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
@@ -15,6 +17,9 @@ pub enum SelectError {
     /// A `--cases` glob matches no id (a typo would otherwise run nothing and pass).
     #[error("--cases {0:?} matches no case id (see `alipay-harness list`)")]
     NoMatch(String),
+    /// A `--cases` or `--skip` glob does not parse.
+    #[error("glob {0:?}: {1}")]
+    BadGlob(String, String),
     /// The previous report could not be read.
     #[error("--last-failed {path}: {message}")]
     Report {
@@ -55,29 +60,15 @@ impl fmt::Display for Shard {
     }
 }
 
-/// Matches `text` against a glob where `*` is any run of characters (dots included) and `?`
-/// one character.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
+/// Compiles the `--cases` or `--skip` globs `patterns` (globset syntax: `*` is any run of
+/// characters, dots included, `?` one character; `[...]` and `{a,b}` work too) into one set.
+pub fn globs(patterns: &[String]) -> Result<GlobSet, SelectError> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        set.add(Glob::new(p).map_err(|e| SelectError::BadGlob(p.clone(), e.kind().to_string()))?);
     }
-    p[pi..].iter().all(|&c| c == '*')
+    set.build()
+        .map_err(|e| SelectError::BadGlob(patterns.join(" "), e.to_string()))
 }
 
 /// The ids that failed or errored in a JSON report written by `--format json`.
@@ -137,15 +128,16 @@ impl Selection {
     /// the sorted remainder starting at K (stable for a given catalogue; shards are disjoint and
     /// together cover everything).
     pub fn apply(&self, ids: &[String]) -> Result<Vec<String>, SelectError> {
-        for g in &self.cases {
-            if !ids.iter().any(|id| glob_match(g, id)) {
+        let (cases, skip) = (globs(&self.cases)?, globs(&self.skip)?);
+        for (i, g) in self.cases.iter().enumerate() {
+            if !ids.iter().any(|id| cases.matches(id).contains(&i)) {
                 return Err(SelectError::NoMatch(g.clone()));
             }
         }
         let mut chosen: Vec<String> = ids
             .iter()
-            .filter(|id| self.cases.is_empty() || self.cases.iter().any(|g| glob_match(g, id)))
-            .filter(|id| !self.skip.iter().any(|g| glob_match(g, id)))
+            .filter(|id| self.cases.is_empty() || cases.is_match(id))
+            .filter(|id| !skip.is_match(id))
             .filter(|id| self.last_failed.as_ref().is_none_or(|f| f.contains(*id)))
             .cloned()
             .collect();
@@ -179,8 +171,12 @@ mod tests {
         .to_vec()
     }
 
+    fn glob_match(pattern: &str, text: &str) -> bool {
+        globs(&[pattern.to_string()]).unwrap().is_match(text)
+    }
+
     #[test]
-    fn globs() {
+    fn globs_match_ids() {
         assert!(glob_match("tamper.*", "tamper.signature.bit-flip"));
         assert!(glob_match("*.bit-flip", "tamper.signature.bit-flip"));
         assert!(glob_match("tamper.s?gnature.*", "tamper.signature.x"));
@@ -189,6 +185,10 @@ mod tests {
         assert!(!glob_match("platform.*", "tamper.platform.x"));
         assert!(glob_match("a*b*c", "a-x-b-y-c"));
         assert!(!glob_match("a*b*c", "a-x-b-y-d"));
+        assert!(matches!(
+            globs(&["tamper.[".into()]),
+            Err(SelectError::BadGlob(..))
+        ));
     }
 
     #[test]

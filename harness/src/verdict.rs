@@ -8,6 +8,8 @@ use std::fmt;
 use alipay_sim::{BugClass, Expectation, Kind, Severity};
 use serde::{Deserialize, Serialize};
 
+use crate::finding::Finding;
+
 /// The harness's conclusion about one case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,8 +120,12 @@ pub struct CaseResult {
     pub request: Option<RequestInfo>,
     /// What came back.
     pub answer: AnswerInfo,
-    /// Why this verdict: what matched or what was wrong.
+    /// Why this verdict, in words: what matched, or the findings joined by `"; "`.
     pub reason: String,
+    /// What was wrong, as data (empty unless the verdict is [`Verdict::Fail`]); the JSON report
+    /// carries each as `{"code", "message"}` ([`crate::finding`]).
+    #[serde(skip_deserializing)]
+    pub findings: Vec<Finding>,
     /// Why a correct merchant must behave as expected.
     pub why: String,
     /// How to fix a failure.
@@ -212,6 +218,7 @@ mod tests {
             request: None,
             answer: AnswerInfo::default(),
             reason: String::new(),
+            findings: Vec::new(),
             why: String::new(),
             fix: String::new(),
             curl: None,

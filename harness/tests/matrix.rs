@@ -533,15 +533,22 @@ async fn decrypt_first() {
     assert_eq!(run.failing, set(&[ORACLE]), "{}", explain(&run));
     assert!(run.errors.is_empty(), "{}", explain(&run));
     let case = run.case(ORACLE);
-    let reason = case["reason"].as_str().unwrap();
+    let findings = case["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{case}");
+    assert_eq!(findings[0]["code"], "rejections-differ", "{case}");
+    let message = findings[0]["message"].as_str().unwrap();
     for part in [
         "bad_padding",
         "bad_signature",
         "VERSUS",
         "decrypts before it verifies",
     ] {
-        assert!(reason.contains(part), "{part}: {reason}");
+        assert!(message.contains(part), "{part}: {message}");
     }
+    assert!(
+        case["reason"].as_str().unwrap().ends_with(message),
+        "{case}"
+    );
     assert!(case["curl"].as_str().unwrap().contains("# (a)"), "{case}");
     assert!(
         case["notes"][0].as_str().unwrap().starts_with("timing"),
@@ -569,6 +576,8 @@ async fn crash_reset() {
     );
     for c in run.report["cases"].as_array().unwrap() {
         if crashed.contains(c["id"].as_str().unwrap()) {
+            assert_eq!(c["findings"].as_array().unwrap().len(), 1, "{c}");
+            assert_eq!(c["findings"][0]["code"], "crash", "{c}");
             assert!(
                 c["reason"]
                     .as_str()

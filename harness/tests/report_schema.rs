@@ -31,6 +31,29 @@ async fn spawn_endpoint() -> String {
     format!("http://{addr}/phone?app=demo")
 }
 
+/// The finding codes of a case in the JSON report.
+fn codes(case: &serde_json::Value) -> Vec<String> {
+    case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The schema lists exactly the codes the harness can give (and the codes never change).
+#[test]
+fn the_schema_lists_every_finding_code() {
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let listed: Vec<&str> = schema["$defs"]["finding"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, alipay_harness::finding::CODES);
+}
+
 async fn run(args: &[&str]) -> (i32, Vec<u8>) {
     let cli = Cli::try_parse_from(args).unwrap();
     let mut out = Vec::new();
@@ -80,12 +103,14 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
     let get = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap();
     let accept = get("platform.success.mainland");
     assert_eq!(accept["verdict"], "fail");
+    assert_eq!(codes(accept), ["mobile-missing"], "{accept}");
     assert!(
         accept["reason"]
             .as_str()
             .unwrap()
             .contains("does not contain the mobile")
     );
+    assert_eq!(accept["findings"][0]["message"], accept["reason"]);
     assert!(!accept["why"].as_str().unwrap().is_empty());
     assert!(!accept["fix"].as_str().unwrap().is_empty());
     assert!(accept["curl"].as_str().unwrap().contains("?app=demo"));
@@ -104,6 +129,7 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
         o["reason"].as_str().unwrap().contains("was not refused"),
         "{o}"
     );
+    assert!(codes(o).contains(&"not-refused".to_string()), "{o}");
     assert!(o["notes"][0].as_str().unwrap().starts_with("timing"), "{o}");
     // Every pass and fail names the rule that decided it.
     for c in cases
@@ -131,6 +157,14 @@ async fn json_report_matches_the_committed_schema_and_other_formats_agree() {
     assert!(!validator.is_valid(&broken));
     let mut broken = report.clone();
     broken["summary"].as_object_mut().unwrap().remove("skipped");
+    assert!(!validator.is_valid(&broken));
+    // A fail without findings, or a finding with an unknown code, is invalid too.
+    let fail = cases.iter().position(|c| c["verdict"] == "fail").unwrap();
+    let mut broken = report.clone();
+    broken["cases"][fail]["findings"] = serde_json::json!([]);
+    assert!(!validator.is_valid(&broken));
+    let mut broken = report.clone();
+    broken["cases"][fail]["findings"][0]["code"] = "made-up".into();
     assert!(!validator.is_valid(&broken));
 
     // JUnit: names are ids, classnames families, one element per non-pass verdict.

@@ -332,6 +332,7 @@ async fn an_undecodable_answer_fails_the_case() {
     assert_eq!(code, 1);
     let c = &v["cases"][0];
     assert_eq!(c["verdict"], "fail", "{c}");
+    assert_eq!(c["findings"][0]["code"], "answer-undecodable", "{c}");
     assert!(
         c["reason"]
             .as_str()

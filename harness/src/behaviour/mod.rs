@@ -121,6 +121,7 @@ fn skeleton(check: &Check, expected: Expected) -> CaseResult {
         request: None,
         answer: AnswerInfo::default(),
         reason: String::new(),
+        findings: Vec::new(),
         why: check.why().into(),
         fix: check.fix().into(),
         curl: None,

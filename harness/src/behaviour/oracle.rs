@@ -40,6 +40,7 @@ use super::{Check, skeleton};
 use crate::context::{Context, excerpt, request_info};
 use crate::curl;
 use crate::delivery::PreparedRequest;
+use crate::finding::{self, AnswerGroup, Finding};
 use crate::judge::{Judge, Target};
 use crate::transport::{Answer, TransportError};
 use crate::verdict::{CaseResult, Expected, Verdict};
@@ -310,21 +311,34 @@ pub(super) async fn run(check: &Check, rounds: usize, ctx: &Arc<Context>) -> Cas
 
 /// What is wrong with one answer to forged envelope `v` on its own: not a refusal, or anything
 /// the judge checks every answer for (`target` forbids the canary mobile).
-fn answer_problems(judge: &Judge, target: &Target<'_>, v: &Variant, a: &Answer) -> Vec<String> {
-    let mut problems = Vec::new();
+fn answer_findings(judge: &Judge, target: &Target<'_>, v: &Variant, a: &Answer) -> Vec<Finding> {
+    let mut found = Vec::new();
     if !judge.is_refusal(a.status) {
-        problems.push(format!(
-            "({}) {} was not refused: status {} ({})",
-            v.name,
-            v.label,
-            a.status,
-            judge.refusal_words()
-        ));
+        found.push(Finding::NotRefused {
+            label: v.label,
+            status: a.status,
+            rule: judge.refusal_words(),
+        });
     }
-    for p in judge.always_problems(target, a) {
-        problems.push(format!("({}) {p}", v.name));
-    }
-    problems
+    found.extend(judge.always_findings(target, a));
+    found
+        .into_iter()
+        .map(|f| Finding::Forged {
+            variant: v.name,
+            finding: Box::new(f),
+        })
+        .collect()
+}
+
+/// What came back, exchange by exchange.
+#[derive(Default)]
+struct Observed {
+    /// (variant, `Some((status, redacted body))`, or `None` when the connection dropped).
+    answers: Vec<(usize, Option<(u16, String)>)>,
+    /// What was wrong with single answers, each once, in the order first seen.
+    findings: Vec<Finding>,
+    /// Transport errors that are no answer at all, in words.
+    no_verdict: Vec<String>,
 }
 
 fn judge_exchanges(
@@ -343,44 +357,82 @@ fn judge_exchanges(
         .map(|x| x.elapsed.as_millis() as u64)
         .max()
         .unwrap_or(0);
+    let mut observed = observe(result, variants, exchanges, ctx, target);
+    let seen = compare(result, variants, &observed.answers);
+    let groups = group(&seen);
+    if groups.len() > 1 {
+        observed.findings.insert(0, differ(variants, &groups));
+        result.curl = Some(reproduce(variants, exchanges, &groups));
+    }
+    result.notes.push(timing_note(variants, exchanges));
+    conclude(
+        result,
+        observed,
+        &seen,
+        &groups,
+        variants.len(),
+        exchanges,
+        ctx,
+    );
+}
 
-    // What came back per exchange: (variant, Some((status, redacted body)) or None if dropped).
-    let mut observed: Vec<(usize, Option<(u16, String)>)> = Vec::new();
-    let mut problems = Vec::new();
-    let mut no_verdict = Vec::new();
+/// Every exchange judged on its own; the first answer becomes the result's answer.
+fn observe(
+    result: &mut CaseResult,
+    variants: &[Variant],
+    exchanges: &[Exchange],
+    ctx: &Context,
+    target: &Target<'_>,
+) -> Observed {
+    let mut o = Observed::default();
     for x in exchanges {
         let v = &variants[x.variant];
-        match &x.result {
+        let found = match &x.result {
             Ok(a) => {
-                let body = String::from_utf8_lossy(&a.body);
                 if result.answer.status.is_none() {
                     result.answer.status = Some(a.status);
                     result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
                 }
-                problems.extend(answer_problems(&ctx.judge, target, v, a));
-                let redacted = ctx.judge.key_material().redact(&body);
-                observed.push((x.variant, Some((a.status, redacted))));
+                let redacted = ctx
+                    .judge
+                    .key_material()
+                    .redact(&String::from_utf8_lossy(&a.body));
+                o.answers.push((x.variant, Some((a.status, redacted))));
+                answer_findings(&ctx.judge, target, v, a)
             }
             Err(e) if e.is_crash() => {
-                problems.push(format!(
-                    "({}) {}: the connection dropped without an answer (a crash on this input; a refusal was expected)",
-                    v.name, v.label
-                ));
-                observed.push((x.variant, None));
+                o.answers.push((x.variant, None));
+                vec![Finding::Forged {
+                    variant: v.name,
+                    finding: Box::new(Finding::Dropped { label: v.label }),
+                }]
             }
-            Err(e) => no_verdict.push(format!("({}) {e}", v.name)),
+            Err(e) => {
+                o.no_verdict.push(format!("({}) {e}", v.name));
+                Vec::new()
+            }
+        };
+        // Each round repeats the same findings; keep each once.
+        for f in found {
+            if !o.findings.contains(&f) {
+                o.findings.push(f);
+            }
         }
     }
-    // Each round repeats the same problems; keep each once, in the order first seen.
-    let mut said = std::collections::HashSet::new();
-    problems.retain(|p| said.insert(p.clone()));
+    o
+}
 
-    // Compare as exactly as the endpoint allows: if the same forged envelope gets different
-    // bodies from one round to the next, mask id-like tokens too; if even that varies, compare
-    // statuses only (and say so).
+/// The answers per variant, compared as exactly as the endpoint allows: if the same forged
+/// envelope gets different bodies from one round to the next, id-like tokens are masked too;
+/// if even that varies, statuses only (and a note says so).
+fn compare(
+    result: &mut CaseResult,
+    variants: &[Variant],
+    answers: &[(usize, Option<(u16, String)>)],
+) -> BTreeMap<usize, BTreeSet<Seen>> {
     let build = |level: Level| -> BTreeMap<usize, BTreeSet<Seen>> {
         let mut seen: BTreeMap<usize, BTreeSet<Seen>> = BTreeMap::new();
-        for (i, o) in &observed {
+        for (i, o) in answers {
             let s = match o {
                 Some((status, body)) => {
                     let body = match level {
@@ -397,20 +449,24 @@ fn judge_exchanges(
         seen
     };
     let stable = |m: &BTreeMap<usize, BTreeSet<Seen>>| m.values().all(|s| s.len() <= 1);
-    let mut seen = build(Level::Normalised);
-    if !stable(&seen) {
-        seen = build(Level::Masked);
-        if stable(&seen) {
-            result.notes.push("the same forged envelope got different bodies between rounds; answers were compared with id-like tokens masked".into());
-        } else {
-            seen = build(Level::StatusOnly);
-            result.notes.push("the same forged envelope got different bodies between rounds even with id-like tokens masked; answers were compared by status only".into());
-        }
+    let seen = build(Level::Normalised);
+    if stable(&seen) {
+        return seen;
     }
+    let seen = build(Level::Masked);
+    if stable(&seen) {
+        result.notes.push("the same forged envelope got different bodies between rounds; answers were compared with id-like tokens masked".into());
+        return seen;
+    }
+    result.notes.push("the same forged envelope got different bodies between rounds even with id-like tokens masked; answers were compared by status only".into());
+    build(Level::StatusOnly)
+}
 
-    // Variants whose answers never coincide are distinguishable by an attacker.
+/// Variants whose answers coincide at least once, grouped: more than one group means an
+/// attacker can tell them apart.
+fn group(seen: &BTreeMap<usize, BTreeSet<Seen>>) -> Vec<(Vec<usize>, BTreeSet<Seen>)> {
     let mut groups: Vec<(Vec<usize>, BTreeSet<Seen>)> = Vec::new();
-    for (i, answers) in &seen {
+    for (i, answers) in seen {
         match groups.iter_mut().find(|(_, g)| !g.is_disjoint(answers)) {
             Some((members, g)) => {
                 members.push(*i);
@@ -419,65 +475,83 @@ fn judge_exchanges(
             None => groups.push((vec![*i], answers.clone())),
         }
     }
-    let differing = groups.len() > 1;
-    if differing {
-        let side_by_side: Vec<String> = groups
+    groups
+}
+
+/// The [`Finding::RejectionsDiffer`] of `groups`.
+fn differ(variants: &[Variant], groups: &[(Vec<usize>, BTreeSet<Seen>)]) -> Finding {
+    Finding::RejectionsDiffer {
+        groups: groups
             .iter()
-            .map(|(members, answers)| {
-                let names: Vec<String> = members
+            .map(|(members, answers)| AnswerGroup {
+                envelopes: members
                     .iter()
                     .map(|i| format!("({}) {}", variants[*i].name, variants[*i].label))
-                    .collect();
-                let what: Vec<String> = answers.iter().map(Seen::describe).collect();
-                format!("{} -> {}", names.join(" and "), what.join(" / "))
+                    .collect(),
+                answers: answers.iter().map(Seen::describe).collect(),
             })
-            .collect();
-        problems.insert(
-            0,
-            format!(
-                "the rejections differ by what the forged ciphertext decrypts to, so the endpoint decrypts before it verifies and tells the outcome: {}",
-                side_by_side.join("  VERSUS  ")
-            ),
-        );
-        // Reproduce one request of each of the first two groups.
-        let mut cmds = Vec::new();
-        for (members, _) in groups.iter().take(2) {
-            if let Some(x) = exchanges.iter().find(|x| x.variant == members[0]) {
-                let v = &variants[x.variant];
-                cmds.push(format!(
-                    "# ({}) {}\n{}",
-                    v.name,
-                    v.label,
-                    curl::command(&x.req)
-                ));
-            }
-        }
-        result.curl = Some(cmds.join("\n"));
+            .collect(),
     }
+}
 
-    result.notes.push(timing_note(variants, exchanges));
-    if !problems.is_empty() {
+/// One curl for a request of each of the first two groups, each after a `# (x) label` line.
+fn reproduce(
+    variants: &[Variant],
+    exchanges: &[Exchange],
+    groups: &[(Vec<usize>, BTreeSet<Seen>)],
+) -> String {
+    let mut cmds = Vec::new();
+    for (members, _) in groups.iter().take(2) {
+        if let Some(x) = exchanges.iter().find(|x| x.variant == members[0]) {
+            let v = &variants[x.variant];
+            cmds.push(format!(
+                "# ({}) {}\n{}",
+                v.name,
+                v.label,
+                curl::command(&x.req)
+            ));
+        }
+    }
+    cmds.join("\n")
+}
+
+/// The verdict: a fail with the findings, an error when requests got no answer (or a task
+/// failed), else a pass naming the one rejection every envelope got.
+fn conclude(
+    result: &mut CaseResult,
+    observed: Observed,
+    seen: &BTreeMap<usize, BTreeSet<Seen>>,
+    groups: &[(Vec<usize>, BTreeSet<Seen>)],
+    variants: usize,
+    exchanges: &[Exchange],
+    ctx: &Context,
+) {
+    let Observed {
+        mut findings,
+        no_verdict,
+        ..
+    } = observed;
+    if !findings.is_empty() {
+        if let Some(e) = no_verdict.first() {
+            findings.push(Finding::NoAnswer {
+                count: no_verdict.len(),
+                example: Some(e.clone()),
+            });
+        }
         result.verdict = Verdict::Fail;
         result.reason = format!(
             "behaviour check (uniform rejection): {}",
-            problems.join("; ")
+            finding::words(&findings)
         );
-        if !no_verdict.is_empty() {
-            result.reason.push_str(&format!(
-                "; {} requests got no answer (e.g. {})",
-                no_verdict.len(),
-                no_verdict[0]
-            ));
-        }
-    } else if !no_verdict.is_empty() {
+        result.findings = findings;
+    } else if let Some(e) = no_verdict.first() {
         result.verdict = Verdict::Error;
         result.reason = format!(
-            "{} of {} requests got no verdict (e.g. {})",
+            "{} of {} requests got no verdict (e.g. {e})",
             no_verdict.len(),
             exchanges.len(),
-            no_verdict[0]
         );
-    } else if seen.len() < variants.len() {
+    } else if seen.len() < variants {
         result.verdict = Verdict::Error;
         result.reason = "a request task failed; see the log".into();
     } else {
@@ -575,16 +649,19 @@ mod tests {
         // search for the canary misses it, the judge's readable forms do not.
         let body = r#"{"error":"bad_signature","decrypted":"{\"mobile\":\"13\u003900000017\"}"}"#;
         assert!(!body.contains(CANARY));
-        let problems = answer_problems(&judge, &target, v, &Answer::new(400, body));
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("(a)") && p.contains(CANARY)),
-            "{problems:?}"
+        let found = answer_findings(&judge, &target, v, &Answer::new(400, body));
+        assert_eq!(
+            found,
+            vec![Finding::Forged {
+                variant: 'a',
+                finding: Box::new(Finding::MobileLeaked {
+                    mobile: CANARY.into()
+                }),
+            }]
         );
         // A plain refusal is fine.
         let plain = Answer::new(400, r#"{"error":"bad_signature"}"#);
-        assert!(answer_problems(&judge, &target, v, &plain).is_empty());
+        assert!(answer_findings(&judge, &target, v, &plain).is_empty());
     }
 
     #[test]

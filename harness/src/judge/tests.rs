@@ -1,5 +1,6 @@
 //! The judge's rules, one test per rule family (issue 9 items named where they apply).
 use super::*;
+use crate::finding::{CodeField, Finding, MobileCheck, StatusRule};
 use alipay_sim::KeySet;
 
 fn judge(contract: &str) -> Judge {
@@ -42,10 +43,30 @@ fn default_accept_needs_2xx_and_the_mobile() {
     assert_eq!(ok.verdict, Verdict::Pass, "{}", ok.reason);
     let no_mobile = verdict(&j, &e, &[], &ans(200, "{}"));
     assert_eq!(no_mobile.verdict, Verdict::Fail);
-    assert!(no_mobile.reason.contains("does not contain the mobile"));
+    assert_eq!(
+        no_mobile.findings,
+        [Finding::MobileMissing {
+            outcome: Outcome::Accept,
+            check: MobileCheck::Body,
+            wanted: "13812345678".into(),
+        }]
+    );
+    assert_eq!(no_mobile.reason, crate::finding::words(&no_mobile.findings));
+    assert_eq!(
+        no_mobile.reason,
+        "default rule for accept: the answer does not contain the mobile 13812345678"
+    );
     let status = verdict(&j, &e, &[], &ans(302, "13812345678"));
     assert_eq!(status.verdict, Verdict::Fail);
-    assert!(status.reason.contains("status 302"), "{}", status.reason);
+    assert_eq!(
+        status.findings,
+        [Finding::StatusMismatch {
+            rule: StatusRule::Default {
+                outcome: Outcome::Accept
+            },
+            got: 302,
+        }]
+    );
 }
 
 #[test]
@@ -78,17 +99,34 @@ fn leaks_fail_every_outcome() {
     let j = judge("");
     let e = exp(Outcome::Reject, None, None);
     let key = KeySet::embedded().aes.to_base64();
-    for body in [
-        format!("bad key {key}"),
-        "-----BEGIN PUBLIC KEY-----".to_string(),
-        "thread 'main' panicked at src/main.rs:1".to_string(),
-        "Error\n    at Object.<anonymous> (/app/x.js:1:1)".to_string(),
-        "java.lang.IllegalStateException\n\tat com.example.Foo".to_string(),
-        "Traceback (most recent call last):".to_string(),
-        r#"{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\/=="}"#.to_string(),
+    for (body, code) in [
+        (format!("bad key {key}"), "secret-leaked"),
+        ("-----BEGIN PUBLIC KEY-----".to_string(), "secret-leaked"),
+        (
+            "thread 'main' panicked at src/main.rs:1".to_string(),
+            "stack-trace",
+        ),
+        (
+            "Error\n    at Object.<anonymous> (/app/x.js:1:1)".to_string(),
+            "stack-trace",
+        ),
+        (
+            "java.lang.IllegalStateException\n\tat com.example.Foo".to_string(),
+            "stack-trace",
+        ),
+        (
+            "Traceback (most recent call last):".to_string(),
+            "stack-trace",
+        ),
+        (
+            r#"{"echo":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+\/=="}"#.to_string(),
+            "ciphertext-echoed",
+        ),
     ] {
         let v = verdict(&j, &e, &[], &ans(400, &body));
         assert_eq!(v.verdict, Verdict::Fail, "{body}");
+        let codes: Vec<&str> = v.findings.iter().map(Finding::code).collect();
+        assert_eq!(codes, [code], "{body}");
     }
 }
 
@@ -112,22 +150,48 @@ equals = { "/status" = "no_mobile" }
     let pass = verdict(&j, &e, &[], &ans(200, r#"{"mobile":"13812345678"}"#));
     assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.reason);
     let elsewhere = verdict(&j, &e, &[], &ans(200, r#"{"m":"13812345678"}"#));
-    assert!(
-        elsewhere.reason.contains("/mobile is missing"),
-        "{}",
-        elsewhere.reason
+    assert_eq!(
+        elsewhere.findings,
+        [Finding::MobileMissing {
+            outcome: Outcome::Accept,
+            check: MobileCheck::Pointer("/mobile".into()),
+            wanted: "13812345678".into(),
+        }]
     );
     let not_json = verdict(&j, &e, &[], &ans(200, "mobile: 13812345678"));
-    assert!(not_json.reason.contains("not JSON"));
+    assert_eq!(
+        not_json.findings,
+        [Finding::NotJson {
+            outcome: Outcome::Accept
+        }]
+    );
     let wrong_status = verdict(&j, &e, &[], &ans(201, r#"{"mobile":"13812345678"}"#));
-    assert!(wrong_status.reason.contains("[200]"));
+    assert_eq!(
+        wrong_status.findings,
+        [Finding::StatusMismatch {
+            rule: StatusRule::Contract {
+                outcome: Outcome::Accept,
+                allowed: vec![200],
+            },
+            got: 201,
+        }]
+    );
 
     let pe = exp(Outcome::PlatformError, None, Some("40003"));
     let ok = r#"{"code":"40003","sub_code":"isv.invalid-auth-relations"}"#;
     assert_eq!(verdict(&j, &pe, &[], &ans(422, ok)).verdict, Verdict::Pass);
     let num = r#"{"code":40003,"sub_code":"x"}"#;
     let v = verdict(&j, &pe, &[], &ans(422, num));
-    assert!(v.reason.contains("/sub_code is \"x\""), "{}", v.reason);
+    assert_eq!(
+        v.findings,
+        [Finding::CodeMismatch {
+            outcome: Outcome::PlatformError,
+            field: CodeField::SubCode,
+            pointer: "/sub_code".into(),
+            wanted: "isv.invalid-auth-relations".into(),
+            got: Some("x".into()),
+        }]
+    );
 
     let nm = exp(Outcome::NoMobile, None, None);
     assert_eq!(
@@ -135,13 +199,27 @@ equals = { "/status" = "no_mobile" }
         Verdict::Pass
     );
     let v = verdict(&j, &nm, &[], &ans(200, r#"{"status":"ok","mobile":""}"#));
-    assert!(
-        v.reason
-            .contains("contract [no_mobile] status: 200 is not one of [422]")
-            && v.reason
-                .contains("contract [no_mobile] equals: /status is \"ok\""),
-        "{}",
-        v.reason
+    assert_eq!(
+        v.findings,
+        [
+            Finding::StatusMismatch {
+                rule: StatusRule::Contract {
+                    outcome: Outcome::NoMobile,
+                    allowed: vec![422],
+                },
+                got: 200,
+            },
+            Finding::EqualsMismatch {
+                outcome: Outcome::NoMobile,
+                pointer: "/status".into(),
+                wanted: "no_mobile".into(),
+                got: Some("ok".into()),
+            },
+        ]
+    );
+    assert_eq!(
+        v.reason,
+        "contract [no_mobile] status: 200 is not one of [422]; contract [no_mobile] equals: /status is \"ok\", expected \"no_mobile\""
     );
 }
 
@@ -236,7 +314,13 @@ fn redirects_answer_nothing_by_default() {
         for status in [101, 301, 302, 303, 307, 308] {
             let v = j.judge(&target(&e, false), &ans(status, ""));
             assert_eq!(v.verdict, Verdict::Fail, "{outcome} {status}");
-            assert!(v.reason.contains(&format!("default rule for {outcome}")));
+            assert_eq!(
+                v.findings,
+                [Finding::StatusMismatch {
+                    rule: StatusRule::Default { outcome },
+                    got: status,
+                }]
+            );
         }
     }
     let j = judge("[platform_error]\nstatus = [302]\n");
@@ -264,20 +348,30 @@ fn reasons_name_the_deciding_rule() {
     );
     let j = judge(include_str!("../../contracts/reference.toml"));
     let r = j.judge(&target(&e, false), &ans(400, "{}"));
-    assert!(
-        r.reason
-            .contains("contract [platform_error] status: 400 is not one of [422]"),
+    assert_eq!(
+        r.findings.first(),
+        Some(&Finding::StatusMismatch {
+            rule: StatusRule::Contract {
+                outcome: Outcome::PlatformError,
+                allowed: vec![422],
+            },
+            got: 400,
+        }),
         "{}",
         r.reason
     );
     let rej = exp(Outcome::Reject, None, None);
     let key = KeySet::embedded().aes.to_base64();
     let r = j.judge(&target(&rej, false), &ans(400, &format!("k={key}")));
-    assert!(
-        r.reason.starts_with("always (no key material)"),
+    assert_eq!(
+        r.findings.first(),
+        Some(&Finding::SecretLeaked {
+            kind: crate::leak::SecretKind::AesKey
+        }),
         "{}",
         r.reason
     );
+    assert!(r.reason.starts_with("always (no key material)"));
 }
 
 /// Issue 9 item 8: any JSON value in `equals`, required headers, a regex for the mobile.
@@ -301,7 +395,15 @@ required_headers = ["Retry-After"]
     assert!(r.reason.contains("mobile_regex"), "{}", r.reason);
     let other = r#"<b data-mobile="13800000000">"#;
     let r = j.judge(&target(&a, false), &ans(200, other));
-    assert!(r.reason.contains("finds \"13800000000\""), "{}", r.reason);
+    assert_eq!(
+        r.findings,
+        [Finding::MobileMismatch {
+            outcome: Outcome::Accept,
+            check: MobileCheck::Regex(r#"data-mobile="([0-9-]+)""#.into()),
+            wanted: "13812345678".into(),
+            got: "13800000000".into(),
+        }]
+    );
 
     let nm = exp(Outcome::NoMobile, None, None);
     let ok = r#"{"success":false,"data":null,"code":0}"#;
@@ -309,18 +411,31 @@ required_headers = ["Retry-After"]
         j.judge(&target(&nm, false), &ans(200, ok)).verdict,
         Verdict::Pass
     );
-    for bad in [
-        r#"{"success":"false","data":null,"code":0}"#,
-        r#"{"success":false,"code":0}"#,
-        r#"{"success":false,"data":null,"code":"0"}"#,
+    let equals = |pointer: &str, wanted: serde_json::Value, got: Option<serde_json::Value>| {
+        Finding::EqualsMismatch {
+            outcome: Outcome::NoMobile,
+            pointer: pointer.into(),
+            wanted,
+            got,
+        }
+    };
+    for (bad, finding) in [
+        (
+            r#"{"success":"false","data":null,"code":0}"#,
+            equals("/success", false.into(), Some("false".into())),
+        ),
+        (
+            r#"{"success":false,"code":0}"#,
+            equals("/data", serde_json::Value::Null, None),
+        ),
+        (
+            r#"{"success":false,"data":null,"code":"0"}"#,
+            equals("/code", 0.into(), Some("0".into())),
+        ),
     ] {
         let r = j.judge(&target(&nm, false), &ans(200, bad));
         assert_eq!(r.verdict, Verdict::Fail, "{bad}");
-        assert!(
-            r.reason.contains("contract [no_mobile] equals"),
-            "{}",
-            r.reason
-        );
+        assert_eq!(r.findings, [finding], "{bad}");
     }
 
     let rl = exp(Outcome::RetryLater, None, Some("20000"));
@@ -328,12 +443,16 @@ required_headers = ["Retry-After"]
     with.headers = vec![("retry-after".into(), "1".into())];
     assert_eq!(j.judge(&target(&rl, false), &with).verdict, Verdict::Pass);
     let r = j.judge(&target(&rl, false), &ans(503, ""));
-    assert!(
-        r.reason.contains(
-            "contract [retry_later] required_headers: the answer has no Retry-After header"
-        ),
-        "{}",
-        r.reason
+    assert_eq!(
+        r.findings,
+        [Finding::HeaderMissing {
+            outcome: Outcome::RetryLater,
+            header: "Retry-After".into(),
+        }]
+    );
+    assert_eq!(
+        r.reason,
+        "contract [retry_later] required_headers: the answer has no Retry-After header"
     );
 }
 
@@ -354,14 +473,16 @@ fn escaped_echoes_and_undecodable_answers_fail() {
         ct.replace('=', "\\u003d")
     );
     let r = j.judge(&t, &ans(400, &gson));
-    assert!(r.reason.contains("echoes the ciphertext"), "{}", r.reason);
+    assert_eq!(r.findings, [Finding::CiphertextEchoed], "{}", r.reason);
     let mut zstd = ans(400, "(zstd)");
     zstd.undecodable = Some("Content-Encoding \"zstd\" is not one the harness can decode".into());
     let r = j.judge(&t, &zstd);
     assert_eq!(r.verdict, Verdict::Fail);
-    assert!(
-        r.reason.contains("always (readable answer)"),
-        "{}",
-        r.reason
+    assert_eq!(
+        r.findings,
+        [Finding::Undecodable {
+            why: "Content-Encoding \"zstd\" is not one the harness can decode".into()
+        }]
     );
+    assert!(r.reason.starts_with("always (readable answer)"));
 }

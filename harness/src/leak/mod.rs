@@ -66,13 +66,40 @@ pub fn stack_frame(body: &str) -> Option<&str> {
     })
 }
 
+/// What kind of secret an answer contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    /// An AES key a merchant of the key set may hold.
+    AesKey,
+    /// A private key of the key set, as the one-line base64 a console shows.
+    PrivateKeyOneLine,
+    /// A PEM key block (`-----BEGIN ... KEY-----`).
+    PemBlock,
+    /// Any private key in DER form (base64).
+    DerPrivateKey,
+    /// The case's ciphertext.
+    Ciphertext,
+}
+
+impl std::fmt::Display for SecretKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretKind::AesKey => "the AES key",
+            SecretKind::PrivateKeyOneLine => "a private key (one-line)",
+            SecretKind::PemBlock => "a PEM key block",
+            SecretKind::DerPrivateKey => "a private key (DER, base64)",
+            SecretKind::Ciphertext => "the ciphertext",
+        })
+    }
+}
+
 /// Longer secrets are matched by their first this many characters.
 pub const MAX_SECRET_CHARS: usize = 4096;
 
 /// One secret and the forms it is looked for in.
 #[derive(Debug, Clone)]
 pub struct Secret {
-    what: &'static str,
+    what: SecretKind,
     /// Canonical text forms (no whitespace, no `=`), matched case-sensitively.
     forms: Vec<String>,
     /// Lower-case hex, matched in the lower-cased views.
@@ -83,7 +110,7 @@ pub struct Secret {
 
 impl Secret {
     /// A secret given by its bytes: base64, base64url and hex forms.
-    pub fn from_bytes(what: &'static str, bytes: &[u8]) -> Self {
+    pub fn from_bytes(what: SecretKind, bytes: &[u8]) -> Self {
         Secret {
             what,
             forms: vec![STANDARD_NO_PAD.encode(bytes), URL_SAFE_NO_PAD.encode(bytes)],
@@ -95,7 +122,7 @@ impl Secret {
     /// A secret given as base64 text (a ciphertext); its bytes when the text decodes. Only the
     /// first [`MAX_SECRET_CHARS`] characters are used: an answer echoing that much of it echoes
     /// it (and the `tamper.body.huge` ciphertext is a megabyte).
-    pub fn from_base64(what: &'static str, text: &str) -> Self {
+    pub fn from_base64(what: SecretKind, text: &str) -> Self {
         let text = text.trim();
         let text = match text.char_indices().nth(MAX_SECRET_CHARS) {
             Some((i, _)) => &text[..i],
@@ -119,8 +146,8 @@ impl Secret {
         }
     }
 
-    /// What the secret is, e.g. `the AES key`.
-    pub fn what(&self) -> &'static str {
+    /// What the secret is, e.g. [`SecretKind::AesKey`].
+    pub fn what(&self) -> SecretKind {
         self.what
     }
 
@@ -162,29 +189,26 @@ impl KeyMaterial {
         let mut secrets = Vec::new();
         for size in AesSize::ALL {
             let key = keys.aes.of_size(size);
-            secrets.push(Secret::from_bytes("the AES key", key.as_bytes()));
+            secrets.push(Secret::from_bytes(SecretKind::AesKey, key.as_bytes()));
         }
-        for (what, pair) in [
-            ("a private key (one-line)", &keys.platform),
-            ("a private key (one-line)", &keys.attacker),
-        ] {
+        for pair in [&keys.platform, &keys.attacker] {
             let body = pem_body(&pair.signer.private_pem());
-            secrets.push(Secret::from_base64(what, &body));
+            secrets.push(Secret::from_base64(SecretKind::PrivateKeyOneLine, &body));
         }
         Self { secrets }
     }
 
     /// What key material `views` contain, if any (a PEM block or any DER private key count).
-    pub fn found_in(&self, views: &Views) -> Option<&'static str> {
+    pub fn found_in(&self, views: &Views) -> Option<SecretKind> {
         if let Some(s) = self.secrets.iter().find(|s| s.found_in(views)) {
             return Some(s.what);
         }
         if views.has_pem() {
-            return Some("a PEM key block");
+            return Some(SecretKind::PemBlock);
         }
         views
             .has_der_private_key()
-            .then_some("a private key (DER, base64)")
+            .then_some(SecretKind::DerPrivateKey)
     }
 
     /// `text` with every plain occurrence of key material replaced by `[REDACTED ...]` and PEM

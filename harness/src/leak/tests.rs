@@ -61,7 +61,7 @@ fn the_aes_key_is_found_in_every_disguise() {
     ] {
         assert_eq!(
             km.found_in(&Views::of(&body)),
-            Some("the AES key"),
+            Some(SecretKind::AesKey),
             "{body}"
         );
     }
@@ -85,7 +85,7 @@ fn private_keys_are_found_as_pem_one_line_and_any_der() {
     assert!(km.found_in(&Views::of(&json_pem)).is_some());
     assert_eq!(
         km.found_in(&Views::of(&format!("key={one_line}"))),
-        Some("a private key (one-line)")
+        Some(SecretKind::PrivateKeyOneLine)
     );
     // PKCS#1 (the RSAPrivateKey inside the PKCS#8 of a 2048-bit key, from byte 26), one line.
     let der = STANDARD.decode(&one_line).unwrap();
@@ -93,21 +93,21 @@ fn private_keys_are_found_as_pem_one_line_and_any_der() {
     let pkcs1 = STANDARD.encode(&der[26..]);
     assert_eq!(
         km.found_in(&Views::of(&format!("{{\"key\":\"{pkcs1}\"}}"))),
-        Some("a private key (DER, base64)")
+        Some(SecretKind::DerPrivateKey)
     );
     // Someone else's private key: found by its DER shape.
     let other = KeySet::generate();
     let other_line = pem_body(&other.attacker.signer.private_pem());
     assert_eq!(
         km.found_in(&Views::of(&format!("{{\"k\":\"{other_line}\"}}"))),
-        Some("a private key (DER, base64)")
+        Some(SecretKind::DerPrivateKey)
     );
 }
 
 #[test]
 fn the_ciphertext_is_found_in_its_forms() {
     let ct = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/+/AB==";
-    let s = Secret::from_base64("the case's ciphertext", ct);
+    let s = Secret::from_base64(SecretKind::Ciphertext, ct);
     let gson = ct.replace('=', "\\u003d").replace('/', "\\/");
     for body in [
         format!("x {ct}"),
@@ -120,7 +120,7 @@ fn the_ciphertext_is_found_in_its_forms() {
     assert!(!s.found_in(&Views::of("{\"error\":\"bad_padding\"}")));
     // A megabyte ciphertext (tamper.body.huge) is matched by its start.
     let huge = "QUJD".repeat(256 * 1024);
-    let s = Secret::from_base64("the case's ciphertext", &huge);
+    let s = Secret::from_base64(SecretKind::Ciphertext, &huge);
     assert!(s.found_in(&Views::of(&format!(
         "echo {}",
         &huge[..MAX_SECRET_CHARS + 8]

@@ -1,13 +1,19 @@
 //! JUnit XML: one `<testsuite name="alipay-harness">`, one `<testcase>` per case whose `name` is
 //! the case id and whose `classname` is its family (`tamper.signature`); `<failure>` for fail,
-//! `<error>` for error, `<skipped>` for skip. Written by hand with full XML escaping (characters
-//! XML 1.0 forbids are replaced by U+FFFD).
+//! `<error>` for error, `<skipped>` for skip; a `finding` property per finding code of the case.
+//! Written with `quick-junit` (which escapes, and drops characters XML 1.0 forbids).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Reporter, RunInfo, RunReport, Sink};
 use crate::verdict::{CaseResult, Verdict};
+
+/// The name of the `<testsuites>` and of its one `<testsuite>`.
+const NAME: &str = "alipay-harness";
 
 /// Writes JUnit XML.
 pub struct JunitReporter<'a> {
@@ -19,24 +25,6 @@ impl<'a> JunitReporter<'a> {
     pub fn new(out: Sink<'a>) -> Self {
         Self { out }
     }
-}
-
-/// Escapes text for XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn details(r: &CaseResult) -> String {
@@ -51,6 +39,9 @@ fn details(r: &CaseResult) -> String {
         }
     }
     let _ = writeln!(s, "reason: {}", r.reason);
+    if !r.findings.is_empty() {
+        let _ = writeln!(s, "findings: {}", super::terminal::codes(r));
+    }
     let _ = writeln!(s, "why: {}", r.why);
     let _ = writeln!(s, "fix: {}", r.fix);
     let _ = writeln!(s, "severity: {}, bug class: {}", r.severity, r.bug_class);
@@ -63,82 +54,56 @@ fn details(r: &CaseResult) -> String {
     s
 }
 
+/// The `<testcase>` of one result: a `<failure>`, `<error>` or `<skipped>` element for those
+/// verdicts, the reason (and notes) as `<system-out>` for a pass, and one `finding` property per
+/// finding code.
+fn test_case(r: &CaseResult) -> TestCase {
+    let mut status = match r.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+        Verdict::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+        Verdict::Skip => TestCaseStatus::skipped(),
+    };
+    if r.verdict != Verdict::Pass {
+        status.set_message(r.reason.as_str());
+    }
+    if matches!(r.verdict, Verdict::Fail | Verdict::Error) {
+        status
+            .set_type(format!("{}/{}", r.severity, r.bug_class))
+            .set_description(details(r));
+    }
+    let mut case = TestCase::new(r.id.as_str(), status);
+    case.set_classname(r.family())
+        .set_time(Duration::from_millis(r.answer.elapsed_ms))
+        .add_properties(r.findings.iter().map(|f| ("finding", f.code())));
+    if r.verdict == Verdict::Pass {
+        // The rule that decided the pass (and any note) for CI test views.
+        let mut out = r.reason.clone();
+        for n in &r.notes {
+            out.push_str(&format!("\nnote: {n}"));
+        }
+        case.set_system_out(out);
+    }
+    case
+}
+
 /// Renders the whole report as JUnit XML.
 pub fn render(report: &RunReport) -> String {
-    let s = &report.summary;
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"alipay-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        s.total,
-        s.failed,
-        s.errors,
-        s.skipped,
-        report.duration_ms as f64 / 1000.0
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"alipay-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        s.total,
-        s.failed,
-        s.errors,
-        s.skipped,
-        report.duration_ms as f64 / 1000.0
-    );
-    let _ = writeln!(x, "    <properties>");
-    let _ = writeln!(
-        x,
-        "      <property name=\"endpoint\" value=\"{}\"/>",
-        escape(&report.endpoint)
-    );
-    let _ = writeln!(
-        x,
-        "      <property name=\"fail_on\" value=\"{}\"/>",
-        report.fail_on
-    );
-    let _ = writeln!(x, "    </properties>");
-    for r in &report.cases {
-        let _ = write!(
-            x,
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
-            escape(&r.id),
-            escape(r.family()),
-            r.answer.elapsed_ms as f64 / 1000.0
-        );
-        let tag = match r.verdict {
-            Verdict::Pass => {
-                // The rule that decided the pass (and any note) for CI test views.
-                let mut out = r.reason.clone();
-                for n in &r.notes {
-                    out.push_str(&format!("\nnote: {n}"));
-                }
-                let _ = writeln!(
-                    x,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    escape(&out)
-                );
-                continue;
-            }
-            Verdict::Fail => "failure",
-            Verdict::Error => "error",
-            Verdict::Skip => "skipped",
-        };
-        x.push_str(">\n");
-        if r.verdict == Verdict::Skip {
-            let _ = writeln!(x, "      <skipped message=\"{}\"/>", escape(&r.reason));
-        } else {
-            let _ = writeln!(
-                x,
-                "      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>",
-                escape(&r.reason),
-                escape(&format!("{}/{}", r.severity, r.bug_class)),
-                escape(&details(r))
-            );
-        }
-        let _ = writeln!(x, "    </testcase>");
-    }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    let mut suite = TestSuite::new(NAME);
+    suite
+        .set_time(Duration::from_millis(report.duration_ms))
+        .add_property(("endpoint", report.endpoint.as_str()))
+        .add_property(("fail_on", report.fail_on.to_string().as_str()))
+        .add_test_cases(report.cases.iter().map(test_case));
+    suite
+        .extra
+        .insert("skipped".into(), report.summary.skipped.to_string().into());
+    let mut all = Report::new(NAME);
+    all.set_time(Duration::from_millis(report.duration_ms))
+        .add_test_suite(suite);
+    let mut xml = all.to_string().expect("a report always serialises");
+    xml.push('\n');
+    xml
 }
 
 impl Reporter for JunitReporter<'_> {
@@ -159,12 +124,54 @@ impl Reporter for JunitReporter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::RunReport;
+    use crate::verdict::{AnswerInfo, CaseKind, Expected, Summary};
+    use alipay_sim::{BugClass, Expectation, Outcome, Severity};
 
     #[test]
-    fn escapes_markup_and_forbidden_characters() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>\u{0}\u{1b}\n"),
-            "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;\u{FFFD}\u{FFFD}\n"
+    fn markup_is_escaped_and_forbidden_characters_dropped() {
+        let case = CaseResult {
+            id: "tamper.x.y".into(),
+            title: "t".into(),
+            kind: CaseKind::Tamper,
+            severity: Severity::High,
+            bug_class: BugClass::Robustness,
+            verdict: Verdict::Fail,
+            expected: Expected {
+                class: Expectation {
+                    outcome: Outcome::Reject,
+                    mobile: None,
+                    code: None,
+                    sub_code: None,
+                },
+                description: "4xx".into(),
+            },
+            request: None,
+            answer: AnswerInfo::default(),
+            reason: "<a href=\"x\">'&'</a>\u{0}\u{1b}".into(),
+            findings: Vec::new(),
+            why: String::new(),
+            fix: String::new(),
+            curl: None,
+            notes: Vec::new(),
+        };
+        let xml = render(&RunReport {
+            tool: "alipay-harness 0.0.0".into(),
+            endpoint: "http://127.0.0.1:1/?a=1&b=2".into(),
+            fail_on: Severity::Low,
+            summary: Summary::of(std::slice::from_ref(&case)),
+            exit_code: 1,
+            duration_ms: 0,
+            cases: vec![case],
+        });
+        assert!(
+            xml.contains("&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;"),
+            "{xml}"
         );
+        assert!(
+            xml.contains("value=\"http://127.0.0.1:1/?a=1&amp;b=2\""),
+            "{xml}"
+        );
+        assert!(!xml.contains('\u{0}') && !xml.contains('\u{1b}'), "{xml}");
     }
 }

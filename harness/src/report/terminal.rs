@@ -69,6 +69,9 @@ impl<'a> TerminalReporter<'a> {
             None => writeln!(self.out, "  got:      no answer")?,
         }
         writeln!(self.out, "  reason:   {}", r.reason)?;
+        if !r.findings.is_empty() {
+            writeln!(self.out, "  findings: {}", codes(r))?;
+        }
         writeln!(self.out, "  why:      {}", r.why)?;
         writeln!(self.out, "  fix:      {}", r.fix)?;
         for n in &r.notes {
@@ -82,6 +85,15 @@ impl<'a> TerminalReporter<'a> {
         }
         Ok(())
     }
+}
+
+/// The finding codes of `r`, comma-separated.
+pub(crate) fn codes(r: &CaseResult) -> String {
+    r.findings
+        .iter()
+        .map(|f| f.code())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Newlines and other control characters shown as escapes, so an excerpt stays on one line and
