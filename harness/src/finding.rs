@@ -31,6 +31,15 @@
 //! | `no-answer` | some requests of a failing behaviour check got no answer at all | `behaviour check (...)` |
 //! | `not-refused` | a forged envelope was not refused | `behaviour check (uniform rejection)` |
 //! | `rejections-differ` | forged envelopes got different rejections: an error (padding) oracle | `behaviour check (uniform rejection)` |
+//! | `identity-missing` | a login answer does not carry the auth code's user id (`user_id` or `open_id`) | `contract [login] user`, `default rule for login` |
+//! | `identity-mismatch` | a login answer carries another user's id (one smuggled into the request) | `contract [login] user`, `always (identity from the gateway)` |
+//! | `identity-leaked` | a refused login's answer still carries the user's id | `always (a refusal names no user)` |
+//! | `code-reuse-accepted` | a login with an auth code already redeemed was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `expired-code-accepted` | a login with an expired auth code was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `foreign-code-accepted` | a login with another app's auth code was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `unverified-answer-accepted` | a login was answered as a success although the gateway's answer did not verify | `login rule (verify the gateway's signature)` |
+//! | `login-without-gateway` | a login was answered as a success although the gateway gave no answer (5xx) | `login rule (no identity without the gateway)` |
+//! | `profile-read` | an `auth_base` login called `alipay.user.info.share` | `login rule (auth_base reads no profile)` |
 //!
 //! A finding about one forged envelope of the error-oracle check ([`Finding::Forged`]) has the
 //! code of the finding it wraps.
@@ -96,6 +105,82 @@ pub struct AnswerGroup {
     pub envelopes: Vec<String>,
     /// What came back, e.g. `400 {"error":"bad_padding"}` (normalised).
     pub answers: Vec<String>,
+}
+
+/// A login the merchant must refuse, because the gateway refused it or gave nothing usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// The auth code was already redeemed.
+    ReusedCode,
+    /// The auth code had expired.
+    ExpiredCode,
+    /// The auth code was issued to another app.
+    ForeignCode,
+    /// The gateway's answer carried a signature that does not verify.
+    UnverifiedAnswer,
+    /// The gateway answered an HTTP error, not an answer.
+    NoGatewayAnswer,
+}
+
+impl LoginRefusal {
+    /// The stable finding code of a login accepted where this refusal was due.
+    pub fn code(self) -> &'static str {
+        match self {
+            LoginRefusal::ReusedCode => "code-reuse-accepted",
+            LoginRefusal::ExpiredCode => "expired-code-accepted",
+            LoginRefusal::ForeignCode => "foreign-code-accepted",
+            LoginRefusal::UnverifiedAnswer => "unverified-answer-accepted",
+            LoginRefusal::NoGatewayAnswer => "login-without-gateway",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            LoginRefusal::ReusedCode => "an auth code that was already redeemed (the gateway answered 40002 isv.code-invalid)",
+            LoginRefusal::ExpiredCode => "an expired auth code (the gateway answered 40002 isv.code-invalid)",
+            LoginRefusal::ForeignCode => "another app's auth code (the gateway answered 40002 isv.code-invalid)",
+            LoginRefusal::UnverifiedAnswer => "a gateway answer whose signature does not verify with the Alipay public key",
+            LoginRefusal::NoGatewayAnswer => "no gateway answer at all (the gateway's front answered an HTTP error page)",
+        }
+    }
+}
+
+/// Where a login answer's user id is looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityCheck {
+    /// Anywhere in the body (`default rule for login`).
+    Body,
+    /// At this JSON pointer (`contract [login] user`).
+    Pointer(String),
+}
+
+impl fmt::Display for IdentityCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityCheck::Body => f.write_str("default rule for login"),
+            IdentityCheck::Pointer(p) => write!(f, "contract [login] user {p}"),
+        }
+    }
+}
+
+/// The status rule of a login case: the table that decided and, from a contract, its statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginStatusRule {
+    /// `login` (a success) or `login_refused`.
+    pub table: &'static str,
+    /// The contract's statuses; `None`: the default rule (2xx for `login`, 4xx or 5xx for
+    /// `login_refused`).
+    pub allowed: Option<Vec<u16>>,
+}
+
+impl fmt::Display for LoginStatusRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.allowed, self.table) {
+            (Some(a), t) => write!(f, "contract [{t}] status: one of {a:?}"),
+            (None, "login") => f.write_str("default rule for login: a 2xx status"),
+            (None, t) => write!(f, "default rule for {t}: a 4xx or 5xx status"),
+        }
+    }
 }
 
 /// One thing wrong with an answer. See the [module docs](self) for the codes.
@@ -247,6 +332,56 @@ pub enum Finding {
         /// What was wrong with its answer.
         finding: Box<Finding>,
     },
+    /// A login answer's status is not one its rule allows (code `status-mismatch`).
+    LoginStatus {
+        /// The rule.
+        rule: LoginStatusRule,
+        /// The status that came back.
+        got: u16,
+    },
+    /// A login answer does not carry the code's user id.
+    IdentityMissing {
+        /// Where it looked.
+        check: IdentityCheck,
+        /// The ids the gateway knows the user by (`user_id`, `open_id`).
+        wanted: Vec<String>,
+    },
+    /// A login answer carries another user's id.
+    IdentityMismatch {
+        /// Where it was found.
+        check: IdentityCheck,
+        /// The code's user's ids.
+        wanted: Vec<String>,
+        /// The other user's id found.
+        got: String,
+    },
+    /// A login answer's mobile is missing (`got: None`) or another one (code `mobile-missing` /
+    /// `mobile-mismatch`).
+    LoginMobile {
+        /// Where it looked ([`MobileCheck::Body`] or [`MobileCheck::Pointer`]).
+        check: MobileCheck,
+        /// The envelope's mobile.
+        wanted: String,
+        /// What the pointer holds, if anything.
+        got: Option<String>,
+    },
+    /// A login that had to be refused was answered as a success.
+    LoginAccepted {
+        /// Why it had to be refused.
+        refusal: LoginRefusal,
+        /// The status that came back.
+        status: u16,
+    },
+    /// A refused login's answer carries the user's id.
+    IdentityLeaked {
+        /// The id.
+        id: String,
+    },
+    /// An `auth_base` login called `alipay.user.info.share`.
+    ProfileRead {
+        /// How many calls the gateway saw.
+        calls: usize,
+    },
 }
 
 impl Finding {
@@ -272,6 +407,14 @@ impl Finding {
             Finding::NotRefused { .. } => "not-refused",
             Finding::RejectionsDiffer { .. } => "rejections-differ",
             Finding::Forged { finding, .. } => finding.code(),
+            Finding::LoginStatus { .. } => "status-mismatch",
+            Finding::IdentityMissing { .. } => "identity-missing",
+            Finding::IdentityMismatch { .. } => "identity-mismatch",
+            Finding::LoginMobile { got: None, .. } => "mobile-missing",
+            Finding::LoginMobile { got: Some(_), .. } => "mobile-mismatch",
+            Finding::LoginAccepted { refusal, .. } => refusal.code(),
+            Finding::IdentityLeaked { .. } => "identity-leaked",
+            Finding::ProfileRead { .. } => "profile-read",
         }
     }
 
@@ -304,6 +447,15 @@ pub const CODES: &[&str] = &[
     "no-answer",
     "not-refused",
     "rejections-differ",
+    "identity-missing",
+    "identity-mismatch",
+    "identity-leaked",
+    "code-reuse-accepted",
+    "expired-code-accepted",
+    "foreign-code-accepted",
+    "unverified-answer-accepted",
+    "login-without-gateway",
+    "profile-read",
 ];
 
 /// `findings` in words, joined by `"; "` (a case's `reason`).
@@ -489,6 +641,64 @@ impl fmt::Display for Finding {
                 )
             }
             Finding::Forged { variant, finding } => write!(f, "({variant}) {finding}"),
+            Finding::LoginStatus { rule, got } => {
+                write!(f, "{rule}: the answer's status is {got}")
+            }
+            Finding::IdentityMissing { check, wanted } => write!(
+                f,
+                "{check}: the answer does not carry the auth code's user (its ids at the gateway: {})",
+                wanted.join(", ")
+            ),
+            Finding::IdentityMismatch {
+                check,
+                wanted,
+                got,
+            } => write!(
+                f,
+                "{check}: the answer carries {got:?}, another user's id sent beside the code, instead of the code's user ({}): identity must come from the gateway, never from the client",
+                wanted.join(", ")
+            ),
+            Finding::LoginMobile {
+                check,
+                wanted,
+                got: None,
+            } => match check {
+                MobileCheck::Pointer(p) => write!(
+                    f,
+                    "contract [login] mobile: {p} is missing or not a string, expected {wanted:?}"
+                ),
+                _ => write!(
+                    f,
+                    "default rule for login: the answer does not contain the envelope's mobile {wanted}"
+                ),
+            },
+            Finding::LoginMobile {
+                check,
+                wanted,
+                got: Some(got),
+            } => match check {
+                MobileCheck::Pointer(p) => write!(
+                    f,
+                    "contract [login] mobile: {p} is {got:?}, expected the envelope's {wanted:?}"
+                ),
+                _ => write!(
+                    f,
+                    "default rule for login: the answer carries {got:?}, expected the envelope's mobile {wanted:?}"
+                ),
+            },
+            Finding::LoginAccepted { refusal, status } => write!(
+                f,
+                "a login with {} was answered {status} as a success; it must be refused",
+                refusal.words()
+            ),
+            Finding::IdentityLeaked { id } => write!(
+                f,
+                "always (a refusal names no user): the refusal carries the user id {id:?}"
+            ),
+            Finding::ProfileRead { calls } => write!(
+                f,
+                "login rule (auth_base reads no profile): the merchant called alipay.user.info.share {calls} time(s) for an auth_base login (the user consented to no profile)"
+            ),
         }
     }
 }

@@ -25,6 +25,7 @@
 //! | results and exit codes | [`verdict`] |
 //! | terminal, JSON and JUnit reports; the curl that reproduces a request | [`report`], [`curl`] |
 //! | the reference merchant (`merchant`, `demo`) and the deliberately broken ones | [`merchant`] |
+//! | login mode (`--login-endpoint`): the simulated gateway, the `login.*` cases | [`login`] |
 
 pub mod behaviour;
 pub mod case;
@@ -36,6 +37,7 @@ pub mod delivery;
 pub mod finding;
 pub mod judge;
 pub mod leak;
+pub mod login;
 pub mod merchant;
 pub mod options;
 pub mod plan;

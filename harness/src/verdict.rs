@@ -47,6 +47,8 @@ pub enum CaseKind {
     Tamper,
     /// A behaviour check across many requests (`behaviour.*`).
     Behaviour,
+    /// A login case against `--login-endpoint` (`login.*`, [`crate::login`]).
+    Login,
 }
 
 impl From<Kind> for CaseKind {
@@ -64,6 +66,7 @@ impl fmt::Display for CaseKind {
             CaseKind::Platform => "platform",
             CaseKind::Tamper => "tamper",
             CaseKind::Behaviour => "behaviour",
+            CaseKind::Login => "login",
         })
     }
 }

@@ -86,6 +86,38 @@ pub enum Broken {
     /// that is not a mobile (platform errors, no mobile, busy) instead of answering it: no
     /// client code reads a 302 from `my.request` as an outcome.
     RedirectErrors,
+    /// `POST /login` takes `user_id` / `open_id` / `mobile` from the request when the page
+    /// sends them ("the page already knows who the user is").
+    LoginTrustsClient,
+    /// `POST /login` reads the ids from the gateway's answer without checking its `code` (the
+    /// Node SDK's `exec` returns error objects instead of throwing): a reused, expired or
+    /// foreign code logs in a user with no id, and 20000 is a login too.
+    LoginErrorAsSuccess,
+    /// `POST /login` does not verify the gateway answer's signature.
+    LoginNoVerify,
+    /// `POST /login` panics when the gateway answers an HTTP error page (`.json().unwrap()`).
+    LoginCrashOn5xx,
+    /// `POST /login` treats the gateway's 20000 (busy) like a refused code (401).
+    LoginBusyFinal,
+    /// `POST /login` calls `alipay.user.info.share` on every login, `auth_base` included, and
+    /// ignores its answer.
+    LoginReadsProfile,
+}
+
+impl Broken {
+    /// The login bug of a `Login*` kind (its envelope endpoint is the reference's).
+    pub fn login_flaw(self) -> Option<super::login::LoginFlaw> {
+        use super::login::LoginFlaw;
+        Some(match self {
+            Broken::LoginTrustsClient => LoginFlaw::TrustsClient,
+            Broken::LoginErrorAsSuccess => LoginFlaw::ErrorAsSuccess,
+            Broken::LoginNoVerify => LoginFlaw::NoVerify,
+            Broken::LoginCrashOn5xx => LoginFlaw::CrashOn5xx,
+            Broken::LoginBusyFinal => LoginFlaw::BusyFinal,
+            Broken::LoginReadsProfile => LoginFlaw::ReadsProfile,
+            _ => return None,
+        })
+    }
 }
 
 /// How long [`Broken::Slow`] waits before every answer (longer than any sane client timeout).
@@ -117,6 +149,10 @@ struct Merchant {
 }
 
 type Shared = State<Arc<Merchant>>;
+
+fn m_opener(m: &Merchant) -> Opener {
+    m.opener.clone()
+}
 
 /// The HTTP application of a broken merchant.
 pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
@@ -150,6 +186,14 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::DecryptFirst => post(hidden::decrypt_first),
         Broken::CrashReset => post(hidden::crash_reset),
         Broken::RedirectErrors => post(hidden::redirect_errors),
+        // A login bug: the envelope endpoint is the reference's (the login route is
+        // `super::login`'s, with the flaw).
+        Broken::LoginTrustsClient
+        | Broken::LoginErrorAsSuccess
+        | Broken::LoginNoVerify
+        | Broken::LoginCrashOn5xx
+        | Broken::LoginBusyFinal
+        | Broken::LoginReadsProfile => return super::reference::router(m_opener(&merchant)),
     };
     with_state(handler, merchant)
 }
