@@ -252,9 +252,24 @@ fn list_and_run_list_show_ids() {
             .all(|id| id.starts_with("tamper.signature.") && !id.ends_with("bit-flip"))
     );
 
+    // `list` shows every mode's ids: the login cases too (`run --list` shows them only in
+    // login mode).
     let text = listed(&["list"]);
-    assert_eq!(text.len(), all.len());
+    let login = listed(&["run", "--list", "--login-endpoint", "http://127.0.0.1:1/login"]);
+    assert_eq!(login.len(), 13);
+    assert!(login.iter().all(|id| id.starts_with("login.")));
+    assert!(!all.iter().any(|id| id.starts_with("login.")));
+    assert_eq!(text.len(), all.len() + login.len());
     assert!(text[0].starts_with(&all[0]));
+    let both = listed(&[
+        "run",
+        "--list",
+        "--endpoint",
+        "http://127.0.0.1:1/",
+        "--login-endpoint",
+        "http://127.0.0.1:1/login",
+    ]);
+    assert_eq!(both.len(), text.len());
     let out = harness()
         .args(["list", "--format", "json", "--cases", "platform.*"])
         .assert()
@@ -283,6 +298,22 @@ fn landed_behaviour_ids_are_never_removed() {
         assert!(
             all.iter().any(|a| a == id),
             "landed behaviour id {id} was removed"
+        );
+    }
+}
+
+/// Login case ids, like catalogue ids, are never removed or renamed.
+#[test]
+fn landed_login_ids_are_never_removed() {
+    let all = listed(&["list"]);
+    for id in include_str!("landed-login-ids.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            all.iter().any(|a| a.split_whitespace().next() == Some(id)),
+            "landed login id {id} was removed"
         );
     }
 }

@@ -223,7 +223,8 @@ pub fn refusal(
     } else {
         status_rule("login_refused", contract.login_refused.as_ref())
     };
-    if (200..300).contains(&answer.status) {
+    let accepted = (200..300).contains(&answer.status);
+    if accepted {
         problems.push(Finding::LoginAccepted {
             refusal,
             status: answer.status,
@@ -234,8 +235,9 @@ pub fn refusal(
             got: answer.status,
         });
     }
+    // A refusal that names the user (an accepted login already says it all).
     for id in e.user.ids().iter().chain(e.foreign_ids.iter()) {
-        if body.contains(id.as_str()) {
+        if !accepted && body.contains(id.as_str()) {
             problems.push(Finding::IdentityLeaked { id: id.clone() });
         }
     }
