@@ -431,8 +431,7 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
                 )?;
                 let login = args.login_endpoint.is_some();
                 let phone = args.endpoint.is_some() || !login;
-                for l in
-                    plan::select_for(&catalogue, phone, !args.no_behaviour, login, &selection)?
+                for l in plan::select_for(&catalogue, phone, !args.no_behaviour, login, &selection)?
                 {
                     writeln!(out, "{}", l.id)?;
                 }

@@ -501,7 +501,11 @@ required_headers = ["Retry-After"]
             ("[login_refused]\nuser = \"/u\"\n", "login_refused.user"),
             ("[accept]\nuser = \"/u\"\n", "accept.user"),
         ] {
-            assert_eq!(Contract::parse("c.toml", text).unwrap_err().field, field, "{text}");
+            assert_eq!(
+                Contract::parse("c.toml", text).unwrap_err().field,
+                field,
+                "{text}"
+            );
         }
     }
 

@@ -376,7 +376,10 @@ pub fn fill_login_template(template: &str, auth_code: &str, envelope: &str) -> S
     // envelope containing a placeholder is not substituted again.
     template
         .split("{{envelope_raw}}")
-        .map(|part| part.replace(AUTH_CODE, &code).replace("{{envelope}}", &escaped))
+        .map(|part| {
+            part.replace(AUTH_CODE, &code)
+                .replace("{{envelope}}", &escaped)
+        })
         .collect::<Vec<_>>()
         .join(envelope)
 }
@@ -491,10 +494,21 @@ mod tests {
         let r = d.prepare_login(&url(), "login.x", "c+d", "e", &[]).unwrap();
         assert_eq!(r.body, b"authCode=c%2Bd&res=e");
         let d = Delivery::new(&DeliverySpec::Query("res".into()), &[]).unwrap();
-        let r = d.prepare_login(&url(), "login.x", "c", "e", &smuggle).unwrap();
-        assert!(r.url.ends_with("?app=1&authCode=c&res=e&user_id=2088000000000002"), "{}", r.url);
+        let r = d
+            .prepare_login(&url(), "login.x", "c", "e", &smuggle)
+            .unwrap();
+        assert!(
+            r.url
+                .ends_with("?app=1&authCode=c&res=e&user_id=2088000000000002"),
+            "{}",
+            r.url
+        );
         assert_eq!(
-            fill_login_template(r#"{"code":"{{auth_code}}","r":"{{envelope}}"}"#, "a\"b", "{{auth_code}}"),
+            fill_login_template(
+                r#"{"code":"{{auth_code}}","r":"{{envelope}}"}"#,
+                "a\"b",
+                "{{auth_code}}"
+            ),
             r#"{"code":"a\"b","r":"{{auth_code}}"}"#
         );
         assert_eq!(fill_template("[{{auth_code}}]{{envelope}}", "e"), "[]e");
@@ -508,10 +522,17 @@ mod tests {
         let d = Delivery::new(&DeliverySpec::Template(p), &[]).unwrap();
         assert!(!d.lacks_auth_code());
         assert!(d.prepare_login(&url(), "l.x", "c", "e", &[]).is_some());
-        assert!(d.prepare_login(&url(), "l.x", "c", "e", &[("mobile", "1")]).is_none());
+        assert!(
+            d.prepare_login(&url(), "l.x", "c", "e", &[("mobile", "1")])
+                .is_none()
+        );
         let p = dir.path().join("t.json");
         std::fs::write(&p, r#"{"r":"{{envelope}}"}"#).unwrap();
-        assert!(Delivery::new(&DeliverySpec::Template(p), &[]).unwrap().lacks_auth_code());
+        assert!(
+            Delivery::new(&DeliverySpec::Template(p), &[])
+                .unwrap()
+                .lacks_auth_code()
+        );
         assert!(!Delivery::raw().lacks_auth_code());
     }
 

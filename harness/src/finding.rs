@@ -136,11 +136,21 @@ impl LoginRefusal {
 
     fn words(self) -> &'static str {
         match self {
-            LoginRefusal::ReusedCode => "an auth code that was already redeemed (the gateway answered 40002 isv.code-invalid)",
-            LoginRefusal::ExpiredCode => "an expired auth code (the gateway answered 40002 isv.code-invalid)",
-            LoginRefusal::ForeignCode => "another app's auth code (the gateway answered 40002 isv.code-invalid)",
-            LoginRefusal::UnverifiedAnswer => "a gateway answer whose signature does not verify with the Alipay public key",
-            LoginRefusal::NoGatewayAnswer => "no gateway answer at all (the gateway's front answered an HTTP error page)",
+            LoginRefusal::ReusedCode => {
+                "an auth code that was already redeemed (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::ExpiredCode => {
+                "an expired auth code (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::ForeignCode => {
+                "another app's auth code (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::UnverifiedAnswer => {
+                "a gateway answer whose signature does not verify with the Alipay public key"
+            }
+            LoginRefusal::NoGatewayAnswer => {
+                "no gateway answer at all (the gateway's front answered an HTTP error page)"
+            }
         }
     }
 }
@@ -649,11 +659,7 @@ impl fmt::Display for Finding {
                 "{check}: the answer does not carry the auth code's user (its ids at the gateway: {})",
                 wanted.join(", ")
             ),
-            Finding::IdentityMismatch {
-                check,
-                wanted,
-                got,
-            } => write!(
+            Finding::IdentityMismatch { check, wanted, got } => write!(
                 f,
                 "{check}: the answer carries {got:?}, another user's id sent beside the code, instead of the code's user ({}): identity must come from the gateway, never from the client",
                 wanted.join(", ")

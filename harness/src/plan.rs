@@ -40,7 +40,12 @@ pub fn listing(catalogue: &Catalogue, behaviour: bool) -> Vec<Listed> {
 
 /// The cases of the modes asked for: the catalogue (`phone`), the behaviour checks, the login
 /// cases ([`crate::login`]); sorted by id.
-pub fn listing_for(catalogue: &Catalogue, phone: bool, behaviour: bool, login: bool) -> Vec<Listed> {
+pub fn listing_for(
+    catalogue: &Catalogue,
+    phone: bool,
+    behaviour: bool,
+    login: bool,
+) -> Vec<Listed> {
     let mut all: Vec<Listed> = Vec::new();
     if login {
         all.extend(crate::login::LoginCase::ALL.iter().map(|c| Listed {
@@ -55,16 +60,13 @@ pub fn listing_for(catalogue: &Catalogue, phone: bool, behaviour: bool, login: b
         all.sort_by(|a, b| a.id.cmp(&b.id));
         return all;
     }
-    all.extend(catalogue
-        .scenarios()
-        .iter()
-        .map(|s| Listed {
-            id: s.id.clone(),
-            kind: s.kind().into(),
-            severity: s.severity,
-            bug_class: s.bug_class,
-            title: s.title.clone(),
-        }));
+    all.extend(catalogue.scenarios().iter().map(|s| Listed {
+        id: s.id.clone(),
+        kind: s.kind().into(),
+        severity: s.severity,
+        bug_class: s.bug_class,
+        title: s.title.clone(),
+    }));
     if behaviour {
         all.extend(Check::all().into_iter().map(|c| Listed {
             id: c.id().into(),

@@ -255,7 +255,12 @@ fn list_and_run_list_show_ids() {
     // `list` shows every mode's ids: the login cases too (`run --list` shows them only in
     // login mode).
     let text = listed(&["list"]);
-    let login = listed(&["run", "--list", "--login-endpoint", "http://127.0.0.1:1/login"]);
+    let login = listed(&[
+        "run",
+        "--list",
+        "--login-endpoint",
+        "http://127.0.0.1:1/login",
+    ]);
     assert_eq!(login.len(), 13);
     assert!(login.iter().all(|id| id.starts_with("login.")));
     assert!(!all.iter().any(|id| id.starts_with("login.")));

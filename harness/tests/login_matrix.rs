@@ -131,7 +131,12 @@ async fn assert_broken(kind: Broken, expected: &[&str]) -> Run {
     let r = run(Some(kind), true).await;
     assert_eq!(r.failing, set(expected), "{kind}:\n{}", explain(&r));
     assert_eq!(r.exit_code, 1);
-    assert_eq!(r.passed.len(), ALL.len() - expected.len(), "{}", explain(&r));
+    assert_eq!(
+        r.passed.len(),
+        ALL.len() - expected.len(),
+        "{}",
+        explain(&r)
+    );
     r
 }
 
@@ -198,7 +203,11 @@ async fn an_unverified_gateway_answer_fails_the_bad_signature_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_on_a_gateway_error_page_fails_the_http_error_case() {
-    let r = assert_broken(Broken::LoginCrashOn5xx, &["login.gateway.http-error"]).await;
+    let r = assert_broken(
+        Broken::LoginCrashOnGatewayError,
+        &["login.gateway.http-error"],
+    )
+    .await;
     assert_eq!(codes(&r, "login.gateway.http-error"), ["crash"]);
 }
 

@@ -80,7 +80,9 @@ impl LoginCase {
     pub fn title(self) -> &'static str {
         match self {
             LoginCase::Genuine => "genuine auth_user login: the code's user, the envelope's mobile",
-            LoginCase::AuthBase => "genuine auth_base login succeeds (a failed profile read must not fail it)",
+            LoginCase::AuthBase => {
+                "genuine auth_base login succeeds (a failed profile read must not fail it)"
+            }
             LoginCase::AuthBaseNoProfile => "auth_base login does not call alipay.user.info.share",
             LoginCase::CodeReused => "an auth code redeemed twice: the second login is refused",
             LoginCase::CodeExpired => "an expired auth code is refused",
@@ -91,7 +93,9 @@ impl LoginCase {
             LoginCase::GatewayBusy => "gateway busy (20000): the retry-later answer",
             LoginCase::GatewayHttpError => "gateway 502 page: an answer, no crash, no login",
             LoginCase::GatewaySlow => "slow gateway: an answer, no crash",
-            LoginCase::GatewayBadSignature => "a gateway answer whose signature does not verify is refused",
+            LoginCase::GatewayBadSignature => {
+                "a gateway answer whose signature does not verify is refused"
+            }
         }
     }
 
@@ -138,26 +142,54 @@ impl LoginCase {
     /// Why a correct merchant behaves as expected.
     pub fn why(self) -> &'static str {
         match self {
-            LoginCase::Genuine | LoginCase::AuthBase => "The auth code is the only proof of who the user is: the merchant redeems it at the gateway (alipay.system.oauth.token) and logs in the user the signed answer names. An auth_base login has no profile consent, so alipay.user.info.share answers 40006 and the login must not depend on it.",
-            LoginCase::AuthBaseNoProfile => "auth_base is the silent scope: the user consented to their id only. Reading the profile is outside the consent (and answers 40006).",
-            LoginCase::CodeReused | LoginCase::CodeExpired | LoginCase::CodeOtherApp => "An auth code is single-use, short-lived and bound to the app it was issued to; the gateway refuses it otherwise (40002 isv.code-invalid). A merchant that logs a user in anyway, from a cache or from the error answer, lets whoever holds a stale or foreign code in.",
-            LoginCase::SmuggledUserId | LoginCase::SmuggledOpenId | LoginCase::SmuggledMobile => "Everything the page sends can be edited by the user. The identity comes from the gateway's signed answer and the mobile from the signed envelope; a user_id, open_id or mobile beside the code must be ignored, or anyone logs in as anyone.",
-            LoginCase::GatewayBusy => "20000 is transient: the page should try again. Refusing the user or logging them in without an identity are both wrong.",
-            LoginCase::GatewayHttpError | LoginCase::GatewaySlow => "The gateway's front sometimes answers an HTML error page or takes seconds. The endpoint must answer (an error it chooses), never crash, hang or log anyone in.",
-            LoginCase::GatewayBadSignature => "The gateway's answer is signed with the Alipay key: a merchant that does not verify it believes whoever answers its HTTP call (a proxy, a DNS spoof) about who the user is.",
+            LoginCase::Genuine | LoginCase::AuthBase => {
+                "The auth code is the only proof of who the user is: the merchant redeems it at the gateway (alipay.system.oauth.token) and logs in the user the signed answer names. An auth_base login has no profile consent, so alipay.user.info.share answers 40006 and the login must not depend on it."
+            }
+            LoginCase::AuthBaseNoProfile => {
+                "auth_base is the silent scope: the user consented to their id only. Reading the profile is outside the consent (and answers 40006)."
+            }
+            LoginCase::CodeReused | LoginCase::CodeExpired | LoginCase::CodeOtherApp => {
+                "An auth code is single-use, short-lived and bound to the app it was issued to; the gateway refuses it otherwise (40002 isv.code-invalid). A merchant that logs a user in anyway, from a cache or from the error answer, lets whoever holds a stale or foreign code in."
+            }
+            LoginCase::SmuggledUserId | LoginCase::SmuggledOpenId | LoginCase::SmuggledMobile => {
+                "Everything the page sends can be edited by the user. The identity comes from the gateway's signed answer and the mobile from the signed envelope; a user_id, open_id or mobile beside the code must be ignored, or anyone logs in as anyone."
+            }
+            LoginCase::GatewayBusy => {
+                "20000 is transient: the page should try again. Refusing the user or logging them in without an identity are both wrong."
+            }
+            LoginCase::GatewayHttpError | LoginCase::GatewaySlow => {
+                "The gateway's front sometimes answers an HTML error page or takes seconds. The endpoint must answer (an error it chooses), never crash, hang or log anyone in."
+            }
+            LoginCase::GatewayBadSignature => {
+                "The gateway's answer is signed with the Alipay key: a merchant that does not verify it believes whoever answers its HTTP call (a proxy, a DNS spoof) about who the user is."
+            }
         }
     }
 
     /// How to fix a failure.
     pub fn fix(self) -> &'static str {
         match self {
-            LoginCase::Genuine | LoginCase::AuthBase => "Redeem the code with alipay.system.oauth.token (grant_type=authorization_code), verify the answer's sign, and answer the user_id/open_id it names with the envelope's mobile; do not fail an auth_base login on alipay.user.info.share.",
-            LoginCase::AuthBaseNoProfile => "Call alipay.user.info.share only for logins the page requested with scopes auth_user.",
-            LoginCase::CodeReused | LoginCase::CodeExpired | LoginCase::CodeOtherApp => "Redeem every code at the gateway (no code cache) and treat any answer other than a verified success with a user id as a refusal (the Node SDK's exec returns error objects instead of throwing).",
-            LoginCase::SmuggledUserId | LoginCase::SmuggledOpenId | LoginCase::SmuggledMobile => "Read only authCode and the envelope from the request; take user_id/open_id from the gateway's answer and the mobile from the opened envelope.",
-            LoginCase::GatewayBusy => "Map the gateway's 20000 to the same retry-later answer as a busy envelope (e.g. 503 with Retry-After).",
-            LoginCase::GatewayHttpError | LoginCase::GatewaySlow => "Give the gateway call a timeout and treat a non-200 status, a non-JSON body or a timeout as 'gateway unavailable' (e.g. 502), without a stack trace.",
-            LoginCase::GatewayBadSignature => "Configure the SDK with the Alipay public key and verify every answer (Node: validateSign: true; Java/PHP/Python SDKs verify when the key is set); refuse an answer whose signature does not verify.",
+            LoginCase::Genuine | LoginCase::AuthBase => {
+                "Redeem the code with alipay.system.oauth.token (grant_type=authorization_code), verify the answer's sign, and answer the user_id/open_id it names with the envelope's mobile; do not fail an auth_base login on alipay.user.info.share."
+            }
+            LoginCase::AuthBaseNoProfile => {
+                "Call alipay.user.info.share only for logins the page requested with scopes auth_user."
+            }
+            LoginCase::CodeReused | LoginCase::CodeExpired | LoginCase::CodeOtherApp => {
+                "Redeem every code at the gateway (no code cache) and treat any answer other than a verified success with a user id as a refusal (the Node SDK's exec returns error objects instead of throwing)."
+            }
+            LoginCase::SmuggledUserId | LoginCase::SmuggledOpenId | LoginCase::SmuggledMobile => {
+                "Read only authCode and the envelope from the request; take user_id/open_id from the gateway's answer and the mobile from the opened envelope."
+            }
+            LoginCase::GatewayBusy => {
+                "Map the gateway's 20000 to the same retry-later answer as a busy envelope (e.g. 503 with Retry-After)."
+            }
+            LoginCase::GatewayHttpError | LoginCase::GatewaySlow => {
+                "Give the gateway call a timeout and treat a non-200 status, a non-JSON body or a timeout as 'gateway unavailable' (e.g. 502), without a stack trace."
+            }
+            LoginCase::GatewayBadSignature => {
+                "Configure the SDK with the Alipay public key and verify every answer (Node: validateSign: true; Java/PHP/Python SDKs verify when the key is set); refuse an answer whose signature does not verify."
+            }
         }
     }
 }

@@ -169,8 +169,7 @@ pub fn success(contract: &Contract, judge: &Judge, e: &Expect, answer: &Answer) 
     let pointer_finding = problems
         .iter()
         .any(|f| matches!(f, Finding::IdentityMismatch { .. }));
-    if !pointer_finding
-        && let Some(id) = e.foreign_ids.iter().find(|id| body.contains(id.as_str()))
+    if !pointer_finding && let Some(id) = e.foreign_ids.iter().find(|id| body.contains(id.as_str()))
     {
         problems.push(Finding::IdentityMismatch {
             check: IdentityCheck::Body,
@@ -295,22 +294,36 @@ mod tests {
         let reference =
             Contract::parse("r", crate::cli::REFERENCE_CONTRACT).expect("reference contract");
         let e = expect();
-        let good = r#"{"status":"ok","user_id":null,"open_id":"0aliceopenid","mobile":"13812345678"}"#;
+        let good =
+            r#"{"status":"ok","user_id":null,"open_id":"0aliceopenid","mobile":"13812345678"}"#;
         for c in [&Contract::default(), &reference] {
-            assert_eq!(success(c, &judge(), &e, &answer(200, good)).verdict, Verdict::Pass);
+            assert_eq!(
+                success(c, &judge(), &e, &answer(200, good)).verdict,
+                Verdict::Pass
+            );
         }
         let bob = r#"{"status":"ok","open_id":"0bobopenid","mobile":"13812345678"}"#;
         let j = success(&reference, &judge(), &e, &answer(200, bob));
         assert_eq!(codes(&j), ["identity-mismatch"], "{}", j.reason);
         let j = success(&Contract::default(), &judge(), &e, &answer(200, bob));
-        assert_eq!(codes(&j), ["identity-missing", "identity-mismatch"], "{}", j.reason);
+        assert_eq!(
+            codes(&j),
+            ["identity-missing", "identity-mismatch"],
+            "{}",
+            j.reason
+        );
         // The right id at the pointer and the smuggled one beside it.
         let both = r#"{"status":"ok","user_id":"0bobopenid","open_id":"0aliceopenid","mobile":"13812345678"}"#;
         let j = success(&reference, &judge(), &e, &answer(200, both));
         assert_eq!(codes(&j), ["identity-mismatch"], "{}", j.reason);
         let other_mobile = r#"{"status":"ok","open_id":"0aliceopenid","mobile":"1-2025550123"}"#;
         let j = success(&reference, &judge(), &e, &answer(200, other_mobile));
-        assert_eq!(codes(&j), ["mobile-leaked", "mobile-mismatch"], "{}", j.reason);
+        assert_eq!(
+            codes(&j),
+            ["mobile-leaked", "mobile-mismatch"],
+            "{}",
+            j.reason
+        );
         let j = success(&reference, &judge(), &e, &answer(401, "{}"));
         assert_eq!(
             codes(&j),
@@ -325,20 +338,51 @@ mod tests {
         let e = expect();
         let r = LoginRefusal::ReusedCode;
         let refused = answer(401, r#"{"status":"rejected","error":"auth_code"}"#);
-        assert_eq!(refusal(&reference, &judge(), &e, &refused, r, false).verdict, Verdict::Pass);
-        let j = refusal(&reference, &judge(), &e, &answer(200, r#"{"open_id":null}"#), r, false);
+        assert_eq!(
+            refusal(&reference, &judge(), &e, &refused, r, false).verdict,
+            Verdict::Pass
+        );
+        let j = refusal(
+            &reference,
+            &judge(),
+            &e,
+            &answer(200, r#"{"open_id":null}"#),
+            r,
+            false,
+        );
         assert_eq!(codes(&j), ["code-reuse-accepted"]);
         let j = refusal(&reference, &judge(), &e, &answer(502, "{}"), r, false);
         assert_eq!(codes(&j), ["status-mismatch"]);
-        let j = refusal(&Contract::default(), &judge(), &e, &answer(502, "{}"), r, false);
+        let j = refusal(
+            &Contract::default(),
+            &judge(),
+            &e,
+            &answer(502, "{}"),
+            r,
+            false,
+        );
         assert_eq!(j.verdict, Verdict::Pass);
         assert_eq!(
             refusal(&reference, &judge(), &e, &answer(502, "{}"), r, true).verdict,
             Verdict::Pass
         );
-        let j = refusal(&reference, &judge(), &e, &answer(401, r#"{"open_id":"0aliceopenid"}"#), r, false);
+        let j = refusal(
+            &reference,
+            &judge(),
+            &e,
+            &answer(401, r#"{"open_id":"0aliceopenid"}"#),
+            r,
+            false,
+        );
         assert_eq!(codes(&j), ["identity-leaked"]);
-        let j = refusal(&Contract::default(), &judge(), &e, &answer(302, ""), r, true);
+        let j = refusal(
+            &Contract::default(),
+            &judge(),
+            &e,
+            &answer(302, ""),
+            r,
+            true,
+        );
         assert_eq!(codes(&j), ["status-mismatch"]);
     }
 }

@@ -157,7 +157,11 @@ impl People {
         Expect {
             user: self.user.clone(),
             mobile: self.mobile.clone(),
-            foreign_ids: if smuggled { self.other.ids() } else { Vec::new() },
+            foreign_ids: if smuggled {
+                self.other.ids()
+            } else {
+                Vec::new()
+            },
             foreign_mobiles: if smuggled {
                 self.other.mobile.iter().cloned().collect()
             } else {
@@ -287,9 +291,9 @@ impl LoginRun<'_> {
                         "the first login with this code answered {}",
                         a.status
                     )),
-                    Sent::Failed(e) => {
-                        r.notes.push(format!("the first login with this code failed: {e}"))
-                    }
+                    Sent::Failed(e) => r
+                        .notes
+                        .push(format!("the first login with this code failed: {e}")),
                     Sent::Cannot => {}
                 }
                 let env = envelope().await?;
@@ -321,8 +325,12 @@ impl LoginRun<'_> {
                     );
                     return Ok((r, None));
                 };
-                let c = self.sim.auth_code(&other_app, &user.name, "auth_user").await?;
-                r.notes.push(format!("the code was issued to app {other_app}"));
+                let c = self
+                    .sim
+                    .auth_code(&other_app, &user.name, "auth_user")
+                    .await?;
+                r.notes
+                    .push(format!("the code was issued to app {other_app}"));
                 let env = envelope().await?;
                 self.send(&mut r, &c, &env, &[]).await
             }
@@ -401,7 +409,10 @@ impl LoginRun<'_> {
             }
             LoginCase::GatewaySlow => {
                 let (c, env) = (code("auth_user").await?, envelope().await?);
-                r.notes.push(format!("every gateway answer was delayed {} ms", self.slow_ms));
+                r.notes.push(format!(
+                    "every gateway answer was delayed {} ms",
+                    self.slow_ms
+                ));
                 let sent = self
                     .with_faults(
                         json!({"gateway_latency_ms": self.slow_ms}),
@@ -440,10 +451,33 @@ impl LoginRun<'_> {
         if let Sent::Answer(a) = &sent {
             let e = people.expect(false);
             let j = match case {
-                LoginCase::CodeReused => judge::refusal(contract, self.judge, &e, a, LoginRefusal::ReusedCode, false),
-                LoginCase::CodeExpired => judge::refusal(contract, self.judge, &e, a, LoginRefusal::ExpiredCode, false),
-                LoginCase::CodeOtherApp => judge::refusal(contract, self.judge, &e, a, LoginRefusal::ForeignCode, false),
-                LoginCase::GatewayBadSignature => judge::refusal(contract, self.judge, &e, a, LoginRefusal::UnverifiedAnswer, false),
+                LoginCase::CodeReused => {
+                    judge::refusal(contract, self.judge, &e, a, LoginRefusal::ReusedCode, false)
+                }
+                LoginCase::CodeExpired => judge::refusal(
+                    contract,
+                    self.judge,
+                    &e,
+                    a,
+                    LoginRefusal::ExpiredCode,
+                    false,
+                ),
+                LoginCase::CodeOtherApp => judge::refusal(
+                    contract,
+                    self.judge,
+                    &e,
+                    a,
+                    LoginRefusal::ForeignCode,
+                    false,
+                ),
+                LoginCase::GatewayBadSignature => judge::refusal(
+                    contract,
+                    self.judge,
+                    &e,
+                    a,
+                    LoginRefusal::UnverifiedAnswer,
+                    false,
+                ),
                 _ => judge::success(contract, self.judge, &e, a),
             };
             apply(&mut r, j);
@@ -561,7 +595,12 @@ pub async fn run(run: &LoginRun<'_>, cases: &[LoginCase]) -> Result<Vec<CaseResu
                 && answered
                 && e.is_crash()
             {
-                set(&mut r, vec![Finding::Crash { error: e.to_string() }]);
+                set(
+                    &mut r,
+                    vec![Finding::Crash {
+                        error: e.to_string(),
+                    }],
+                );
             }
             r
         })

@@ -75,19 +75,30 @@ impl Simulator {
         &self.base
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, SimError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, SimError> {
         let what = format!("{method} {path}");
         let err = |message: String| SimError {
             base: self.base.to_string(),
             what: what.clone(),
             message,
         };
-        let url = self.base.join(path.trim_start_matches('/')).map_err(|e| err(e.to_string()))?;
+        let url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| err(e.to_string()))?;
         let mut req = self.http.request(method.clone(), url);
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.map_err(|e| err(alipay_sim::chain_line(&e)))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| err(alipay_sim::chain_line(&e)))?;
         let status = res.status();
         let text = res.text().await.map_err(|e| err(e.to_string()))?;
         if !status.is_success() {
@@ -103,7 +114,11 @@ impl Simulator {
     /// A user of `app` (`GET /__admin/apps/{app}/users/{user}`).
     pub async fn user(&self, app: &str, user: &str) -> Result<SimUser, SimError> {
         let v = self
-            .call(Method::GET, &format!("/__admin/apps/{app}/users/{user}"), None)
+            .call(
+                Method::GET,
+                &format!("/__admin/apps/{app}/users/{user}"),
+                None,
+            )
             .await?;
         let s = |k: &str| v[k].as_str().filter(|s| !s.is_empty()).map(str::to_string);
         Ok(SimUser {
@@ -195,7 +210,11 @@ impl Simulator {
     /// The journal entries after `since` (`GET /__admin/journal?since=N`).
     pub async fn journal(&self, since: u64) -> Result<Vec<Value>, SimError> {
         let v = self
-            .call(Method::GET, &format!("/__admin/journal?since={since}"), None)
+            .call(
+                Method::GET,
+                &format!("/__admin/journal?since={since}"),
+                None,
+            )
             .await?;
         Ok(v.as_array().cloned().unwrap_or_default())
     }
@@ -216,7 +235,9 @@ impl Simulator {
 /// path's answer, a profile or the scope refusal).
 pub fn is_profile_read(entry: &Value) -> bool {
     match entry["api"].as_str() {
-        Some("gateway") => entry["answer"].get("alipay_user_info_share_response").is_some(),
+        Some("gateway") => entry["answer"]
+            .get("alipay_user_info_share_response")
+            .is_some(),
         Some("gateway.v3") => {
             let a = &entry["answer"];
             a.get("nick_name").is_some()

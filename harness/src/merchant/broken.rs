@@ -96,7 +96,7 @@ pub enum Broken {
     /// `POST /login` does not verify the gateway answer's signature.
     LoginNoVerify,
     /// `POST /login` panics when the gateway answers an HTTP error page (`.json().unwrap()`).
-    LoginCrashOn5xx,
+    LoginCrashOnGatewayError,
     /// `POST /login` treats the gateway's 20000 (busy) like a refused code (401).
     LoginBusyFinal,
     /// `POST /login` calls `alipay.user.info.share` on every login, `auth_base` included, and
@@ -112,7 +112,7 @@ impl Broken {
             Broken::LoginTrustsClient => LoginFlaw::TrustsClient,
             Broken::LoginErrorAsSuccess => LoginFlaw::ErrorAsSuccess,
             Broken::LoginNoVerify => LoginFlaw::NoVerify,
-            Broken::LoginCrashOn5xx => LoginFlaw::CrashOn5xx,
+            Broken::LoginCrashOnGatewayError => LoginFlaw::CrashOn5xx,
             Broken::LoginBusyFinal => LoginFlaw::BusyFinal,
             Broken::LoginReadsProfile => LoginFlaw::ReadsProfile,
             _ => return None,
@@ -191,7 +191,7 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::LoginTrustsClient
         | Broken::LoginErrorAsSuccess
         | Broken::LoginNoVerify
-        | Broken::LoginCrashOn5xx
+        | Broken::LoginCrashOnGatewayError
         | Broken::LoginBusyFinal
         | Broken::LoginReadsProfile => return super::reference::router(m_opener(&merchant)),
     };

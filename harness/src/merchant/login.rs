@@ -157,10 +157,7 @@ impl Login {
         .chain(biz.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        params.push((
-            "timestamp".into(),
-            alipay_sim::gateway::beijing_time(now),
-        ));
+        params.push(("timestamp".into(), alipay_sim::gateway::beijing_time(now)));
         let sign = self
             .gateway
             .app_key
@@ -250,8 +247,7 @@ impl Login {
             return Redeemed::BadSignature;
         }
         let (user_id, open_id) = (s("user_id"), s("open_id"));
-        if user_id.is_none() && open_id.is_none() && self.flaw != Some(LoginFlaw::ErrorAsSuccess)
-        {
+        if user_id.is_none() && open_id.is_none() && self.flaw != Some(LoginFlaw::ErrorAsSuccess) {
             return Redeemed::Unavailable;
         }
         Redeemed::User {
@@ -268,7 +264,9 @@ async fn login(State(l): State<Arc<Login>>, Envelope(body): Envelope) -> Respons
         return rejected("bad_request");
     };
     let (Some(code), Some(envelope)) = (
-        req.get("authCode").and_then(Value::as_str).filter(|c| !c.is_empty()),
+        req.get("authCode")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty()),
         req.get("response").and_then(Value::as_str),
     ) else {
         return rejected("bad_request");
