@@ -25,6 +25,7 @@
 //! | `secret-leaked` | the answer contains key material (its kind: the AES key, a private key, a PEM block) | `always (no key material)` |
 //! | `stack-trace` | the answer contains a stack trace | `always (no stack trace)` |
 //! | `ciphertext-echoed` | the answer echoes the case's ciphertext | `always (no ciphertext echo)` |
+//! | `identity-crossed` | the answer (body, a header or the reason phrase) names a mobile, `user_id`, `open_id` or access token that belongs to another case of the run or to one of the simulator's test users: a cross-user leak, judged critical whatever the case's severity | `always (no other user's identity)` |
 //! | `crash` | the endpoint dropped the connection on this input while answering other requests | `run rule (a crash is a failure)`, `behaviour check (uniform rejection)` |
 //! | `mobile-crossed` | parallel requests got another request's mobile | `behaviour check (distinct mobiles)` |
 //! | `answers-wrong` | some parallel answers were wrong in another way (the example's own findings are in the message) | `behaviour check (distinct mobiles)` |
@@ -46,11 +47,11 @@
 
 use std::fmt;
 
-use alipay_sim::Outcome;
+use alipay_sim::{Outcome, Severity};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::leak::SecretKind;
+use crate::leak::{IdentityKind, Owner, SecretKind};
 
 /// The rule a status is judged by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,6 +283,16 @@ pub enum Finding {
     },
     /// The answer echoes the case's ciphertext.
     CiphertextEchoed,
+    /// The answer names another user's identity: one the run handed out for another case (or
+    /// one of the simulator's test users), never sent by this case ([`crate::leak::RunLedger`]).
+    IdentityCrossed {
+        /// What kind of value.
+        kind: IdentityKind,
+        /// The value.
+        value: String,
+        /// Whom it belongs to.
+        owner: Owner,
+    },
     /// The connection dropped on this input while the endpoint answers other requests.
     Crash {
         /// The transport error, in words.
@@ -410,6 +421,7 @@ impl Finding {
             Finding::SecretLeaked { .. } => "secret-leaked",
             Finding::StackTrace { .. } => "stack-trace",
             Finding::CiphertextEchoed => "ciphertext-echoed",
+            Finding::IdentityCrossed { .. } => "identity-crossed",
             Finding::Crash { .. } | Finding::Dropped { .. } => "crash",
             Finding::MobilesCrossed { .. } => "mobile-crossed",
             Finding::AnswersWrong { .. } => "answers-wrong",
@@ -425,6 +437,16 @@ impl Finding {
             Finding::LoginAccepted { refusal, .. } => refusal.code(),
             Finding::IdentityLeaked { .. } => "identity-leaked",
             Finding::ProfileRead { .. } => "profile-read",
+        }
+    }
+
+    /// True for a cross-user leak ([`Finding::IdentityCrossed`], also inside the example of a
+    /// behaviour check): the case then counts as critical ([`severity_with`]).
+    pub fn crosses_users(&self) -> bool {
+        match self.inner() {
+            Finding::IdentityCrossed { .. } => true,
+            Finding::AnswersWrong { findings, .. } => findings.iter().any(Finding::crosses_users),
+            _ => false,
         }
     }
 
@@ -451,6 +473,7 @@ pub const CODES: &[&str] = &[
     "secret-leaked",
     "stack-trace",
     "ciphertext-echoed",
+    "identity-crossed",
     "crash",
     "mobile-crossed",
     "answers-wrong",
@@ -467,6 +490,16 @@ pub const CODES: &[&str] = &[
     "login-without-gateway",
     "profile-read",
 ];
+
+/// The severity a case with `findings` is judged at: `base`, raised to critical when one of
+/// them is a cross-user leak (another user's mobile or identity is never a minor problem).
+pub fn severity_with(base: Severity, findings: &[Finding]) -> Severity {
+    if findings.iter().any(Finding::crosses_users) {
+        Severity::Critical
+    } else {
+        base
+    }
+}
 
 /// `findings` in words, joined by `"; "` (a case's `reason`).
 pub fn words(findings: &[Finding]) -> String {
@@ -599,6 +632,10 @@ impl fmt::Display for Finding {
             Finding::CiphertextEchoed => {
                 f.write_str("always (no ciphertext echo): the answer echoes the ciphertext")
             }
+            Finding::IdentityCrossed { kind, value, owner } => write!(
+                f,
+                "always (no other user's identity): the answer names the {kind} {value}, which belongs to {owner}, not to this request: a cross-user leak (critical)"
+            ),
             Finding::Crash { error } => write!(
                 f,
                 "run rule (a crash is a failure): the endpoint answers other requests but on this one {error}; a crash on this input is judged at the case's severity"
