@@ -35,6 +35,7 @@ use crate::curl;
 use crate::delivery::Delivery;
 use crate::finding::{Finding, LoginRefusal};
 use crate::judge::{Judge, Target};
+use crate::leak::IdentityKind;
 use crate::runner::{UNREACHABLE_ATTEMPTS, Unreachable};
 use crate::transport::{Answer, HttpClient, TransportError};
 use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Verdict};
@@ -153,8 +154,9 @@ struct People {
 }
 
 impl People {
-    fn expect(&self, smuggled: bool) -> Expect {
+    fn expect(&self, case: LoginCase, smuggled: bool) -> Expect {
         Expect {
+            case_id: case.id().into(),
             user: self.user.clone(),
             mobile: self.mobile.clone(),
             foreign_ids: if smuggled {
@@ -234,7 +236,7 @@ impl LoginRun<'_> {
         let (user, other) = (&people.user, &people.other);
         let code = |scope: &'static str| self.sim.auth_code(app, &user.name, scope);
         let envelope = || self.sim.envelope(app, &user.name);
-        let success_expected = judge::expected_success(contract, &people.expect(false));
+        let success_expected = judge::expected_success(contract, &people.expect(case, false));
         let mut r = match case {
             LoginCase::CodeReused
             | LoginCase::CodeExpired
@@ -357,7 +359,7 @@ impl LoginRun<'_> {
                     return Ok((r, None));
                 }
                 if let Sent::Answer(a) = &sent {
-                    let j = judge::success(contract, self.judge, &people.expect(true), a);
+                    let j = judge::success(contract, self.judge, &people.expect(case, true), a);
                     apply(&mut r, j);
                 }
                 return Ok(settle(r, sent));
@@ -394,7 +396,7 @@ impl LoginRun<'_> {
                     )
                     .await?;
                 if let Sent::Answer(a) = &sent {
-                    let e = people.expect(false);
+                    let e = people.expect(case, false);
                     let j = judge::refusal(
                         contract,
                         self.judge,
@@ -420,7 +422,7 @@ impl LoginRun<'_> {
                     )
                     .await?;
                 if let Sent::Answer(a) = &sent {
-                    let e = people.expect(false);
+                    let e = people.expect(case, false);
                     // Waiting for the gateway (a login) and giving up on it (a refusal) are
                     // both right.
                     let j = if (200..300).contains(&a.status) {
@@ -449,7 +451,7 @@ impl LoginRun<'_> {
             }
         };
         if let Sent::Answer(a) = &sent {
-            let e = people.expect(false);
+            let e = people.expect(case, false);
             let j = match case {
                 LoginCase::CodeReused => {
                     judge::refusal(contract, self.judge, &e, a, LoginRefusal::ReusedCode, false)
@@ -486,6 +488,28 @@ impl LoginRun<'_> {
     }
 }
 
+impl LoginRun<'_> {
+    /// Records the access and refresh tokens the gateway issued since journal entry `head` as
+    /// `case`'s (a journal that cannot be read records nothing: the tokens are then only not
+    /// looked for elsewhere).
+    async fn record_tokens(&self, case: LoginCase, head: u64) {
+        let Ok(entries) = self.sim.journal(head).await else {
+            return;
+        };
+        let key = alipay_sim::gateway::response_key("alipay.system.oauth.token");
+        for e in &entries {
+            let node = &e["answer"][&key];
+            for field in ["access_token", "refresh_token"] {
+                if let Some(t) = node[field].as_str() {
+                    self.judge
+                        .ledger()
+                        .record(IdentityKind::AccessToken, t, case.id());
+                }
+            }
+        }
+    }
+}
+
 fn busy_target() -> Target<'static> {
     static BUSY: std::sync::LazyLock<Expectation> = std::sync::LazyLock::new(|| Expectation {
         outcome: Outcome::RetryLater,
@@ -494,6 +518,7 @@ fn busy_target() -> Target<'static> {
         sub_code: None,
     });
     Target {
+        case_id: LoginCase::GatewayBusy.id(),
         expected: &BUSY,
         forbidden: &[],
         ciphertext: None,
@@ -546,6 +571,29 @@ pub async fn run(run: &LoginRun<'_>, cases: &[LoginCase]) -> Result<Vec<CaseResu
             what: "alipay_user_id or open_id",
         });
     }
+    // The run's ledger: every login case logs alice in, so her ids and mobile are each case's
+    // own; bob's are a test user's (smuggled, never to come back). Access tokens are recorded
+    // per case once the gateway issued them.
+    let ledger = run.judge.ledger();
+    for &case in cases {
+        ledger.record(IdentityKind::Mobile, &mobile, case.id());
+        for (kind, v) in [
+            (IdentityKind::UserId, &user.user_id),
+            (IdentityKind::OpenId, &user.open_id),
+        ] {
+            if let Some(v) = v {
+                ledger.record(kind, v, case.id());
+            }
+        }
+    }
+    for (kind, v) in [
+        (IdentityKind::UserId, &other.user_id),
+        (IdentityKind::OpenId, &other.open_id),
+    ] {
+        if let Some(v) = v {
+            ledger.record_test_user(kind, v, &other.name);
+        }
+    }
     let people = People {
         user,
         other,
@@ -554,8 +602,14 @@ pub async fn run(run: &LoginRun<'_>, cases: &[LoginCase]) -> Result<Vec<CaseResu
     let mut done: Vec<(CaseResult, Option<TransportError>)> = Vec::new();
     let mut unreachable = Vec::new();
     for &case in cases {
-        let out = match run.case(case, &people).await {
-            Ok(out) => out,
+        let head = run.sim.journal_head().await.unwrap_or(0);
+        let out = run.case(case, &people).await;
+        run.record_tokens(case, head).await;
+        let out = match out {
+            Ok((mut r, e)) => {
+                r.severity = crate::finding::severity_with(r.severity, &r.findings);
+                (r, e)
+            }
             Err(e) => {
                 let mut r = skeleton(case, judge::expected_refusal(run.judge.contract(), true));
                 r.verdict = Verdict::Error;
