@@ -73,6 +73,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
         fix: case.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     };
     if let Some(reason) = ctx.profile.mismatch(&case.profile) {
         result.reason = reason;
@@ -144,6 +145,7 @@ fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResu
         fix: s.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     }
 }
 
