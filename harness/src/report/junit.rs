@@ -182,6 +182,7 @@ mod tests {
             fix: String::new(),
             curl: None,
             notes: Vec::new(),
+            expected_failure: None,
         };
         let xml = render(&RunReport {
             tool: "alipay-harness 0.0.0".into(),
@@ -191,6 +192,7 @@ mod tests {
             exit_code: 1,
             duration_ms: 0,
             cases: vec![case],
+            expected_not_run: Vec::new(),
         });
         assert!(
             xml.contains("&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;"),
