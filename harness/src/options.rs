@@ -13,6 +13,7 @@ use reqwest::Url;
 use crate::case::EndpointProfile;
 use crate::contract::Contract;
 use crate::delivery::Delivery;
+use crate::expected::ExpectedFailures;
 use crate::login::LoginOptions;
 use crate::select::{self, Selection};
 use crate::transport::{Limits, TlsOptions};
@@ -49,6 +50,28 @@ pub struct RunOptions {
     pub phone: bool,
     /// Login mode (`--login-endpoint`).
     pub login: Option<LoginOptions>,
+    /// Known failures (`--expected-failures`), validated against the catalogue.
+    pub expected_failures: Option<ExpectedFailures>,
+}
+
+/// Reads and validates the `--expected-failures` file against the ids of `catalogue` and the
+/// behaviour checks.
+pub fn expected_failures(
+    path: Option<&Path>,
+    catalogue: &Catalogue,
+) -> anyhow::Result<Option<ExpectedFailures>> {
+    let Some(path) = path else { return Ok(None) };
+    let known: std::collections::BTreeSet<String> = catalogue
+        .scenarios()
+        .iter()
+        .map(|s| s.id.clone())
+        .chain(
+            crate::behaviour::Check::all()
+                .iter()
+                .map(|c| c.id().to_string()),
+        )
+        .collect();
+    Ok(Some(ExpectedFailures::load(path, &known)?))
 }
 
 /// Parses and checks an endpoint URL.
@@ -145,6 +168,7 @@ impl RunOptions {
             tls: TlsOptions::default(),
             phone: true,
             login: None,
+            expected_failures: None,
         }
     }
 }

@@ -73,6 +73,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
         fix: case.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     };
     if let Some(reason) = ctx.profile.mismatch(&case.profile) {
         result.reason = reason;
@@ -144,6 +145,7 @@ fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResu
         fix: s.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     }
 }
 
@@ -160,6 +162,9 @@ impl Drop for Sealed<'_> {
 struct Gate<'a, F: FnMut(&CaseResult)> {
     answered: bool,
     held: Vec<(CaseResult, TransportError)>,
+    /// Results that sent nothing (skips) while no answer has come yet: an unreachable endpoint
+    /// must print nothing but its one error line, whichever order the cases finish in.
+    quiet: Vec<CaseResult>,
     unreachable: Vec<String>,
     results: Vec<CaseResult>,
     on_result: &'a mut F,
@@ -182,8 +187,12 @@ impl<F: FnMut(&CaseResult)> Gate<'_, F> {
                 }
                 self.emit(h);
             }
+            for q in std::mem::take(&mut self.quiet) {
+                self.emit(q);
+            }
         }
         match err {
+            None if !self.answered && r.request.is_none() => self.quiet.push(r),
             None => self.emit(r),
             Some(e) if self.answered => {
                 let mut r = r;
@@ -212,6 +221,9 @@ impl<F: FnMut(&CaseResult)> Gate<'_, F> {
         }
         for (h, _) in std::mem::take(&mut self.held) {
             self.emit(h);
+        }
+        for q in std::mem::take(&mut self.quiet) {
+            self.emit(q);
         }
         Ok(())
     }
@@ -280,6 +292,7 @@ pub async fn run_plan(
     let mut gate = Gate {
         answered: false,
         held: Vec::new(),
+        quiet: Vec::new(),
         unreachable: Vec::new(),
         results: Vec::with_capacity(total),
         on_result: &mut on_result,

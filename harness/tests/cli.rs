@@ -431,3 +431,34 @@ fn version_and_help() {
         .stderr(predicate::str::contains("SHA256"))
         .stderr(predicate::str::contains("RSA2, RSA, none"));
 }
+
+/// `--expected-failures` with an id that is no case: exit 2, one line naming the file and line,
+/// before anything is sent.
+#[test]
+fn an_unknown_expected_failure_id_is_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("xf.toml");
+    std::fs::write(
+        &file,
+        "[[expected]]\nid = \"tamper.aes.bad-padding\"\nreason = \"sdk\"\n\n[[expected]]\nid = \"tamper.aes.bad-paddin\"\nreason = \"typo\"\n",
+    )
+    .unwrap();
+    let out = harness()
+        .args(["run", "--endpoint", &closed_endpoint()])
+        .arg("--expected-failures")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--expected-failures {}:6: unknown case id \"tamper.aes.bad-paddin\"",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}

@@ -137,6 +137,7 @@ fn skeleton(check: &Check, expected: Expected) -> CaseResult {
         fix: check.fix().into(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     }
 }
 

@@ -143,6 +143,7 @@ fn skeleton(case: LoginCase, expected: crate::verdict::Expected) -> CaseResult {
         fix: case.fix().into(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     }
 }
 

@@ -18,7 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
+mod exposed;
 mod hidden;
+
+pub use self::exposed::DEBUG_HEADER;
 
 use super::MerchantConfig;
 use super::reference::{
@@ -102,6 +105,15 @@ pub enum Broken {
     /// `POST /login` calls `alipay.user.info.share` on every login, `auth_base` included, and
     /// ignores its answer.
     LoginReadsProfile,
+    /// Adds a debugging header to every refusal, `X-Debug-Decrypt: aes-128-cbc key=<base64>`,
+    /// left in from development: the body is the reference merchant's clean refusal, so a
+    /// harness that reads only bodies passes it.
+    KeyInHeader,
+    /// Keeps "the current user" in one object shared by the whole process (a `static` or a
+    /// singleton bean), set by every successful login, and describes it in final platform-error
+    /// answers (`"user":{"mobile":...}`): a user whose phone authorisation fails sees the
+    /// previous user's mobile.
+    SharedUser,
 }
 
 impl Broken {
@@ -142,10 +154,12 @@ struct Merchant {
     opener: Opener,
     /// The same without a verifier: decrypts and interprets only.
     decrypt_only: Opener,
-    /// The AES key in base64 (for [`Broken::LeakyErrors`] only).
+    /// The AES key in base64 (for [`Broken::LeakyErrors`] and [`Broken::KeyInHeader`] only).
     aes_b64: String,
     /// The one result slot of [`Broken::SharedCipher`].
     slot: Mutex<Option<Opened>>,
+    /// The "current user" of [`Broken::SharedUser`].
+    current_user: Mutex<Option<String>>,
 }
 
 type Shared = State<Arc<Merchant>>;
@@ -169,6 +183,7 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
             .unwrap_or_default(),
         opener,
         slot: Mutex::new(None),
+        current_user: Mutex::new(None),
     });
     let handler: MethodRouter<Arc<Merchant>> = match kind {
         Broken::SkipVerify => post(skip_verify),
@@ -186,6 +201,8 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::DecryptFirst => post(hidden::decrypt_first),
         Broken::CrashReset => post(hidden::crash_reset),
         Broken::RedirectErrors => post(hidden::redirect_errors),
+        Broken::KeyInHeader => post(exposed::key_in_header),
+        Broken::SharedUser => post(exposed::shared_user),
         // A login bug: the envelope endpoint is the reference's (the login route is
         // `super::login`'s, with the flaw).
         Broken::LoginTrustsClient
