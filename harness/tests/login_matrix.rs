@@ -37,6 +37,10 @@ struct Run {
 }
 
 async fn run(broken: Option<Broken>, contract: bool) -> Run {
+    run_with(broken, contract, &[]).await
+}
+
+async fn run_with(broken: Option<Broken>, contract: bool, extra: &[String]) -> Run {
     let keys = KeySet::embedded();
     let sim = Embedded::start("127.0.0.1:0".parse().unwrap(), keys.clone())
         .await
@@ -64,6 +68,7 @@ async fn run(broken: Option<Broken>, contract: bool) -> Run {
     if contract {
         args.extend(["--contract".into(), CONTRACT.into()]);
     }
+    args.extend(extra.iter().cloned());
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_alipay-harness"))
             .args(&args)
@@ -154,6 +159,114 @@ async fn the_reference_login_passes_every_case_with_and_without_the_contract() {
                 .all(|c| c["kind"] == "login")
         );
     }
+}
+
+/// The login cases travel in the JSON report (valid under the committed schema) and in JUnit
+/// like any other case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_cases_are_in_the_json_schema_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("login.xml");
+    let r = run_with(
+        Some(Broken::LoginNoVerify),
+        true,
+        &["--format".into(), format!("junit={}", junit.display())],
+    )
+    .await;
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&r.report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    for id in ALL {
+        assert!(
+            xml.contains(&format!("name=\"{id}\"")),
+            "{id} in JUnit:\n{xml}"
+        );
+    }
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("unverified-answer-accepted"), "{xml}");
+}
+
+/// Each login case's user and the tokens the gateway issued for it go into the run's ledger,
+/// owned by the case: another case's answer naming them is a cross-user leak.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_identities_and_tokens_are_recorded_in_the_run_ledger() {
+    use alipay_harness::contract::Contract;
+    use alipay_harness::delivery::Delivery;
+    use alipay_harness::judge::Judge;
+    use alipay_harness::leak::{KeyMaterial, Views};
+    use alipay_harness::login::{self, LoginCase, LoginRun, sim::Simulator};
+    use alipay_harness::transport::{HttpClient, Limits, TlsOptions};
+
+    let keys = KeySet::embedded();
+    let sim = Embedded::start("127.0.0.1:0".parse().unwrap(), keys.clone())
+        .await
+        .unwrap();
+    let merchant = spawn(MerchantConfig {
+        login: Some(LoginGateway {
+            url: sim.url().join("gateway.do").unwrap(),
+            app_id: "demo".into(),
+            app_key: keys.app.clone(),
+        }),
+        ..MerchantConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = Simulator::new(sim.url()).unwrap();
+    let judge = Judge::new(Contract::default(), KeyMaterial::from_keys(&keys));
+    let http = HttpClient::with_tls(
+        Limits {
+            timeout: std::time::Duration::from_secs(5),
+            max_answer_bytes: 65536,
+        },
+        &TlsOptions::default(),
+    )
+    .unwrap();
+    let endpoint = reqwest::Url::parse(&format!("{}login", merchant.url())).unwrap();
+    let delivery = Delivery::raw();
+    let run = LoginRun {
+        endpoint: &endpoint,
+        sim: &client,
+        app: "demo",
+        client: &http,
+        delivery: &delivery,
+        judge: &judge,
+        slow_ms: 100,
+    };
+    let results = login::run(&run, &[LoginCase::Genuine]).await.unwrap();
+    assert_eq!(results[0].verdict, alipay_harness::verdict::Verdict::Pass);
+    let journal = client.journal(0).await.unwrap();
+    let token = journal
+        .iter()
+        .find_map(|e| e["answer"]["alipay_system_oauth_token_response"]["access_token"].as_str())
+        .expect("the gateway issued a token")
+        .to_string();
+    let alice = client.user("demo", "alice").await.unwrap();
+    let open_id = alice.open_id.clone().unwrap();
+    let text = format!("{{\"token\":\"{token}\",\"open_id\":\"{open_id}\"}}");
+    let views = Views::of(&text);
+    // Crossed for any other case, the genuine login's own for it.
+    let crossed = judge
+        .ledger()
+        .crossed_in(&views, "platform.success.mainland");
+    let values: Vec<&str> = crossed.iter().map(|c| c.value.as_str()).collect();
+    assert!(
+        values.contains(&token.as_str()) && values.contains(&open_id.as_str()),
+        "{crossed:?}"
+    );
+    assert!(
+        judge
+            .ledger()
+            .crossed_in(&views, LoginCase::Genuine.id())
+            .is_empty()
+    );
+    merchant.shutdown().await.unwrap();
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
