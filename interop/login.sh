@@ -5,7 +5,8 @@
 #   bash interop/login.sh      # from any cwd; last line "N passed, M failed"; exit 1 on any failure
 #
 # 1. Installs what it needs (lib.sh: install_sdks, install_toolchains) and builds the Java, Go and
-#    PHP merchants (javac, go build with GOPROXY=off, php -l). $ALIPAY_SIM or interop/cargo-bin.sh.
+#    PHP merchants (javac, go build with GOPROXY=off, php -l). $ALIPAY_SIM and $ALIPAY_HARNESS, or
+#    interop/cargo-bin.sh builds them.
 # 2. Starts `alipay-sim serve --addr 127.0.0.1:0`.
 # 3. The official SDKs against its gateway: node/login-sdk.mjs (Node SDK: v2 exec with validateSign,
 #    v3 curl, key and certificate mode) and python/login_sdk.py (Python SDK: DefaultAlipayClient with

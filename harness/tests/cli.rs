@@ -45,6 +45,9 @@ fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
         .stdout(predicate::str::contains(
             "behaviour.concurrency.distinct-mobiles",
         ))
+        // The login cases too, against the reference merchant's POST /login.
+        .stdout(predicate::str::contains("login.code.reused"))
+        .stdout(predicate::str::contains("login.smuggled.user-id"))
         .stdout(predicate::str::contains("\x1b[").not());
 }
 
