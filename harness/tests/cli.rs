@@ -465,3 +465,67 @@ fn an_unknown_expected_failure_id_is_exit_2_naming_file_and_line() {
         "{stderr}"
     );
 }
+
+/// Login mode's own invocation errors are exit 2 with one line naming the flag: a bad URL, a
+/// template that cannot carry the code, both gateway sources, a gateway address in use, and a
+/// login endpoint nothing listens on.
+#[test]
+fn login_mode_errors_are_exit_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("t.json");
+    std::fs::write(&template, r#"{"response":"{{envelope}}"}"#).unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let closed = closed_endpoint();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--login-endpoint".into(), "not a url".into()],
+            "--login-endpoint",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--deliver".into(),
+                format!("template:{}", template.display()),
+            ],
+            "{{auth_code}}",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--simulator".into(),
+                "http://127.0.0.1:1/".into(),
+                "--gateway-listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "--simulator",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--gateway-listen".into(),
+                busy_addr.clone(),
+            ],
+            "--gateway-listen",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--gateway-listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "cannot reach",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let out = harness().arg("run").args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+    }
+    drop(busy);
+}
