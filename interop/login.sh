@@ -5,7 +5,8 @@
 #   bash interop/login.sh      # from any cwd; last line "N passed, M failed"; exit 1 on any failure
 #
 # 1. Installs what it needs (lib.sh: install_sdks, install_toolchains) and builds the Java, Go and
-#    PHP merchants (javac, go build with GOPROXY=off, php -l). $ALIPAY_SIM or interop/cargo-bin.sh.
+#    PHP merchants (javac, go build with GOPROXY=off, php -l). $ALIPAY_SIM and $ALIPAY_HARNESS, or
+#    interop/cargo-bin.sh builds them.
 # 2. Starts `alipay-sim serve --addr 127.0.0.1:0`.
 # 3. The official SDKs against its gateway: node/login-sdk.mjs (Node SDK: v2 exec with validateSign,
 #    v3 curl, key and certificate mode) and python/login_sdk.py (Python SDK: DefaultAlipayClient with
@@ -18,7 +19,11 @@
 #    ALIPAY_APP_PRIVATE_KEY) and ALIPAY_GATEWAY=<simulator>/gateway.do: login_check.py sends POST
 #    /login a genuine login (200, alice's open_id and mobile), a reused code (401 auth_code
 #    isv.code-invalid), a login while every gateway answer is mis-signed (401 gateway_signature), a
-#    good code with a forged envelope (400) and a malformed request (400).
+#    good code with a forged envelope (400) and a malformed request (400). Then the harness's own
+#    login mode against the same merchant: `alipay-harness run --login-endpoint URL/login
+#    --simulator SIM --contract harness/contracts/reference.toml`, every login.* case (genuine,
+#    auth_base, reused/expired/other-app codes, smuggled ids and mobile, busy/502/slow gateway, a
+#    mis-signed answer) must pass: one ok/FAIL line per case, "<lang>.harness.<case id>".
 # Nothing leaves 127.0.0.1. Prints the wall time of each part.
 set -uo pipefail
 
@@ -37,6 +42,9 @@ install_toolchains || finish
 sim=${ALIPAY_SIM:-}
 [ -n "$sim" ] || sim=$(bash "$here/cargo-bin.sh" alipay-sim) || { fail setup "cargo build -p alipay-sim failed"; finish; }
 [ -x "$sim" ] || { fail setup "alipay-sim not executable ('$sim')"; finish; }
+harness=${ALIPAY_HARNESS:-}
+[ -n "$harness" ] || harness=$(bash "$here/cargo-bin.sh" alipay-harness) || { fail setup "cargo build -p alipay-harness failed"; finish; }
+[ -x "$harness" ] || { fail setup "alipay-harness not executable ('$harness')"; finish; }
 built=()
 if javac -Xlint:all -Werror -d "$tmp/java" "$here/java/Merchant.java" 2>"$tmp/javac.log"; then built+=(java); else fail build.java "$(head -n 20 "$tmp/javac.log")"; fi
 if (cd "$here/go" && GOPROXY=off GOFLAGS=-mod=readonly go vet . && GOPROXY=off GOFLAGS=-mod=readonly go build -o "$tmp/go-merchant" .) 2>"$tmp/go.log"; then
@@ -108,6 +116,25 @@ for lang in node python "${built[@]}"; do
   start "$lang.merchant" bash -c 'merchant "$1"' - "$lang" || continue
   "$INTEROP_PYTHON" "$here/login_check.py" "$sim_url" "$url" "$lang" >"$tmp/$lang.login" 2>&1 ||
     echo "FAIL $lang.login: login_check.py crashed: $(tail -n 3 "$tmp/$lang.login")" >>"$tmp/$lang.login"
+  # The harness's login cases against the same merchant and simulator (it changes the
+  # simulator's faults and clock, one case at a time, and puts the faults back).
+  "$harness" run --login-endpoint "$url/login" --simulator "$sim_url" \
+    --contract "$root/harness/contracts/reference.toml" --format "json=$tmp/$lang.harness.json" \
+    >/dev/null 2>"$tmp/$lang.harness.err"
+  "$INTEROP_PYTHON" - "$tmp/$lang.harness.json" "$lang" >>"$tmp/$lang.login" 2>&1 <<'PY' ||
+import json, sys
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+cases = [c for c in report["cases"] if c["id"].startswith("login.")]
+if len(cases) < 13:
+    print("FAIL %s.harness: %d login cases in the report, expected 13" % (sys.argv[2], len(cases)))
+for c in cases:
+    if c["verdict"] == "pass":
+        print("ok %s.harness.%s" % (sys.argv[2], c["id"]))
+    else:
+        print("FAIL %s.harness.%s: %s: %s; answer %s %s" % (sys.argv[2], c["id"], c["verdict"], c["reason"],
+              c["answer"]["status"], c["answer"]["body_excerpt"][:200]))
+PY
+    echo "FAIL $lang.harness: no report ($(tail -n 3 "$tmp/$lang.harness.err"))" >>"$tmp/$lang.login"
   relay "$tmp/$lang.login"
   if grep -q '^FAIL' "$tmp/$lang.login"; then
     echo "# last lines of the $lang merchant's log:"

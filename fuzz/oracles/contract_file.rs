@@ -44,6 +44,7 @@ pub(crate) fn run(data: &[u8]) {
                     sub_code: Some("x".to_string()),
                 };
                 let target = Target {
+                    case_id: "fuzz.contract",
                     expected: &expected,
                     forbidden: &[],
                     ciphertext: None,

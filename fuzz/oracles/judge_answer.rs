@@ -116,6 +116,7 @@ pub(crate) fn run(data: &[u8]) {
     };
     let forbidden = [CANARY.to_string()];
     let target = Target {
+        case_id: "fuzz.judge",
         expected: &expected,
         forbidden: &forbidden,
         ciphertext: Some(CIPHERTEXT),

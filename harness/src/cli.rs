@@ -17,6 +17,7 @@ use crate::contract::Contract;
 use crate::delivery::{Delivery, DeliverySpec};
 use crate::judge::Judge;
 use crate::leak::KeyMaterial;
+use crate::login::{self, LoginOptions, LoginRun, SimulatorSource};
 use crate::merchant::{self, MerchantArgs};
 use crate::options::{self, RunOptions};
 use crate::plan;
@@ -94,9 +95,29 @@ pub struct RunArgs {
     #[arg(
         long,
         env = "ALIPAY_HARNESS_ENDPOINT",
-        required_unless_present = "list"
+        required_unless_present_any = ["list", "login_endpoint"]
     )]
     pub endpoint: Option<String>,
+    /// The merchant's login endpoint (login mode: the `login.*` cases), e.g.
+    /// http://127.0.0.1:8080/login; alone or beside --endpoint.
+    #[arg(long, env = "ALIPAY_HARNESS_LOGIN_ENDPOINT", value_name = "URL")]
+    pub login_endpoint: Option<String>,
+    /// Login mode: start the simulated OpenAPI gateway in-process on this address; configure
+    /// the merchant's SDK with http://ADDR/gateway.do (port 0: a free port, printed in the log).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8780",
+        conflicts_with = "simulator"
+    )]
+    pub gateway_listen: std::net::SocketAddr,
+    /// Login mode: use this running `alipay-sim serve` (its gateway, JSAPI and admin API)
+    /// instead of starting one. Its faults and clock are changed during the run.
+    #[arg(long, value_name = "URL")]
+    pub simulator: Option<String>,
+    /// Login mode: the simulator app the merchant is configured as.
+    #[arg(long, value_name = "APP", default_value = "demo")]
+    pub login_app: String,
     /// Contract file (TOML) saying how the endpoint answers each outcome.
     #[arg(long, value_name = "FILE")]
     pub contract: Option<PathBuf>,
@@ -132,7 +153,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub concurrency: u64,
     /// How the envelope is delivered: raw, json-field:NAME, form-field:NAME, query:NAME or
-    /// template:FILE ({{envelope}} JSON-string-escaped, {{envelope_raw}} as is).
+    /// template:FILE ({{envelope}} JSON-string-escaped, {{envelope_raw}} as is). Login mode
+    /// adds the auth code: field or parameter authCode, {{auth_code}} in a template, and raw
+    /// sends {"authCode": ..., "response": ...}.
     #[arg(long, default_value = "raw", value_name = "HOW")]
     pub deliver: DeliverySpec,
     /// Extra header 'Name: value' on every request (auth, cookies); repeatable.
@@ -156,6 +179,11 @@ pub struct RunArgs {
     /// Skip the behaviour checks (many requests each).
     #[arg(long)]
     pub no_behaviour: bool,
+    /// Known failures: a TOML file of `[[expected]]` tables (`id`, `reason`) for cases the
+    /// merchant fails because of a documented SDK weakness. Those cases are reported as expected
+    /// failures and do not fail the run; any that pass are reported as unexpectedly passing.
+    #[arg(long, value_name = "FILE")]
+    pub expected_failures: Option<PathBuf>,
     /// Print the selected case ids and exit without sending anything.
     #[arg(long)]
     pub list: bool,
@@ -195,12 +223,40 @@ pub struct DemoArgs {
 impl RunArgs {
     /// Validates the arguments into run options (an error here is exit 2).
     pub fn options(&self) -> anyhow::Result<RunOptions> {
-        let endpoint =
-            options::endpoint(self.endpoint.as_deref().context("--endpoint is required")?)?;
+        let login = match &self.login_endpoint {
+            None => None,
+            Some(url) => Some(LoginOptions {
+                endpoint: options::url_flag("--login-endpoint", url)?,
+                simulator: match &self.simulator {
+                    Some(s) => SimulatorSource::Running(options::url_flag("--simulator", s)?),
+                    None => SimulatorSource::Listen(self.gateway_listen),
+                },
+                app: self.login_app.clone(),
+            }),
+        };
+        let endpoint = match (&self.endpoint, &login) {
+            (Some(e), _) => options::endpoint(e)?,
+            (None, Some(l)) => l.endpoint.clone(),
+            (None, None) => anyhow::bail!("--endpoint or --login-endpoint is required"),
+        };
+        let delivery = Delivery::new(&self.deliver, &self.headers)?;
+        if login.is_some() && delivery.lacks_auth_code() {
+            anyhow::bail!(
+                "--deliver {}: the template has no {{{{auth_code}}}}, so it cannot deliver a login",
+                self.deliver
+            );
+        }
+        let catalogue = options::catalogue(self.scenarios.as_deref())?;
         Ok(RunOptions {
+            phone: self.endpoint.is_some(),
+            login,
             endpoint,
             contract: options::contract(self.contract.as_deref())?,
-            catalogue: options::catalogue(self.scenarios.as_deref())?,
+            expected_failures: options::expected_failures(
+                self.expected_failures.as_deref(),
+                &catalogue,
+            )?,
+            catalogue,
             keys: Arc::new(options::keys(self.keys.as_deref())?),
             selection: options::selection(
                 &self.cases,
@@ -215,7 +271,7 @@ impl RunArgs {
                     .context("--max-answer-bytes is too large for this platform")?,
             },
             concurrency: self.concurrency as usize,
-            delivery: Delivery::new(&self.deliver, &self.headers)?,
+            delivery,
             profile: EndpointProfile {
                 signing: self.merchant_signing,
                 aes_bits: self.merchant_aes_bits,
@@ -229,7 +285,20 @@ impl RunArgs {
 /// Runs `opts`, streaming results to `reporters`; returns the finished report.
 pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow::Result<RunReport> {
     let started = Instant::now();
-    let chosen = plan::select(&opts.catalogue, opts.behaviour, &opts.selection)?;
+    let chosen = plan::select_for(
+        &opts.catalogue,
+        opts.phone,
+        opts.behaviour,
+        opts.login.is_some(),
+        &opts.selection,
+    )?;
+    let (login_cases, chosen): (Vec<_>, Vec<_>) = chosen
+        .into_iter()
+        .partition(|l| login::LoginCase::by_id(&l.id).is_some());
+    let login_cases: Vec<login::LoginCase> = login_cases
+        .iter()
+        .filter_map(|l| login::LoginCase::by_id(&l.id))
+        .collect();
     let items = plan::build(&opts.catalogue, &chosen);
     let client = HttpClient::with_tls(opts.limits, &opts.tls)?;
     if opts.tls.insecure {
@@ -249,17 +318,25 @@ pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow:
     });
     let info = RunInfo {
         endpoint: opts.endpoint.to_string(),
-        total: items.len(),
+        total: items.len() + login_cases.len(),
         fail_on: opts.fail_on,
     };
     // Reports start with the first settled result, so an unreachable endpoint prints one line
     // (the error) and nothing else.
     let mut started_reports = false;
     let mut write_error: Option<anyhow::Error> = None;
-    let results = runner::run_plan(items, ctx, opts.concurrency, |r| {
+    let expected = opts.expected_failures.as_ref();
+    // The known failures are applied to each result as it is settled (for the streamed reports)
+    // and to the final list: the same function, so both agree.
+    let known = |r: &verdict::CaseResult| match expected {
+        Some(x) => x.apply(r),
+        None => r.clone(),
+    };
+    let results = runner::run_plan(items, Arc::clone(&ctx), opts.concurrency, |r| {
         if write_error.is_some() {
             return;
         }
+        let r = &known(r);
         if !started_reports {
             started_reports = true;
             if let Err(e) = reporters.start(&info) {
@@ -272,8 +349,42 @@ pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow:
         }
     })
     .await?;
+    let mut results: Vec<verdict::CaseResult> = results.iter().map(known).collect();
     if let Some(e) = write_error {
         return Err(e);
+    }
+    if let Some(l) = &opts.login
+        && !login_cases.is_empty()
+    {
+        let (sim, embedded) = login::simulator(l, &opts.keys).await?;
+        if let Some(e) = &embedded {
+            eprintln!(
+                "login mode: the simulated OpenAPI gateway listens on http://{}/gateway.do (app {}, TEST-ONLY keys)",
+                e.addr, l.app
+            );
+        }
+        let run = LoginRun {
+            endpoint: &l.endpoint,
+            sim: &sim,
+            app: &l.app,
+            client: &ctx.client,
+            delivery: &ctx.delivery,
+            judge: &ctx.judge,
+            slow_ms: login::slow_gateway_ms(opts.limits.timeout),
+        };
+        let login_results = login::run(&run, &login_cases).await;
+        if let Some(e) = embedded {
+            e.shutdown().await;
+        }
+        for r in &login_results? {
+            if !started_reports {
+                started_reports = true;
+                reporters.start(&info)?;
+            }
+            reporters.case(r)?;
+            results.push(r.clone());
+        }
+        results.sort_by(|a, b| a.id.cmp(&b.id));
     }
     if !started_reports {
         reporters.start(&info)?;
@@ -285,6 +396,7 @@ pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow:
         summary: Summary::of(&results),
         exit_code: verdict::exit_code(&results, opts.fail_on),
         duration_ms: started.elapsed().as_millis() as u64,
+        expected_not_run: expected.map(|x| x.not_run(&results)).unwrap_or_default(),
         cases: results,
     };
     reporters.finish(&report)?;
@@ -302,7 +414,7 @@ fn formats(output: &OutputArgs) -> Vec<FormatTarget> {
 fn list(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     let catalogue = options::catalogue(args.scenarios.as_deref())?;
     let selection = options::selection(&args.cases, &[], None, None)?;
-    let chosen = plan::select(&catalogue, true, &selection)?;
+    let chosen = plan::select_for(&catalogue, true, true, true, &selection)?;
     match args.format {
         ListFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &chosen)?;
@@ -337,7 +449,10 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
                     args.shard,
                     args.last_failed.as_deref(),
                 )?;
-                for l in plan::select(&catalogue, !args.no_behaviour, &selection)? {
+                let login = args.login_endpoint.is_some();
+                let phone = args.endpoint.is_some() || !login;
+                for l in plan::select_for(&catalogue, phone, !args.no_behaviour, login, &selection)?
+                {
                     writeln!(out, "{}", l.id)?;
                 }
                 return Ok(0);
@@ -355,12 +470,32 @@ pub async fn run_async(cli: Cli, out: &mut dyn Write, stdout_is_tty: bool) -> an
             let contract =
                 Contract::parse("<embedded>/contracts/reference.toml", REFERENCE_CONTRACT)?;
             let mut reporters = Reporters::open(&formats(&args.output), out, stdout_is_tty)?;
-            let spawned = merchant::spawn_reference().await?;
+            // The login cases too: a simulated gateway in-process, the reference merchant's
+            // POST /login calling it.
+            let keys = alipay_sim::KeySet::embedded();
+            let gateway = login::sim::Embedded::start("127.0.0.1:0".parse()?, keys.clone())
+                .await
+                .context("cannot start the simulated gateway on 127.0.0.1:0")?;
+            let spawned = merchant::spawn(merchant::MerchantConfig {
+                login: Some(merchant::login::LoginGateway {
+                    url: gateway.url().join("gateway.do")?,
+                    app_id: "demo".into(),
+                    app_key: keys.app.clone(),
+                }),
+                ..merchant::MerchantConfig::default()
+            })
+            .await?;
             let endpoint = options::endpoint(&spawned.url())?;
-            let mut opts = RunOptions::new(endpoint, contract);
+            let mut opts = RunOptions::new(endpoint.clone(), contract);
             opts.fail_on = args.output.fail_on.into();
+            opts.login = Some(LoginOptions {
+                endpoint: endpoint.join("login")?,
+                simulator: SimulatorSource::Running(gateway.url()),
+                app: "demo".into(),
+            });
             let report = execute(opts, &mut reporters).await;
             spawned.shutdown().await?;
+            gateway.shutdown().await;
             Ok(report?.exit_code)
         }
     }

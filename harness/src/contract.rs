@@ -19,6 +19,12 @@
 //! required_headers = ["Retry-After"]     # headers the answer must carry (any table)
 //! [reject]
 //! status = [400, 413]
+//! [login]                                # login mode (`run --login-endpoint`): a success
+//! status = [200]
+//! user = "/open_id"                      # JSON pointer; the auth code's user_id or open_id
+//! mobile = "/mobile"                     # JSON pointer; the envelope's mobile
+//! [login_refused]                        # a login the gateway refused (reused code, ...)
+//! status = [401]
 //! ```
 //! Every table and every key is optional: whatever is missing falls back to the default rule
 //! (see [`crate::judge`]). Unknown tables and keys are errors naming the file and the field.
@@ -88,12 +94,15 @@ pub struct Rule {
     pub equals: Vec<(String, serde_json::Value)>,
     /// Headers the answer must carry (e.g. `Retry-After`).
     pub required_headers: Vec<String>,
+    /// Pointer to the logged-in user's id, its `user_id` or `open_id` (login only).
+    pub user: Option<String>,
 }
 
 impl Rule {
     /// True when the rule reads the answer as JSON.
     pub fn reads_json(&self) -> bool {
         self.mobile.is_some()
+            || self.user.is_some()
             || self.code.is_some()
             || self.sub_code.is_some()
             || !self.equals.is_empty()
@@ -113,14 +122,20 @@ pub struct Contract {
     pub retry_later: Option<Rule>,
     /// Rejected envelope.
     pub reject: Option<Rule>,
+    /// Login mode: a successful login (`status`, `user`, `mobile`).
+    pub login: Option<Rule>,
+    /// Login mode: a login refused because the gateway refused it (`status`).
+    pub login_refused: Option<Rule>,
 }
 
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 7] = [
     "accept",
     "no_mobile",
     "platform_error",
     "retry_later",
     "reject",
+    "login",
+    "login_refused",
 ];
 
 fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -134,6 +149,8 @@ fn allowed_keys(table: &str) -> &'static [&'static str] {
         ],
         "platform_error" => &["status", "code", "sub_code", "equals", "required_headers"],
         "retry_later" => &["status", "code", "equals", "required_headers"],
+        "login" => &["status", "user", "mobile"],
+        "login_refused" => &["status"],
         _ => &["status", "equals", "required_headers"],
     }
 }
@@ -196,6 +213,8 @@ impl Contract {
                 "no_mobile" => &mut contract.no_mobile,
                 "platform_error" => &mut contract.platform_error,
                 "retry_later" => &mut contract.retry_later,
+                "login" => &mut contract.login,
+                "login_refused" => &mut contract.login_refused,
                 _ => &mut contract.reject,
             };
             *slot = Some(rule);
@@ -237,10 +256,11 @@ fn parse_rule(table: &str, t: &toml::Table) -> Result<Rule, (String, String)> {
                 }
                 rule.status = Some(statuses);
             }
-            "mobile" | "code" | "sub_code" => {
+            "mobile" | "code" | "sub_code" | "user" => {
                 let p = pointer(&field, value)?;
                 match key.as_str() {
                     "mobile" => rule.mobile = Some(p),
+                    "user" => rule.user = Some(p),
                     "code" => rule.code = Some(p),
                     _ => rule.sub_code = Some(p),
                 }
@@ -462,6 +482,31 @@ required_headers = ["Retry-After"]
             c.retry_later.unwrap().required_headers,
             vec!["Retry-After".to_string()]
         );
+    }
+
+    #[test]
+    fn login_tables_take_their_own_keys() {
+        let c = Contract::parse(
+            "c.toml",
+            "[login]\nstatus = [200]\nuser = \"/open_id\"\nmobile = \"/mobile\"\n[login_refused]\nstatus = [401]\n",
+        )
+        .unwrap();
+        let l = c.login.unwrap();
+        assert_eq!(l.user.as_deref(), Some("/open_id"));
+        assert_eq!(l.mobile.as_deref(), Some("/mobile"));
+        assert_eq!(c.login_refused.unwrap().status, Some(vec![401]));
+        for (text, field) in [
+            ("[login]\nuser = \"open_id\"\n", "login.user"),
+            ("[login]\ncode = \"/c\"\n", "login.code"),
+            ("[login_refused]\nuser = \"/u\"\n", "login_refused.user"),
+            ("[accept]\nuser = \"/u\"\n", "accept.user"),
+        ] {
+            assert_eq!(
+                Contract::parse("c.toml", text).unwrap_err().field,
+                field,
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! - `{{envelope_raw}}` is replaced by the envelope bytes unchanged (for non-JSON templates).
 //!
 //! A template must contain at least one placeholder.
+//!
+//! Login mode (`--login-endpoint`) also delivers the auth code: a template writes `{{auth_code}}`
+//! (JSON-string-escaped, like `{{envelope}}`; empty in a `my.getPhoneNumber`-only request); the
+//! other forms send it as the field or parameter `authCode` beside the envelope's, and `raw`
+//! sends `{"authCode": "<code>", "response": "<envelope>"}` ([`Delivery::prepare_login`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -223,6 +228,96 @@ impl Delivery {
             }
             Mode::Template(t) => (Some(JSON), fill_template(t, envelope).into_bytes()),
         };
+        self.finish(url, case_id, default_ct, body, case_content_type)
+    }
+
+    /// True when a template delivery has no `{{auth_code}}`, so it cannot carry a login.
+    pub fn lacks_auth_code(&self) -> bool {
+        matches!(&self.mode, Mode::Template(t) if !t.contains(AUTH_CODE))
+    }
+
+    /// Builds a login request: the auth code (`authCode`, or the template's `{{auth_code}}`)
+    /// beside the envelope, plus `extra` fields (what a client might smuggle in). `None` when
+    /// the delivery cannot carry `extra`: a template whose output is not a JSON object.
+    pub fn prepare_login(
+        &self,
+        endpoint: &Url,
+        case_id: &str,
+        auth_code: &str,
+        envelope: &str,
+        extra: &[(&str, &str)],
+    ) -> Option<PreparedRequest> {
+        let mut url = endpoint.clone();
+        let json_object = |pairs: Vec<(&str, &str)>| {
+            let mut obj = serde_json::Map::new();
+            for (k, v) in pairs.into_iter().chain(extra.iter().copied()) {
+                obj.insert(k.to_string(), serde_json::Value::String(v.into()));
+            }
+            serde_json::Value::Object(obj).to_string().into_bytes()
+        };
+        let form = |pairs: Vec<(&str, &str)>| {
+            pairs
+                .into_iter()
+                .chain(extra.iter().copied())
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+                .into_bytes()
+        };
+        let (default_ct, body): (Option<&str>, Vec<u8>) = match &self.mode {
+            Mode::Raw => (
+                Some(JSON),
+                json_object(vec![(AUTH_CODE_FIELD, auth_code), ("response", envelope)]),
+            ),
+            Mode::JsonField(name) => (
+                Some(JSON),
+                json_object(vec![(AUTH_CODE_FIELD, auth_code), (name, envelope)]),
+            ),
+            Mode::FormField(name) => (
+                Some(FORM),
+                form(vec![(AUTH_CODE_FIELD, auth_code), (name, envelope)]),
+            ),
+            Mode::Query(name) => {
+                let mut q = url.query_pairs_mut();
+                q.append_pair(AUTH_CODE_FIELD, auth_code);
+                q.append_pair(name, envelope);
+                for (k, v) in extra {
+                    q.append_pair(k, v);
+                }
+                drop(q);
+                (None, Vec::new())
+            }
+            Mode::Template(t) => {
+                let filled = fill_login_template(t, auth_code, envelope);
+                if extra.is_empty() {
+                    (Some(JSON), filled.into_bytes())
+                } else {
+                    let serde_json::Value::Object(mut obj) =
+                        serde_json::from_str::<serde_json::Value>(&filled).ok()?
+                    else {
+                        return None;
+                    };
+                    for (k, v) in extra {
+                        obj.insert(k.to_string(), serde_json::Value::String((*v).into()));
+                    }
+                    (
+                        Some(JSON),
+                        serde_json::Value::Object(obj).to_string().into_bytes(),
+                    )
+                }
+            }
+        };
+        Some(self.finish(url, case_id, default_ct, body, None))
+    }
+
+    fn finish(
+        &self,
+        url: Url,
+        case_id: &str,
+        default_ct: Option<&str>,
+        body: Vec<u8>,
+        case_content_type: Option<&str>,
+    ) -> PreparedRequest {
         let content_type = default_ct.map(|d| {
             case_content_type
                 .or(self.content_type_override.as_deref())
@@ -256,15 +351,35 @@ fn load_template(path: &Path) -> Result<String, DeliveryError> {
     Ok(text)
 }
 
-/// Fills `{{envelope}}` (JSON-string-escaped, no quotes) and `{{envelope_raw}}` (as is).
+/// The template placeholder of the auth code (login mode).
+pub const AUTH_CODE: &str = "{{auth_code}}";
+
+/// The field or parameter name of the auth code in the non-template deliveries (the name
+/// `my.getAuthCode`'s success callback gives it).
+pub const AUTH_CODE_FIELD: &str = "authCode";
+
+/// Fills `{{envelope}}` (JSON-string-escaped, no quotes) and `{{envelope_raw}}` (as is);
+/// `{{auth_code}}` becomes empty (no login in this request).
 pub fn fill_template(template: &str, envelope: &str) -> String {
-    let quoted = serde_json::Value::String(envelope.into()).to_string();
-    let escaped = &quoted[1..quoted.len() - 1];
-    // Split on the raw placeholder first so an envelope containing "{{envelope}}" is not
-    // substituted twice.
+    fill_login_template(template, "", envelope)
+}
+
+/// [`fill_template`] with `{{auth_code}}` replaced by `auth_code`, JSON-string-escaped.
+pub fn fill_login_template(template: &str, auth_code: &str, envelope: &str) -> String {
+    let escape = |s: &str| {
+        let quoted = serde_json::Value::String(s.into()).to_string();
+        quoted[1..quoted.len() - 1].to_string()
+    };
+    let escaped = escape(envelope);
+    let code = escape(auth_code);
+    // Split on the raw placeholder first, and fill the code before the envelope, so that an
+    // envelope containing a placeholder is not substituted again.
     template
         .split("{{envelope_raw}}")
-        .map(|part| part.replace("{{envelope}}", escaped))
+        .map(|part| {
+            part.replace(AUTH_CODE, &code)
+                .replace("{{envelope}}", &escaped)
+        })
         .collect::<Vec<_>>()
         .join(envelope)
 }
@@ -363,6 +478,62 @@ mod tests {
             fill_template("{{envelope}}", "{{envelope_raw}}"),
             "{{envelope_raw}}"
         );
+    }
+
+    #[test]
+    fn login_requests_carry_the_code_beside_the_envelope() {
+        let smuggle = [("user_id", "2088000000000002")];
+        let raw = Delivery::raw()
+            .prepare_login(&url(), "login.x", "c0de", ENV, &smuggle)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&raw.body).unwrap();
+        assert_eq!(v["authCode"], "c0de");
+        assert_eq!(v["response"], ENV);
+        assert_eq!(v["user_id"], "2088000000000002");
+        let d = Delivery::new(&DeliverySpec::FormField("res".into()), &[]).unwrap();
+        let r = d.prepare_login(&url(), "login.x", "c+d", "e", &[]).unwrap();
+        assert_eq!(r.body, b"authCode=c%2Bd&res=e");
+        let d = Delivery::new(&DeliverySpec::Query("res".into()), &[]).unwrap();
+        let r = d
+            .prepare_login(&url(), "login.x", "c", "e", &smuggle)
+            .unwrap();
+        assert!(
+            r.url
+                .ends_with("?app=1&authCode=c&res=e&user_id=2088000000000002"),
+            "{}",
+            r.url
+        );
+        assert_eq!(
+            fill_login_template(
+                r#"{"code":"{{auth_code}}","r":"{{envelope}}"}"#,
+                "a\"b",
+                "{{auth_code}}"
+            ),
+            r#"{"code":"a\"b","r":"{{auth_code}}"}"#
+        );
+        assert_eq!(fill_template("[{{auth_code}}]{{envelope}}", "e"), "[]e");
+    }
+
+    #[test]
+    fn a_template_that_is_not_a_json_object_cannot_smuggle() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.txt");
+        std::fs::write(&p, "code={{auth_code}}&r={{envelope}}").unwrap();
+        let d = Delivery::new(&DeliverySpec::Template(p), &[]).unwrap();
+        assert!(!d.lacks_auth_code());
+        assert!(d.prepare_login(&url(), "l.x", "c", "e", &[]).is_some());
+        assert!(
+            d.prepare_login(&url(), "l.x", "c", "e", &[("mobile", "1")])
+                .is_none()
+        );
+        let p = dir.path().join("t.json");
+        std::fs::write(&p, r#"{"r":"{{envelope}}"}"#).unwrap();
+        assert!(
+            Delivery::new(&DeliverySpec::Template(p), &[])
+                .unwrap()
+                .lacks_auth_code()
+        );
+        assert!(!Delivery::raw().lacks_auth_code());
     }
 
     #[test]

@@ -25,23 +25,33 @@
 //! | `secret-leaked` | the answer contains key material (its kind: the AES key, a private key, a PEM block) | `always (no key material)` |
 //! | `stack-trace` | the answer contains a stack trace | `always (no stack trace)` |
 //! | `ciphertext-echoed` | the answer echoes the case's ciphertext | `always (no ciphertext echo)` |
+//! | `identity-crossed` | the answer (body, a header or the reason phrase) names a mobile, `user_id`, `open_id` or access token that belongs to another case of the run or to one of the simulator's test users: a cross-user leak, judged critical whatever the case's severity | `always (no other user's identity)` |
 //! | `crash` | the endpoint dropped the connection on this input while answering other requests | `run rule (a crash is a failure)`, `behaviour check (uniform rejection)` |
 //! | `mobile-crossed` | parallel requests got another request's mobile | `behaviour check (distinct mobiles)` |
 //! | `answers-wrong` | some parallel answers were wrong in another way (the example's own findings are in the message) | `behaviour check (distinct mobiles)` |
 //! | `no-answer` | some requests of a failing behaviour check got no answer at all | `behaviour check (...)` |
 //! | `not-refused` | a forged envelope was not refused | `behaviour check (uniform rejection)` |
 //! | `rejections-differ` | forged envelopes got different rejections: an error (padding) oracle | `behaviour check (uniform rejection)` |
+//! | `identity-missing` | a login answer does not carry the auth code's user id (`user_id` or `open_id`) | `contract [login] user`, `default rule for login` |
+//! | `identity-mismatch` | a login answer carries another user's id (one smuggled into the request) | `contract [login] user`, `always (identity from the gateway)` |
+//! | `identity-leaked` | a refused login's answer still carries the user's id | `always (a refusal names no user)` |
+//! | `code-reuse-accepted` | a login with an auth code already redeemed was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `expired-code-accepted` | a login with an expired auth code was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `foreign-code-accepted` | a login with another app's auth code was answered as a success | `login rule (refuse what the gateway refused)` |
+//! | `unverified-answer-accepted` | a login was answered as a success although the gateway's answer did not verify | `login rule (verify the gateway's signature)` |
+//! | `login-without-gateway` | a login was answered as a success although the gateway gave no answer (5xx) | `login rule (no identity without the gateway)` |
+//! | `profile-read` | an `auth_base` login called `alipay.user.info.share` | `login rule (auth_base reads no profile)` |
 //!
 //! A finding about one forged envelope of the error-oracle check ([`Finding::Forged`]) has the
 //! code of the finding it wraps.
 
 use std::fmt;
 
-use alipay_sim::Outcome;
+use alipay_sim::{Outcome, Severity};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::leak::SecretKind;
+use crate::leak::{IdentityKind, Owner, SecretKind};
 
 /// The rule a status is judged by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +106,92 @@ pub struct AnswerGroup {
     pub envelopes: Vec<String>,
     /// What came back, e.g. `400 {"error":"bad_padding"}` (normalised).
     pub answers: Vec<String>,
+}
+
+/// A login the merchant must refuse, because the gateway refused it or gave nothing usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// The auth code was already redeemed.
+    ReusedCode,
+    /// The auth code had expired.
+    ExpiredCode,
+    /// The auth code was issued to another app.
+    ForeignCode,
+    /// The gateway's answer carried a signature that does not verify.
+    UnverifiedAnswer,
+    /// The gateway answered an HTTP error, not an answer.
+    NoGatewayAnswer,
+}
+
+impl LoginRefusal {
+    /// The stable finding code of a login accepted where this refusal was due.
+    pub fn code(self) -> &'static str {
+        match self {
+            LoginRefusal::ReusedCode => "code-reuse-accepted",
+            LoginRefusal::ExpiredCode => "expired-code-accepted",
+            LoginRefusal::ForeignCode => "foreign-code-accepted",
+            LoginRefusal::UnverifiedAnswer => "unverified-answer-accepted",
+            LoginRefusal::NoGatewayAnswer => "login-without-gateway",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            LoginRefusal::ReusedCode => {
+                "an auth code that was already redeemed (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::ExpiredCode => {
+                "an expired auth code (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::ForeignCode => {
+                "another app's auth code (the gateway answered 40002 isv.code-invalid)"
+            }
+            LoginRefusal::UnverifiedAnswer => {
+                "a gateway answer whose signature does not verify with the Alipay public key"
+            }
+            LoginRefusal::NoGatewayAnswer => {
+                "no gateway answer at all (the gateway's front answered an HTTP error page)"
+            }
+        }
+    }
+}
+
+/// Where a login answer's user id is looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityCheck {
+    /// Anywhere in the body (`default rule for login`).
+    Body,
+    /// At this JSON pointer (`contract [login] user`).
+    Pointer(String),
+}
+
+impl fmt::Display for IdentityCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityCheck::Body => f.write_str("default rule for login"),
+            IdentityCheck::Pointer(p) => write!(f, "contract [login] user {p}"),
+        }
+    }
+}
+
+/// The status rule of a login case: the table that decided and, from a contract, its statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginStatusRule {
+    /// `login` (a success) or `login_refused`.
+    pub table: &'static str,
+    /// The contract's statuses; `None`: the default rule (2xx for `login`, 4xx or 5xx for
+    /// `login_refused`).
+    pub allowed: Option<Vec<u16>>,
+}
+
+impl fmt::Display for LoginStatusRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.allowed, self.table) {
+            (Some(a), t) => write!(f, "contract [{t}] status: one of {a:?}"),
+            (None, "login") => f.write_str("default rule for login: a 2xx status"),
+            (None, t) => write!(f, "default rule for {t}: a 4xx or 5xx status"),
+        }
+    }
 }
 
 /// One thing wrong with an answer. See the [module docs](self) for the codes.
@@ -187,6 +283,16 @@ pub enum Finding {
     },
     /// The answer echoes the case's ciphertext.
     CiphertextEchoed,
+    /// The answer names another user's identity: one the run handed out for another case (or
+    /// one of the simulator's test users), never sent by this case ([`crate::leak::RunLedger`]).
+    IdentityCrossed {
+        /// What kind of value.
+        kind: IdentityKind,
+        /// The value.
+        value: String,
+        /// Whom it belongs to.
+        owner: Owner,
+    },
     /// The connection dropped on this input while the endpoint answers other requests.
     Crash {
         /// The transport error, in words.
@@ -247,6 +353,56 @@ pub enum Finding {
         /// What was wrong with its answer.
         finding: Box<Finding>,
     },
+    /// A login answer's status is not one its rule allows (code `status-mismatch`).
+    LoginStatus {
+        /// The rule.
+        rule: LoginStatusRule,
+        /// The status that came back.
+        got: u16,
+    },
+    /// A login answer does not carry the code's user id.
+    IdentityMissing {
+        /// Where it looked.
+        check: IdentityCheck,
+        /// The ids the gateway knows the user by (`user_id`, `open_id`).
+        wanted: Vec<String>,
+    },
+    /// A login answer carries another user's id.
+    IdentityMismatch {
+        /// Where it was found.
+        check: IdentityCheck,
+        /// The code's user's ids.
+        wanted: Vec<String>,
+        /// The other user's id found.
+        got: String,
+    },
+    /// A login answer's mobile is missing (`got: None`) or another one (code `mobile-missing` /
+    /// `mobile-mismatch`).
+    LoginMobile {
+        /// Where it looked ([`MobileCheck::Body`] or [`MobileCheck::Pointer`]).
+        check: MobileCheck,
+        /// The envelope's mobile.
+        wanted: String,
+        /// What the pointer holds, if anything.
+        got: Option<String>,
+    },
+    /// A login that had to be refused was answered as a success.
+    LoginAccepted {
+        /// Why it had to be refused.
+        refusal: LoginRefusal,
+        /// The status that came back.
+        status: u16,
+    },
+    /// A refused login's answer carries the user's id.
+    IdentityLeaked {
+        /// The id.
+        id: String,
+    },
+    /// An `auth_base` login called `alipay.user.info.share`.
+    ProfileRead {
+        /// How many calls the gateway saw.
+        calls: usize,
+    },
 }
 
 impl Finding {
@@ -265,6 +421,7 @@ impl Finding {
             Finding::SecretLeaked { .. } => "secret-leaked",
             Finding::StackTrace { .. } => "stack-trace",
             Finding::CiphertextEchoed => "ciphertext-echoed",
+            Finding::IdentityCrossed { .. } => "identity-crossed",
             Finding::Crash { .. } | Finding::Dropped { .. } => "crash",
             Finding::MobilesCrossed { .. } => "mobile-crossed",
             Finding::AnswersWrong { .. } => "answers-wrong",
@@ -272,6 +429,24 @@ impl Finding {
             Finding::NotRefused { .. } => "not-refused",
             Finding::RejectionsDiffer { .. } => "rejections-differ",
             Finding::Forged { finding, .. } => finding.code(),
+            Finding::LoginStatus { .. } => "status-mismatch",
+            Finding::IdentityMissing { .. } => "identity-missing",
+            Finding::IdentityMismatch { .. } => "identity-mismatch",
+            Finding::LoginMobile { got: None, .. } => "mobile-missing",
+            Finding::LoginMobile { got: Some(_), .. } => "mobile-mismatch",
+            Finding::LoginAccepted { refusal, .. } => refusal.code(),
+            Finding::IdentityLeaked { .. } => "identity-leaked",
+            Finding::ProfileRead { .. } => "profile-read",
+        }
+    }
+
+    /// True for a cross-user leak ([`Finding::IdentityCrossed`], also inside the example of a
+    /// behaviour check): the case then counts as critical ([`severity_with`]).
+    pub fn crosses_users(&self) -> bool {
+        match self.inner() {
+            Finding::IdentityCrossed { .. } => true,
+            Finding::AnswersWrong { findings, .. } => findings.iter().any(Finding::crosses_users),
+            _ => false,
         }
     }
 
@@ -298,13 +473,33 @@ pub const CODES: &[&str] = &[
     "secret-leaked",
     "stack-trace",
     "ciphertext-echoed",
+    "identity-crossed",
     "crash",
     "mobile-crossed",
     "answers-wrong",
     "no-answer",
     "not-refused",
     "rejections-differ",
+    "identity-missing",
+    "identity-mismatch",
+    "identity-leaked",
+    "code-reuse-accepted",
+    "expired-code-accepted",
+    "foreign-code-accepted",
+    "unverified-answer-accepted",
+    "login-without-gateway",
+    "profile-read",
 ];
+
+/// The severity a case with `findings` is judged at: `base`, raised to critical when one of
+/// them is a cross-user leak (another user's mobile or identity is never a minor problem).
+pub fn severity_with(base: Severity, findings: &[Finding]) -> Severity {
+    if findings.iter().any(Finding::crosses_users) {
+        Severity::Critical
+    } else {
+        base
+    }
+}
 
 /// `findings` in words, joined by `"; "` (a case's `reason`).
 pub fn words(findings: &[Finding]) -> String {
@@ -437,6 +632,10 @@ impl fmt::Display for Finding {
             Finding::CiphertextEchoed => {
                 f.write_str("always (no ciphertext echo): the answer echoes the ciphertext")
             }
+            Finding::IdentityCrossed { kind, value, owner } => write!(
+                f,
+                "always (no other user's identity): the answer names the {kind} {value}, which belongs to {owner}, not to this request: a cross-user leak (critical)"
+            ),
             Finding::Crash { error } => write!(
                 f,
                 "run rule (a crash is a failure): the endpoint answers other requests but on this one {error}; a crash on this input is judged at the case's severity"
@@ -489,6 +688,60 @@ impl fmt::Display for Finding {
                 )
             }
             Finding::Forged { variant, finding } => write!(f, "({variant}) {finding}"),
+            Finding::LoginStatus { rule, got } => {
+                write!(f, "{rule}: the answer's status is {got}")
+            }
+            Finding::IdentityMissing { check, wanted } => write!(
+                f,
+                "{check}: the answer does not carry the auth code's user (its ids at the gateway: {})",
+                wanted.join(", ")
+            ),
+            Finding::IdentityMismatch { check, wanted, got } => write!(
+                f,
+                "{check}: the answer carries {got:?}, another user's id sent beside the code, instead of the code's user ({}): identity must come from the gateway, never from the client",
+                wanted.join(", ")
+            ),
+            Finding::LoginMobile {
+                check,
+                wanted,
+                got: None,
+            } => match check {
+                MobileCheck::Pointer(p) => write!(
+                    f,
+                    "contract [login] mobile: {p} is missing or not a string, expected {wanted:?}"
+                ),
+                _ => write!(
+                    f,
+                    "default rule for login: the answer does not contain the envelope's mobile {wanted}"
+                ),
+            },
+            Finding::LoginMobile {
+                check,
+                wanted,
+                got: Some(got),
+            } => match check {
+                MobileCheck::Pointer(p) => write!(
+                    f,
+                    "contract [login] mobile: {p} is {got:?}, expected the envelope's {wanted:?}"
+                ),
+                _ => write!(
+                    f,
+                    "default rule for login: the answer carries {got:?}, expected the envelope's mobile {wanted:?}"
+                ),
+            },
+            Finding::LoginAccepted { refusal, status } => write!(
+                f,
+                "a login with {} was answered {status} as a success; it must be refused",
+                refusal.words()
+            ),
+            Finding::IdentityLeaked { id } => write!(
+                f,
+                "always (a refusal names no user): the refusal carries the user id {id:?}"
+            ),
+            Finding::ProfileRead { calls } => write!(
+                f,
+                "login rule (auth_base reads no profile): the merchant called alipay.user.info.share {calls} time(s) for an auth_base login (the user consented to no profile)"
+            ),
         }
     }
 }

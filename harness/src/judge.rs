@@ -13,15 +13,18 @@
 //!
 //! Always, whatever the contract ([`crate::leak`] reads the answer in every disguise): the body
 //! must be readable (a `Content-Encoding` the harness cannot decode is a failure, not a pass),
-//! and must not contain a forbidden mobile (a tamper case's canary, another request's mobile),
-//! key material (the AES key, a private key, a PEM block), a stack trace, or the case's
-//! ciphertext.
+//! and no part of the answer (body, header values, the status line's reason phrase) may contain
+//! a forbidden mobile (a tamper case's canary, another request's mobile), another user's
+//! identity (one the run's [`RunLedger`] recorded for another case or a test user), key material
+//! (the AES key, a private key, a PEM block), a stack trace, or the case's ciphertext.
+
+use std::sync::Arc;
 
 use alipay_sim::{Expectation, Outcome};
 
 use crate::contract::{Contract, Rule};
 use crate::finding::{CodeField, Finding, MobileCheck, StatusRule};
-use crate::leak::{KeyMaterial, STACK_MARKERS, Secret, SecretKind, Views, stack_frame};
+use crate::leak::{KeyMaterial, RunLedger, STACK_MARKERS, Secret, SecretKind, Views, stack_frame};
 use crate::verdict::{Expected, Verdict};
 
 pub use crate::transport::Answer;
@@ -29,6 +32,9 @@ pub use crate::transport::Answer;
 /// What one case expects of one answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
+    /// The id of the case (or behaviour check) the answer belongs to: the identities the run's
+    /// ledger recorded for it are its own, every other one is crossed.
+    pub case_id: &'a str,
     /// The expected class.
     pub expected: &'a Expectation,
     /// Mobiles that must not appear.
@@ -79,6 +85,7 @@ impl Judgement {
 pub struct Judge {
     contract: Contract,
     keys: KeyMaterial,
+    ledger: Arc<RunLedger>,
 }
 
 fn default_status_ok(outcome: Outcome, status: u16) -> bool {
@@ -127,9 +134,24 @@ struct RuleCheck {
 }
 
 impl Judge {
-    /// A judge with `contract` that knows the merchant's `keys`.
+    /// A judge with `contract` that knows the merchant's `keys`, with a run ledger that holds
+    /// the simulator's test users ([`RunLedger::with_test_users`]).
     pub fn new(contract: Contract, keys: KeyMaterial) -> Self {
-        Self { contract, keys }
+        Self::with_ledger(contract, keys, Arc::new(RunLedger::with_test_users()))
+    }
+
+    /// A judge with `contract`, the merchant's `keys` and the run's `ledger`.
+    pub fn with_ledger(contract: Contract, keys: KeyMaterial, ledger: Arc<RunLedger>) -> Self {
+        Self {
+            contract,
+            keys,
+            ledger,
+        }
+    }
+
+    /// The run's ledger of identities: record every value handed out before sending it.
+    pub fn ledger(&self) -> &RunLedger {
+        &self.ledger
     }
 
     /// The key material this judge looks for (also used to redact excerpts).
@@ -226,17 +248,19 @@ impl Judge {
     /// `always (...)` part of [`Judge::judge`], for checks that judge status and content their
     /// own way.
     pub fn always_findings(&self, target: &Target<'_>, answer: &Answer) -> Vec<Finding> {
-        self.always(
-            target,
-            answer,
-            &Views::of(&String::from_utf8_lossy(&answer.body)),
-        )
+        self.always(target, answer)
     }
 
-    /// The findings every answer is checked for, whatever its case and contract.
-    fn always(&self, target: &Target<'_>, answer: &Answer, views: &Views) -> Vec<Finding> {
+    /// The findings every answer is checked for, whatever its case and contract, in every part
+    /// of the answer: the body, the header values and the reason phrase.
+    fn always(&self, target: &Target<'_>, answer: &Answer) -> Vec<Finding> {
         let mut found = Vec::new();
         let body = String::from_utf8_lossy(&answer.body);
+        let views = &Views::of_answer(
+            &body,
+            answer.headers.iter().map(|(_, v)| v.as_str()),
+            answer.reason.as_deref(),
+        );
         if let Some(why) = &answer.undecodable {
             found.push(Finding::Undecodable { why: why.clone() });
         }
@@ -245,14 +269,31 @@ impl Judge {
                 found.push(Finding::MobileLeaked { mobile: m.clone() });
             }
         }
+        for c in self.ledger.crossed_in(views, target.case_id) {
+            // A forbidden mobile is already reported as leaked; the expected one is this case's.
+            if !target.forbidden.contains(&c.value)
+                && target.expected.mobile.as_deref() != Some(c.value.as_str())
+            {
+                found.push(Finding::IdentityCrossed {
+                    kind: c.kind,
+                    value: c.value,
+                    owner: c.owner,
+                });
+            }
+        }
         if let Some(kind) = self.keys.found_in(views) {
             found.push(Finding::SecretLeaked { kind });
         }
-        let marker = STACK_MARKERS
-            .iter()
-            .find(|m| body.contains(**m))
-            .copied()
-            .or_else(|| stack_frame(&body));
+        let parts = std::iter::once(&*body)
+            .chain(answer.headers.iter().map(|(_, v)| v.as_str()))
+            .chain(answer.reason.as_deref());
+        let marker = parts.into_iter().find_map(|part| {
+            STACK_MARKERS
+                .iter()
+                .find(|m| part.contains(**m))
+                .copied()
+                .or_else(|| stack_frame(part))
+        });
         if let Some(m) = marker {
             found.push(Finding::StackTrace {
                 marker: m.trim().to_string(),
@@ -270,7 +311,7 @@ impl Judge {
     pub fn judge(&self, target: &Target<'_>, answer: &Answer) -> Judgement {
         let body = String::from_utf8_lossy(&answer.body);
         let views = Views::of(&body);
-        let always = self.always(target, answer, &views);
+        let always = self.always(target, answer);
         let e = target.expected;
         let primary = self.outcome_rule(e, answer, &body, &views);
 

@@ -23,8 +23,10 @@
 //! | secrets, stack traces and their disguises in answers, redaction | [`leak`] |
 //! | many-request checks (distinct mobiles, padding oracle) | [`behaviour`] |
 //! | results and exit codes | [`verdict`] |
+//! | known failures (`--expected-failures`) | [`expected`] |
 //! | terminal, JSON and JUnit reports; the curl that reproduces a request | [`report`], [`curl`] |
 //! | the reference merchant (`merchant`, `demo`) and the deliberately broken ones | [`merchant`] |
+//! | login mode (`--login-endpoint`): the simulated gateway, the `login.*` cases | [`login`] |
 
 pub mod behaviour;
 pub mod case;
@@ -33,9 +35,11 @@ pub mod context;
 pub mod contract;
 pub mod curl;
 pub mod delivery;
+pub mod expected;
 pub mod finding;
 pub mod judge;
 pub mod leak;
+pub mod login;
 pub mod merchant;
 pub mod options;
 pub mod plan;

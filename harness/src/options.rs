@@ -13,6 +13,8 @@ use reqwest::Url;
 use crate::case::EndpointProfile;
 use crate::contract::Contract;
 use crate::delivery::Delivery;
+use crate::expected::ExpectedFailures;
+use crate::login::LoginOptions;
 use crate::select::{self, Selection};
 use crate::transport::{Limits, TlsOptions};
 
@@ -43,13 +45,45 @@ pub struct RunOptions {
     pub behaviour: bool,
     /// How HTTPS certificates are trusted.
     pub tls: TlsOptions,
+    /// Run the `my.getPhoneNumber` catalogue and behaviour checks against `endpoint` (false when
+    /// only `--login-endpoint` was given).
+    pub phone: bool,
+    /// Login mode (`--login-endpoint`).
+    pub login: Option<LoginOptions>,
+    /// Known failures (`--expected-failures`), validated against the catalogue.
+    pub expected_failures: Option<ExpectedFailures>,
+}
+
+/// Reads and validates the `--expected-failures` file against the ids of `catalogue` and the
+/// behaviour checks.
+pub fn expected_failures(
+    path: Option<&Path>,
+    catalogue: &Catalogue,
+) -> anyhow::Result<Option<ExpectedFailures>> {
+    let Some(path) = path else { return Ok(None) };
+    let known: std::collections::BTreeSet<String> = catalogue
+        .scenarios()
+        .iter()
+        .map(|s| s.id.clone())
+        .chain(
+            crate::behaviour::Check::all()
+                .iter()
+                .map(|c| c.id().to_string()),
+        )
+        .collect();
+    Ok(Some(ExpectedFailures::load(path, &known)?))
 }
 
 /// Parses and checks an endpoint URL.
 pub fn endpoint(text: &str) -> anyhow::Result<Url> {
-    let url = Url::parse(text).with_context(|| format!("--endpoint {text:?} is not a URL"))?;
+    url_flag("--endpoint", text)
+}
+
+/// Parses and checks an http(s) URL given to `flag`.
+pub fn url_flag(flag: &str, text: &str) -> anyhow::Result<Url> {
+    let url = Url::parse(text).with_context(|| format!("{flag} {text:?} is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!("--endpoint {text:?}: expected an http:// or https:// URL with a host");
+        bail!("{flag} {text:?}: expected an http:// or https:// URL with a host");
     }
     Ok(url)
 }
@@ -132,6 +166,9 @@ impl RunOptions {
             profile: EndpointProfile::STANDARD,
             behaviour: true,
             tls: TlsOptions::default(),
+            phone: true,
+            login: None,
+            expected_failures: None,
         }
     }
 }

@@ -35,17 +35,38 @@ pub struct Listed {
 
 /// Every case known to the harness, sorted by id.
 pub fn listing(catalogue: &Catalogue, behaviour: bool) -> Vec<Listed> {
-    let mut all: Vec<Listed> = catalogue
-        .scenarios()
-        .iter()
-        .map(|s| Listed {
-            id: s.id.clone(),
-            kind: s.kind().into(),
-            severity: s.severity,
-            bug_class: s.bug_class,
-            title: s.title.clone(),
-        })
-        .collect();
+    listing_for(catalogue, true, behaviour, false)
+}
+
+/// The cases of the modes asked for: the catalogue (`phone`), the behaviour checks, the login
+/// cases ([`crate::login`]); sorted by id.
+pub fn listing_for(
+    catalogue: &Catalogue,
+    phone: bool,
+    behaviour: bool,
+    login: bool,
+) -> Vec<Listed> {
+    let mut all: Vec<Listed> = Vec::new();
+    if login {
+        all.extend(crate::login::LoginCase::ALL.iter().map(|c| Listed {
+            id: c.id().into(),
+            kind: CaseKind::Login,
+            severity: c.severity(),
+            bug_class: c.bug_class(),
+            title: c.title().into(),
+        }));
+    }
+    if !phone {
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        return all;
+    }
+    all.extend(catalogue.scenarios().iter().map(|s| Listed {
+        id: s.id.clone(),
+        kind: s.kind().into(),
+        severity: s.severity,
+        bug_class: s.bug_class,
+        title: s.title.clone(),
+    }));
     if behaviour {
         all.extend(Check::all().into_iter().map(|c| Listed {
             id: c.id().into(),
@@ -65,7 +86,18 @@ pub fn select(
     behaviour: bool,
     selection: &Selection,
 ) -> Result<Vec<Listed>, SelectError> {
-    let all = listing(catalogue, behaviour);
+    select_for(catalogue, true, behaviour, false, selection)
+}
+
+/// [`select`] over [`listing_for`].
+pub fn select_for(
+    catalogue: &Catalogue,
+    phone: bool,
+    behaviour: bool,
+    login: bool,
+    selection: &Selection,
+) -> Result<Vec<Listed>, SelectError> {
+    let all = listing_for(catalogue, phone, behaviour, login);
     let ids: Vec<String> = all.iter().map(|l| l.id.clone()).collect();
     let chosen = selection.apply(&ids)?;
     Ok(all

@@ -43,11 +43,15 @@ pub struct Unreachable {
     pub first: String,
 }
 
-/// Runs one catalogue case; also returns the transport error, when there was one.
+/// Runs one catalogue case; also returns the transport error, when there was one. The case's
+/// users are recorded in the run's ledger first ([`crate::leak::RunLedger::record_built`]; a
+/// no-op when [`run_plan`] already did).
 pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<TransportError>) {
+    ctx.judge.ledger().record_built(case);
     let forbidden: Vec<String> = case.canary.iter().cloned().collect();
     let ciphertext = echo_ciphertext(case);
     let target = Target {
+        case_id: &case.id,
         expected: &case.expected,
         forbidden: &forbidden,
         ciphertext: ciphertext.as_deref(),
@@ -69,6 +73,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
         fix: case.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     };
     if let Some(reason) = ctx.profile.mismatch(&case.profile) {
         result.reason = reason;
@@ -88,6 +93,7 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
     match answer {
         Ok(a) => {
             let j = ctx.judge.judge(&target, &a);
+            result.severity = crate::finding::severity_with(result.severity, &j.findings);
             result.answer.status = Some(a.status);
             result.answer.body_excerpt = excerpt(&ctx.judge, &a.body);
             result.verdict = j.verdict;
@@ -139,6 +145,16 @@ fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResu
         fix: s.remediation.clone(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
+    }
+}
+
+/// Counts one case as sealed when dropped.
+struct Sealed<'a>(&'a tokio::sync::watch::Sender<usize>);
+
+impl Drop for Sealed<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -146,6 +162,9 @@ fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResu
 struct Gate<'a, F: FnMut(&CaseResult)> {
     answered: bool,
     held: Vec<(CaseResult, TransportError)>,
+    /// Results that sent nothing (skips) while no answer has come yet: an unreachable endpoint
+    /// must print nothing but its one error line, whichever order the cases finish in.
+    quiet: Vec<CaseResult>,
     unreachable: Vec<String>,
     results: Vec<CaseResult>,
     on_result: &'a mut F,
@@ -168,8 +187,12 @@ impl<F: FnMut(&CaseResult)> Gate<'_, F> {
                 }
                 self.emit(h);
             }
+            for q in std::mem::take(&mut self.quiet) {
+                self.emit(q);
+            }
         }
         match err {
+            None if !self.answered && r.request.is_none() => self.quiet.push(r),
             None => self.emit(r),
             Some(e) if self.answered => {
                 let mut r = r;
@@ -199,6 +222,9 @@ impl<F: FnMut(&CaseResult)> Gate<'_, F> {
         for (h, _) in std::mem::take(&mut self.held) {
             self.emit(h);
         }
+        for q in std::mem::take(&mut self.quiet) {
+            self.emit(q);
+        }
         Ok(())
     }
 }
@@ -213,6 +239,21 @@ pub async fn run_plan(
     mut on_result: impl FnMut(&CaseResult),
 ) -> Result<Vec<CaseResult>, Unreachable> {
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+    // Every identity of the run is in the ledger before the first request is sent: the behaviour
+    // checks' now, each case's once sealed (all cases wait for the last seal), so an answer that
+    // names any user of the run is caught whichever case it belongs to and whenever it arrives.
+    for item in &items {
+        if let Item::Behaviour(check) = item {
+            for m in check.mobiles() {
+                ctx.judge
+                    .ledger()
+                    .record(crate::leak::IdentityKind::Mobile, &m, check.id());
+            }
+        }
+    }
+    let cases = items.iter().filter(|i| matches!(i, Item::Case(_))).count();
+    let (unsealed, _) = tokio::sync::watch::channel(cases);
+    let unsealed = Arc::new(unsealed);
     let mut set: JoinSet<(CaseResult, Option<TransportError>)> = JoinSet::new();
     let mut checks = Vec::new();
     let mut tasks = std::collections::HashMap::new();
@@ -222,14 +263,25 @@ pub async fn run_plan(
             Item::Case(scenario) => {
                 let ctx = Arc::clone(&ctx);
                 let sem = Arc::clone(&semaphore);
+                let unsealed = Arc::clone(&unsealed);
                 let meta = (*scenario).clone();
                 let handle = set.spawn(async move {
+                    let case = {
+                        let _permit = sem.acquire().await.expect("the semaphore is never closed");
+                        // Counts this case as sealed when dropped, even if sealing panics.
+                        let _sealed = Sealed(&unsealed);
+                        // Sealing (an RSA signature) happens here, on a worker, in parallel.
+                        let case = scenario.build(&ctx.keys);
+                        ctx.judge.ledger().record_built(&case);
+                        case
+                    };
+                    let mut all_sealed = unsealed.subscribe();
+                    // Err: the sender is gone, which cannot happen while this task holds it.
+                    let _ = all_sealed.wait_for(|n| *n == 0).await;
                     let _permit = sem
                         .acquire_owned()
                         .await
                         .expect("the semaphore is never closed");
-                    // Sealing (an RSA signature) happens here, on a worker, in parallel.
-                    let case = scenario.build(&ctx.keys);
                     run_case(&case, &ctx).await
                 });
                 tasks.insert(handle.id(), meta);
@@ -240,6 +292,7 @@ pub async fn run_plan(
     let mut gate = Gate {
         answered: false,
         held: Vec::new(),
+        quiet: Vec::new(),
         unreachable: Vec::new(),
         results: Vec::with_capacity(total),
         on_result: &mut on_result,

@@ -24,6 +24,12 @@ pub enum Verdict {
     Error,
     /// The case does not apply to the endpoint's declared configuration.
     Skip,
+    /// The case failed, and `--expected-failures` lists it (a documented weakness of the SDK the
+    /// merchant stands on): reported, but it does not fail the run.
+    ExpectedFailure,
+    /// The case passed although `--expected-failures` lists it: the entry can go. Reported; it
+    /// does not fail the run.
+    UnexpectedPass,
 }
 
 impl fmt::Display for Verdict {
@@ -33,6 +39,8 @@ impl fmt::Display for Verdict {
             Verdict::Fail => "fail",
             Verdict::Error => "error",
             Verdict::Skip => "skip",
+            Verdict::ExpectedFailure => "expected_failure",
+            Verdict::UnexpectedPass => "unexpected_pass",
         })
     }
 }
@@ -47,6 +55,8 @@ pub enum CaseKind {
     Tamper,
     /// A behaviour check across many requests (`behaviour.*`).
     Behaviour,
+    /// A login case against `--login-endpoint` (`login.*`, [`crate::login`]).
+    Login,
 }
 
 impl From<Kind> for CaseKind {
@@ -64,6 +74,7 @@ impl fmt::Display for CaseKind {
             CaseKind::Platform => "platform",
             CaseKind::Tamper => "tamper",
             CaseKind::Behaviour => "behaviour",
+            CaseKind::Login => "login",
         })
     }
 }
@@ -135,6 +146,9 @@ pub struct CaseResult {
     /// Observations that are not part of the verdict (e.g. the error-oracle check's timing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The reason `--expected-failures` gives for expecting this case to fail, when it lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
 }
 
 impl CaseResult {
@@ -168,6 +182,12 @@ pub struct Summary {
     pub errors: usize,
     /// Skipped (not applicable to the endpoint).
     pub skipped: usize,
+    /// Failed as `--expected-failures` expects (not failures of the run).
+    #[serde(default)]
+    pub expected_failures: usize,
+    /// Passed although `--expected-failures` lists them.
+    #[serde(default)]
+    pub unexpected_passes: usize,
 }
 
 impl Summary {
@@ -183,6 +203,8 @@ impl Summary {
                 Verdict::Fail => s.failed += 1,
                 Verdict::Error => s.errors += 1,
                 Verdict::Skip => s.skipped += 1,
+                Verdict::ExpectedFailure => s.expected_failures += 1,
+                Verdict::UnexpectedPass => s.unexpected_passes += 1,
             }
         }
         s
@@ -223,6 +245,7 @@ mod tests {
             fix: String::new(),
             curl: None,
             notes: Vec::new(),
+            expected_failure: None,
         }
     }
 
@@ -259,11 +282,16 @@ mod tests {
             result(Verdict::Error, Severity::Low),
             result(Verdict::Skip, Severity::Low),
             result(Verdict::Skip, Severity::Low),
+            result(Verdict::ExpectedFailure, Severity::Critical),
+            result(Verdict::UnexpectedPass, Severity::Critical),
         ];
         let s = Summary::of(&rs);
         assert_eq!(
             (s.total, s.passed, s.failed, s.errors, s.skipped),
-            (5, 1, 1, 1, 2)
+            (7, 1, 1, 1, 2)
         );
+        assert_eq!((s.expected_failures, s.unexpected_passes), (1, 1));
+        // Neither counts against --fail-on.
+        assert_eq!(exit_code(&rs[5..], Severity::Low), 0);
     }
 }

@@ -45,6 +45,9 @@ fn demo_passes_with_exit_0_and_no_ansi_when_piped() {
         .stdout(predicate::str::contains(
             "behaviour.concurrency.distinct-mobiles",
         ))
+        // The login cases too, against the reference merchant's POST /login.
+        .stdout(predicate::str::contains("login.code.reused"))
+        .stdout(predicate::str::contains("login.smuggled.user-id"))
         .stdout(predicate::str::contains("\x1b[").not());
 }
 
@@ -252,9 +255,29 @@ fn list_and_run_list_show_ids() {
             .all(|id| id.starts_with("tamper.signature.") && !id.ends_with("bit-flip"))
     );
 
+    // `list` shows every mode's ids: the login cases too (`run --list` shows them only in
+    // login mode).
     let text = listed(&["list"]);
-    assert_eq!(text.len(), all.len());
+    let login = listed(&[
+        "run",
+        "--list",
+        "--login-endpoint",
+        "http://127.0.0.1:1/login",
+    ]);
+    assert_eq!(login.len(), 13);
+    assert!(login.iter().all(|id| id.starts_with("login.")));
+    assert!(!all.iter().any(|id| id.starts_with("login.")));
+    assert_eq!(text.len(), all.len() + login.len());
     assert!(text[0].starts_with(&all[0]));
+    let both = listed(&[
+        "run",
+        "--list",
+        "--endpoint",
+        "http://127.0.0.1:1/",
+        "--login-endpoint",
+        "http://127.0.0.1:1/login",
+    ]);
+    assert_eq!(both.len(), text.len());
     let out = harness()
         .args(["list", "--format", "json", "--cases", "platform.*"])
         .assert()
@@ -283,6 +306,22 @@ fn landed_behaviour_ids_are_never_removed() {
         assert!(
             all.iter().any(|a| a == id),
             "landed behaviour id {id} was removed"
+        );
+    }
+}
+
+/// Login case ids, like catalogue ids, are never removed or renamed.
+#[test]
+fn landed_login_ids_are_never_removed() {
+    let all = listed(&["list"]);
+    for id in include_str!("landed-login-ids.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            all.iter().any(|a| a.split_whitespace().next() == Some(id)),
+            "landed login id {id} was removed"
         );
     }
 }
@@ -394,4 +433,99 @@ fn version_and_help() {
         .code(2)
         .stderr(predicate::str::contains("SHA256"))
         .stderr(predicate::str::contains("RSA2, RSA, none"));
+}
+
+/// `--expected-failures` with an id that is no case: exit 2, one line naming the file and line,
+/// before anything is sent.
+#[test]
+fn an_unknown_expected_failure_id_is_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("xf.toml");
+    std::fs::write(
+        &file,
+        "[[expected]]\nid = \"tamper.aes.bad-padding\"\nreason = \"sdk\"\n\n[[expected]]\nid = \"tamper.aes.bad-paddin\"\nreason = \"typo\"\n",
+    )
+    .unwrap();
+    let out = harness()
+        .args(["run", "--endpoint", &closed_endpoint()])
+        .arg("--expected-failures")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--expected-failures {}:6: unknown case id \"tamper.aes.bad-paddin\"",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// Login mode's own invocation errors are exit 2 with one line naming the flag: a bad URL, a
+/// template that cannot carry the code, both gateway sources, a gateway address in use, and a
+/// login endpoint nothing listens on.
+#[test]
+fn login_mode_errors_are_exit_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("t.json");
+    std::fs::write(&template, r#"{"response":"{{envelope}}"}"#).unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let closed = closed_endpoint();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--login-endpoint".into(), "not a url".into()],
+            "--login-endpoint",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--deliver".into(),
+                format!("template:{}", template.display()),
+            ],
+            "{{auth_code}}",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--simulator".into(),
+                "http://127.0.0.1:1/".into(),
+                "--gateway-listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "--simulator",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--gateway-listen".into(),
+                busy_addr.clone(),
+            ],
+            "--gateway-listen",
+        ),
+        (
+            vec![
+                "--login-endpoint".into(),
+                closed.clone(),
+                "--gateway-listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "cannot reach",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let out = harness().arg("run").args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+    }
+    drop(busy);
 }

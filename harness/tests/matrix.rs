@@ -40,7 +40,30 @@ async fn run(cfg: MerchantConfig, extra: &[&str]) -> Run {
 /// Runs the harness binary against `cfg` with `extra` flags, with or without the reference
 /// contract (without it, the default rules judge).
 async fn run_with(cfg: MerchantConfig, extra: &[&str], contract: bool) -> Run {
+    run_primed(cfg, extra, contract, &[]).await
+}
+
+/// [`run_with`], after sending the merchant the genuine envelopes of the catalogue cases
+/// `prime` (a user who logged in before the run).
+async fn run_primed(cfg: MerchantConfig, extra: &[&str], contract: bool, prime: &[&str]) -> Run {
     let merchant = spawn(cfg).await.expect("merchant starts");
+    let catalogue = alipay_sim::Catalogue::embedded();
+    let keys = alipay_sim::KeySet::embedded();
+    for id in prime {
+        let body = catalogue
+            .get(id)
+            .expect("a catalogue case")
+            .build(&keys)
+            .body;
+        let res = reqwest::Client::new()
+            .post(merchant.url())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the merchant answers the priming request");
+        assert!(res.status().is_success(), "{id} primes the merchant");
+    }
     let mut args: Vec<String> = vec![
         "run".into(),
         "--endpoint".into(),
@@ -615,5 +638,75 @@ async fn redirect_errors_without_a_contract() {
         "{}",
         explain(&run)
     );
+    assert_eq!(run.exit_code, 1);
+}
+
+/// Issue 18: the AES key in a response header of every refusal (the body is clean). Every case
+/// whose refusal goes through the handler's error path fails, as for [`leaky_errors`], and the
+/// error-oracle check too (its forged envelopes are refused the same way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_in_header() {
+    let run = run(broken(Broken::KeyInHeader), &[]).await;
+    assert_eq!(
+        run.failing,
+        set(&[EVERY_LEAKING_REFUSAL, &[ORACLE]].concat()),
+        "{}",
+        explain(&run)
+    );
+    for id in EVERY_LEAKING_REFUSAL {
+        let case = run.case(id);
+        assert_eq!(case["findings"][0]["code"], "secret-leaked", "{case}");
+        assert_eq!(case["findings"].as_array().unwrap().len(), 1, "{case}");
+    }
+    assert_eq!(run.exit_code, 1);
+}
+
+/// The cases a correct merchant answers as a final platform error (the reference merchant's
+/// 422 `platform_error` path): every `outcome = "platform_error"` scenario, genuine 400xx errors
+/// signed or not, and the two tamper cases whose payload is a genuine error.
+const FINAL_PLATFORM_ERRORS: &[&str] = &[
+    "platform.error.40001-missing-default-signature-type",
+    "platform.error.40001-missing-encrypt-key",
+    "platform.error.40001-missing-encrypt-key-bare",
+    "platform.error.40002-invalid-encrypt",
+    "platform.error.40003-invalid-auth-relations",
+    "platform.error.40006-insufficient-permissions",
+    "platform.error.40006-user-info-not-approved",
+    "tamper.payload.non-ascii-submsg",
+    "tamper.payload.signed-plaintext-error",
+];
+
+/// Issue 18: a shared "current user" object puts the previous user's mobile into platform-error
+/// answers. A user logged in before the run (the genuine `platform.success.mainland` envelope),
+/// so every final platform error carries some other case's mobile: each of those cases fails
+/// with `identity-crossed` naming the case the mobile was sealed for, at critical severity.
+/// Nothing else fails: success answers carry their own mobile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_user() {
+    let run = run_primed(
+        broken(Broken::SharedUser),
+        &[],
+        true,
+        &["platform.success.mainland"],
+    )
+    .await;
+    let expected: BTreeSet<String> = run.report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["expected"]["outcome"] == "platform_error" && c["verdict"] != "skip")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(set(FINAL_PLATFORM_ERRORS), expected);
+    assert_eq!(run.failing, expected, "{}", explain(&run));
+    for id in &expected {
+        let case = run.case(id);
+        let findings = case["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{case}");
+        assert_eq!(findings[0]["code"], "identity-crossed", "{case}");
+        let message = findings[0]["message"].as_str().unwrap();
+        assert!(message.contains("which belongs to case "), "{message}");
+        assert_eq!(case["severity"], "critical", "{case}");
+    }
     assert_eq!(run.exit_code, 1);
 }

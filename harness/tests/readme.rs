@@ -90,3 +90,81 @@ fn every_broken_kind_named_exists() {
         );
     }
 }
+
+/// The "Login mode" section of the harness section.
+fn login_section() -> &'static str {
+    let text = section();
+    let start = text
+        .find("### Login mode")
+        .expect("README has the login mode section");
+    let rest = &text[start..];
+    let end = rest[4..].find("\n### ").map_or(rest.len(), |e| e + 4);
+    &rest[..end]
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The worked example runs as written (ports 8780 and 8781 replaced by free ones): the
+/// reference merchant in the background, then the login run, which passes every login case.
+#[test]
+fn the_login_mode_example_runs() {
+    use std::io::BufRead as _;
+    let block = blocks(login_section(), "sh");
+    assert_eq!(block.len(), 1, "one worked example");
+    let (gateway, merchant) = (free_port(), free_port());
+    let lines: Vec<Vec<String>> = block[0]
+        .lines()
+        .filter(|l| l.starts_with("alipay-harness "))
+        .map(|l| {
+            l.replace("8780", &gateway.to_string())
+                .replace("8781", &merchant.to_string())
+                .split_whitespace()
+                .skip(1)
+                .filter(|w| *w != "&")
+                .map(String::from)
+                .collect()
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0][0], "merchant");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let bin = assert_cmd::cargo::cargo_bin("alipay-harness");
+    let mut server = std::process::Command::new(&bin)
+        .args(&lines[0])
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("listening on"), "{first}");
+    let out = std::process::Command::new(&bin)
+        .args(&lines[1])
+        .args(["--format", "json=-"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["summary"]["passed"], 13, "{report:#}");
+    assert!(
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"].as_str().unwrap().starts_with("login."))
+    );
+}

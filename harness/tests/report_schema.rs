@@ -225,3 +225,136 @@ async fn fail_on_critical_ignores_lesser_failures() {
     assert_eq!(code, 0);
     assert_eq!(v["exit_code"], 0);
 }
+
+/// Issue 18 (known failures): `--expected-failures` turns a listed fail into `expected_failure`
+/// and a listed pass into `unexpected_pass`, neither failing the run; the listed cases that did
+/// not run are in `expected_not_run`; every format says so and the schema holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_failures_in_every_format() {
+    let endpoint = spawn_endpoint().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("expected.toml");
+    std::fs::write(
+        &file,
+        r#"# What this endpoint is known to get wrong.
+[[expected]]
+id = "platform.success.mainland"
+reason = "answers without the mobile (known)"
+
+[[expected]]
+id = "platform.error.40003-invalid-auth-relations"
+reason = "was broken once"
+
+[[expected]]
+id = "platform.success.unsigned"
+reason = "a configuration this endpoint does not have"
+
+[[expected]]
+id = "tamper.aes.wrong-key"
+reason = "not selected in this run"
+"#,
+    )
+    .unwrap();
+    let junit = dir.path().join("report.xml");
+    let json = dir.path().join("report.json");
+    let (code, terminal) = run(&[
+        "alipay-harness",
+        "run",
+        "--endpoint",
+        &endpoint,
+        "--no-behaviour",
+        "--cases",
+        "platform.success.mainland",
+        "--cases",
+        "platform.error.40003-invalid-auth-relations",
+        "--cases",
+        "platform.success.unsigned",
+        "--expected-failures",
+        file.to_str().unwrap(),
+        "--format",
+        "terminal",
+        "--format",
+        &format!("json={}", json.display()),
+        "--format",
+        &format!("junit={}", junit.display()),
+    ])
+    .await;
+    assert_eq!(code, 0, "known failures do not fail the run");
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let cases = report["cases"].as_array().unwrap();
+    let get = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap();
+    let xfail = get("platform.success.mainland");
+    assert_eq!(xfail["verdict"], "expected_failure", "{xfail}");
+    assert_eq!(
+        xfail["expected_failure"],
+        "answers without the mobile (known)"
+    );
+    assert_eq!(codes(xfail), ["mobile-missing"]);
+    let xpass = get("platform.error.40003-invalid-auth-relations");
+    assert_eq!(xpass["verdict"], "unexpected_pass", "{xpass}");
+    assert_eq!(get("platform.success.unsigned")["verdict"], "skip");
+    assert_eq!(report["summary"]["expected_failures"], 1);
+    assert_eq!(report["summary"]["unexpected_passes"], 1);
+    assert_eq!(report["summary"]["failed"], 0);
+    let not_run: Vec<(&str, &str)> = report["expected_not_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n["why"].as_str().unwrap()))
+        .collect();
+    assert_eq!(not_run.len(), 2, "{not_run:?}");
+    assert_eq!(not_run[0].0, "platform.success.unsigned");
+    assert!(not_run[0].1.starts_with("skipped: "), "{not_run:?}");
+    assert_eq!(not_run[1], ("tamper.aes.wrong-key", "not selected"));
+    // An expected failure without findings is invalid, as a fail is.
+    let mut broken = report.clone();
+    let i = cases
+        .iter()
+        .position(|c| c["verdict"] == "expected_failure")
+        .unwrap();
+    broken["cases"][i]["findings"] = serde_json::json!([]);
+    assert!(!validator.is_valid(&broken));
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("expected failure: answers without the mobile (known)"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"verdict\" value=\"expected_failure\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"verdict\" value=\"unexpected_pass\""),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches("<skipped ").count(),
+        2,
+        "the skip and the expected failure"
+    );
+    assert!(!xml.contains("<failure"), "{xml}");
+
+    let text = String::from_utf8(terminal).unwrap();
+    assert!(text.contains("XFAIL platform.success.mainland"), "{text}");
+    assert!(
+        text.contains("XPASS platform.error.40003-invalid-auth-relations"),
+        "{text}"
+    );
+    assert!(text.contains("Unexpectedly passing"), "{text}");
+    assert!(
+        text.contains("Listed in --expected-failures but not run:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 failed as expected, 1 unexpectedly passing"),
+        "{text}"
+    );
+}

@@ -372,3 +372,40 @@ async fn oracle_check_masks_per_request_ids() {
         "{c}"
     );
 }
+
+/// Issue 18: the status line's reason phrase is part of the answer. A handler that sets it to
+/// its error message (`HTTP/1.1 400 decrypt failed key=...`) leaks what the message holds; a
+/// standard reason phrase is not kept at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_reason_phrase_fails_the_case() {
+    let line = format!(
+        "HTTP/1.1 400 decrypt failed key={}\r\nContent-Length: 2\r\n\r\n{{}}",
+        alipay_sim::KeySet::embedded().aes.to_base64()
+    );
+    let line: &'static str = Box::leak(line.into_boxed_str());
+    let addr = hostile(move |mut s| async move {
+        read_head(&mut s).await;
+        let _ = s.write_all(line.as_bytes()).await;
+    })
+    .await;
+    let a = send(addr).await.unwrap();
+    assert!(
+        a.reason
+            .as_deref()
+            .unwrap()
+            .starts_with("decrypt failed key=")
+    );
+    let (code, v) = run_json(addr, "tamper.body.empty", &[]).await;
+    assert_eq!(code, 1);
+    let c = &v["cases"][0];
+    assert_eq!(c["findings"][0]["code"], "secret-leaked", "{c}");
+
+    let plain = hostile(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\n{}")
+            .await;
+    })
+    .await;
+    assert_eq!(send(plain).await.unwrap().reason, None);
+}

@@ -96,6 +96,7 @@ fn expected(mobiles: &[String], ctx: &Context) -> Expected {
     };
     let others: Vec<String> = mobiles.iter().skip(1).cloned().collect();
     ctx.judge.expected(&Target {
+        case_id: super::DISTINCT_MOBILES,
         expected: &first,
         forbidden: &others,
         ciphertext: None,
@@ -205,6 +206,7 @@ fn judge_one(t: &mut Tally, mobiles: &[String], i: usize, a: &Answer, ctx: &Cont
     };
     let j = ctx.judge.judge(
         &Target {
+            case_id: super::DISTINCT_MOBILES,
             expected: &exp,
             forbidden: &others,
             ciphertext: None,

@@ -62,6 +62,17 @@ impl Check {
         }
     }
 
+    /// The mobiles the check seals into its envelopes (recorded in the run's ledger as the
+    /// check's own before the run sends anything).
+    pub fn mobiles(&self) -> Vec<String> {
+        match self {
+            Check::DistinctMobiles { requests, .. } => (0..*requests as u64)
+                .map(|i| alipay_sim::generated_mobile(concurrency::MOBILE_SEED, i))
+                .collect(),
+            Check::UniformRejection { .. } => vec![oracle::CANARY.to_string()],
+        }
+    }
+
     /// One-line title.
     pub fn title(&self) -> String {
         match self {
@@ -126,6 +137,7 @@ fn skeleton(check: &Check, expected: Expected) -> CaseResult {
         fix: check.fix().into(),
         curl: None,
         notes: Vec::new(),
+        expected_failure: None,
     }
 }
 

@@ -249,6 +249,7 @@ struct Exchange {
 /// What each answer is judged against: a refusal that never holds a `forbidden` mobile.
 fn refusal_target(forbidden: &[String]) -> Target<'_> {
     Target {
+        case_id: super::UNIFORM_REJECTION,
         expected: &REFUSAL,
         forbidden,
         ciphertext: None,

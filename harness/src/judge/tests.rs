@@ -26,6 +26,7 @@ fn ans(status: u16, body: &str) -> Answer {
 fn verdict(j: &Judge, e: &Expectation, forbidden: &[String], a: &Answer) -> Judgement {
     j.judge(
         &Target {
+            case_id: "test.case",
             expected: e,
             forbidden,
             ciphertext: Some("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/=="),
@@ -228,6 +229,7 @@ fn expected_in_words_follows_the_contract() {
     let j = judge("[accept]\nstatus = [200]\nmobile = \"/mobile\"\n");
     let e = exp(Outcome::Accept, Some("13812345678"), None);
     let t = Target {
+        case_id: "test.case",
         expected: &e,
         forbidden: &[],
         ciphertext: None,
@@ -249,6 +251,7 @@ fn expected_in_words_follows_the_contract() {
 
 fn target<'a>(e: &'a Expectation, refusal_allowed: bool) -> Target<'a> {
     Target {
+        case_id: "test.case",
         expected: e,
         forbidden: &[],
         ciphertext: None,
@@ -463,6 +466,7 @@ fn escaped_echoes_and_undecodable_answers_fail() {
     let e = exp(Outcome::Reject, None, None);
     let ct = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/8=";
     let t = Target {
+        case_id: "test.case",
         expected: &e,
         forbidden: &[],
         ciphertext: Some(ct),
@@ -485,4 +489,109 @@ fn escaped_echoes_and_undecodable_answers_fail() {
         }]
     );
     assert!(r.reason.starts_with("always (readable answer)"));
+}
+
+/// Issue 18: every part of an answer is judged like its body.
+#[test]
+fn headers_and_the_reason_phrase_fail_like_a_body() {
+    let j = judge("");
+    let e = exp(Outcome::Reject, None, None);
+    let key = KeySet::embedded().aes.to_base64();
+    let with_header = |name: &str, value: &str| Answer {
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            (name.into(), value.into()),
+        ],
+        ..ans(400, r#"{"status":"rejected","error":"bad_signature"}"#)
+    };
+    let codes = |a: &Answer| -> Vec<&'static str> {
+        verdict(&j, &e, &[], a)
+            .findings
+            .iter()
+            .map(Finding::code)
+            .collect()
+    };
+    assert_eq!(codes(&with_header("x-debug-key", &key)), ["secret-leaked"]);
+    let pct = key
+        .replace('/', "%2F")
+        .replace('+', "%2B")
+        .replace('=', "%3D");
+    assert_eq!(
+        codes(&with_header("set-cookie", &format!("k={pct}"))),
+        ["secret-leaked"]
+    );
+    assert_eq!(
+        codes(&with_header(
+            "x-error",
+            "java.lang.NullPointerException at java.util.Objects"
+        )),
+        ["stack-trace"]
+    );
+    let ct = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/==";
+    assert_eq!(codes(&with_header("x-content", ct)), ["ciphertext-echoed"]);
+    let canary = ["13900000017".to_string()];
+    let leaked = verdict(&j, &e, &canary, &with_header("x-user", "13900000017"));
+    assert_eq!(
+        leaked.findings[0].code(),
+        "mobile-leaked",
+        "a forbidden mobile in a header"
+    );
+    let reason = Answer {
+        reason: Some(format!("Bad key={key}")),
+        ..ans(400, r#"{"status":"rejected"}"#)
+    };
+    assert_eq!(codes(&reason), ["secret-leaked"]);
+    // Ordinary headers are not findings.
+    let plain = Answer {
+        headers: vec![
+            ("date".into(), "Sat, 05 Dec 2026 12:00:00 GMT".into()),
+            ("x-request-id".into(), "17332195123456789".into()),
+            ("content-length".into(), "42".into()),
+        ],
+        reason: Some("Rejected".into()),
+        ..ans(400, r#"{"status":"rejected","error":"bad_signature"}"#)
+    };
+    assert!(codes(&plain).is_empty(), "{:?}", codes(&plain));
+}
+
+/// Issue 18: a mobile of another case of the run (or of a test user) fails any answer, as a
+/// critical cross-user leak naming its owner; the case's own and expected mobiles never do.
+#[test]
+fn another_users_identity_fails_any_answer() {
+    let j = judge("");
+    j.ledger().record(
+        crate::leak::IdentityKind::Mobile,
+        "13911112222",
+        "platform.success.mainland",
+    );
+    let e = exp(Outcome::PlatformError, None, Some("40003"));
+    let body = r#"{"status":"platform_error","code":"40003","user":{"mobile":"13911112222"}}"#;
+    let v = verdict(&j, &e, &[], &ans(422, body));
+    assert_eq!(v.verdict, Verdict::Fail);
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+    assert_eq!(v.findings[0].code(), "identity-crossed");
+    assert!(
+        v.reason.contains("case platform.success.mainland"),
+        "{}",
+        v.reason
+    );
+    assert_eq!(
+        crate::finding::severity_with(alipay_sim::Severity::Low, &v.findings),
+        alipay_sim::Severity::Critical
+    );
+    // A test user's mobile, in a header.
+    let alice = Answer {
+        headers: vec![("x-user".into(), "13812345678".into())],
+        ..ans(422, r#"{"status":"platform_error"}"#)
+    };
+    let v = verdict(&j, &exp(Outcome::PlatformError, None, None), &[], &alice);
+    assert!(v.reason.contains("test user alice"), "{}", v.reason);
+    // The expected mobile is never crossed, even when it is a test user's.
+    let ok = verdict(
+        &j,
+        &exp(Outcome::Accept, Some("13812345678"), None),
+        &[],
+        &ans(200, r#"{"status":"ok","mobile":"13812345678"}"#),
+    );
+    assert_eq!(ok.verdict, Verdict::Pass, "{}", ok.reason);
 }

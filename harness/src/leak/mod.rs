@@ -10,18 +10,21 @@
 //! ([`KeyMaterial`]: the AES keys, the private keys of the key set and any DER private key; and
 //! the case's ciphertext) is looked for in all of them, in base64, base64url and hex form.
 //!
-//! `views.rs` reads the answer; this module holds what is looked for in it (secrets, stack
-//! traces) and the redaction of reports.
+//! `views.rs` reads the answer (its body, header values and reason phrase); this module holds
+//! what is looked for in it (secrets, stack traces, other users' identities: [`RunLedger`]) and
+//! the redaction of reports.
 
 use alipay_sim::{AesSize, KeySet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
+mod ledger;
 #[cfg(test)]
 mod tests;
 mod views;
 
+pub use self::ledger::{Crossed, DEMO_USERS, IdentityKind, MIN_IDENTITY_CHARS, Owner, RunLedger};
 use self::views::{LENIENT_STANDARD, MIN_BLOB_CHARS, canonical};
 pub use self::views::{Views, unescape_embedded};
 

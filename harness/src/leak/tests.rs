@@ -146,3 +146,144 @@ fn unescaping_handles_surrogates_and_entities() {
     assert_eq!(unescape_embedded("&#x3D;&#61;&amp;"), "==&amp;");
     assert_eq!(unescape_embedded(r"\q \u12"), r"\q \u12");
 }
+
+mod ledger {
+    use super::super::*;
+
+    fn with(entries: &[(&str, &str)]) -> RunLedger {
+        let l = RunLedger::new();
+        for (m, owner) in entries {
+            assert!(l.record(IdentityKind::Mobile, m, owner));
+        }
+        l
+    }
+
+    #[test]
+    fn another_cases_mobile_is_crossed_and_names_its_owner() {
+        let l = with(&[("13911112222", "platform.success.mainland")]);
+        let body = r#"{"status":"platform_error","code":"40003","user":{"mobile":"13911112222"}}"#;
+        let got = l.crossed_in(
+            &Views::of(body),
+            "platform.error.40003-invalid-auth-relations",
+        );
+        assert_eq!(
+            got,
+            vec![Crossed {
+                kind: IdentityKind::Mobile,
+                value: "13911112222".into(),
+                owner: Owner::Case("platform.success.mainland".into()),
+            }]
+        );
+        // Escaped, the mobile is still read.
+        let escaped = r#"{"m":"139\u00311112222"}"#;
+        assert_eq!(l.crossed_in(&Views::of(escaped), "x").len(), 1);
+    }
+
+    #[test]
+    fn own_and_shared_values_are_never_crossed() {
+        let l = with(&[
+            ("13911112222", "a"),
+            ("13911112222", "b"),
+            ("13933334444", "b"),
+        ]);
+        let body = "13911112222 13933334444";
+        assert!(l.crossed_in(&Views::of("13911112222"), "a").is_empty());
+        assert_eq!(l.crossed_in(&Views::of(body), "a")[0].value, "13933334444");
+        assert!(l.crossed_in(&Views::of(body), "b").is_empty());
+    }
+
+    #[test]
+    fn a_mobile_inside_a_longer_number_is_not_crossed() {
+        let l = with(&[("13911112222", "a"), ("1-2025550199", "a")]);
+        for text in [
+            "ts=1391111222233",
+            "id 913911112222",
+            "{\"n\":21-20255501990}",
+            "no mobile here",
+        ] {
+            assert!(l.crossed_in(&Views::of(text), "z").is_empty(), "{text}");
+        }
+        for text in ["+86 13911112222.", "tel:13911112222", "(+1-2025550199)"] {
+            assert_eq!(l.crossed_in(&Views::of(text), "z").len(), 1, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_values_are_not_recorded_and_tokens_need_whole_words() {
+        let l = RunLedger::new();
+        assert!(!l.record(IdentityKind::Mobile, "12345", "a"));
+        assert!(!l.record(IdentityKind::AccessToken, "", "a"));
+        assert!(l.is_empty());
+        assert!(l.record(IdentityKind::AccessToken, "authusrB1a2b3c4d", "login.a"));
+        assert!(l.record(IdentityKind::UserId, "2088102150477652", "login.a"));
+        assert!(l.record(
+            IdentityKind::OpenId,
+            "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5",
+            "login.a"
+        ));
+        assert_eq!(l.len(), 3);
+        assert!(
+            l.crossed_in(&Views::of("Bearer authusrB1a2b3c4dX"), "login.b")
+                .is_empty()
+        );
+        let got = l.crossed_in(
+            &Views::of(r#"{"access_token":"authusrB1a2b3c4d","user_id":"2088102150477652"}"#),
+            "login.b",
+        );
+        let kinds: Vec<IdentityKind> = got.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [IdentityKind::UserId, IdentityKind::AccessToken]);
+    }
+
+    #[test]
+    fn the_simulators_test_users_are_known_and_named() {
+        let l = RunLedger::with_test_users();
+        let got = l.crossed_in(&Views::of(r#"{"mobile":"13812345678"}"#), "any.case");
+        assert_eq!(got[0].owner, Owner::TestUser("alice".into()));
+        assert_eq!(got[0].owner.to_string(), "the simulator's test user alice");
+        // A case that sealed alice's number owns it.
+        l.record(IdentityKind::Mobile, "13812345678", "any.case");
+        assert!(
+            l.crossed_in(&Views::of(r#"{"mobile":"13812345678"}"#), "any.case")
+                .is_empty()
+        );
+    }
+
+    /// `DEMO_USERS` are the simulator's: read from its source so that they cannot drift.
+    #[test]
+    fn demo_users_match_the_simulator() {
+        let world = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../simulator/src/server/world.rs"
+        ))
+        .expect("the simulator's world.rs");
+        for (name, mobile) in DEMO_USERS {
+            assert!(
+                world.contains(&format!("(\"{name}\", true, \"{mobile}\")"))
+                    || world.contains(&format!("(\"{name}\", false, \"{mobile}\")")),
+                "{name} {mobile}"
+            );
+        }
+        let with_numbers = world
+            .lines()
+            .filter(|l| l.trim_start().starts_with("(\"") && l.contains(", \"1"))
+            .count();
+        assert_eq!(
+            with_numbers,
+            DEMO_USERS.len(),
+            "every demo user with a number"
+        );
+    }
+
+    #[test]
+    fn headers_and_the_reason_phrase_are_read_too() {
+        let l = with(&[("13911112222", "a")]);
+        let v = Views::of_answer("{}", ["text/plain", "user=13911112222"], None);
+        assert_eq!(l.crossed_in(&v, "b").len(), 1);
+        let v = Views::of_answer("{}", [], Some("Bad user 13911112222"));
+        assert_eq!(l.crossed_in(&v, "b").len(), 1);
+        assert!(
+            l.crossed_in(&Views::of_answer("{}", ["x"], Some("Bad")), "b")
+                .is_empty()
+        );
+    }
+}

@@ -240,6 +240,36 @@ impl Views {
         }
     }
 
+    /// Every reading of an answer as a whole: its body, each header value and the status line's
+    /// reason phrase, so that what is looked for in a body is looked for there too (a key in an
+    /// `X-Debug` header, a mobile in a reason phrase).
+    pub fn of_answer<'a>(
+        body: &str,
+        headers: impl IntoIterator<Item = &'a str>,
+        reason: Option<&'a str>,
+    ) -> Self {
+        let mut views = Views::of(body);
+        for value in headers.into_iter().chain(reason) {
+            if !value.is_empty() {
+                views.merge(Views::of(value));
+            }
+        }
+        views
+    }
+
+    /// Adds the readings of another part of the same answer.
+    pub fn merge(&mut self, other: Views) {
+        self.texts.extend(other.texts);
+        self.lower.extend(other.lower);
+        self.blobs.extend(other.blobs);
+        self.readable.extend(other.readable);
+    }
+
+    /// The readable texts (unescaped and decoded, whitespace kept).
+    pub(super) fn readable(&self) -> &[String] {
+        &self.readable
+    }
+
     /// True when some readable view contains `needle` as is (a mobile, a marker).
     pub fn readable_contains(&self, needle: &str) -> bool {
         self.readable.iter().any(|t| t.contains(needle))

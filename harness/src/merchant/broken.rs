@@ -18,7 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
+mod exposed;
 mod hidden;
+
+pub use self::exposed::DEBUG_HEADER;
 
 use super::MerchantConfig;
 use super::reference::{
@@ -86,6 +89,47 @@ pub enum Broken {
     /// that is not a mobile (platform errors, no mobile, busy) instead of answering it: no
     /// client code reads a 302 from `my.request` as an outcome.
     RedirectErrors,
+    /// `POST /login` takes `user_id` / `open_id` / `mobile` from the request when the page
+    /// sends them ("the page already knows who the user is").
+    LoginTrustsClient,
+    /// `POST /login` reads the ids from the gateway's answer without checking its `code` (the
+    /// Node SDK's `exec` returns error objects instead of throwing): a reused, expired or
+    /// foreign code logs in a user with no id, and 20000 is a login too.
+    LoginErrorAsSuccess,
+    /// `POST /login` does not verify the gateway answer's signature.
+    LoginNoVerify,
+    /// `POST /login` panics when the gateway answers an HTTP error page (`.json().unwrap()`).
+    LoginCrashOnGatewayError,
+    /// `POST /login` treats the gateway's 20000 (busy) like a refused code (401).
+    LoginBusyFinal,
+    /// `POST /login` calls `alipay.user.info.share` on every login, `auth_base` included, and
+    /// ignores its answer.
+    LoginReadsProfile,
+    /// Adds a debugging header to every refusal, `X-Debug-Decrypt: aes-128-cbc key=<base64>`,
+    /// left in from development: the body is the reference merchant's clean refusal, so a
+    /// harness that reads only bodies passes it.
+    KeyInHeader,
+    /// Keeps "the current user" in one object shared by the whole process (a `static` or a
+    /// singleton bean), set by every successful login, and describes it in final platform-error
+    /// answers (`"user":{"mobile":...}`): a user whose phone authorisation fails sees the
+    /// previous user's mobile.
+    SharedUser,
+}
+
+impl Broken {
+    /// The login bug of a `Login*` kind (its envelope endpoint is the reference's).
+    pub fn login_flaw(self) -> Option<super::login::LoginFlaw> {
+        use super::login::LoginFlaw;
+        Some(match self {
+            Broken::LoginTrustsClient => LoginFlaw::TrustsClient,
+            Broken::LoginErrorAsSuccess => LoginFlaw::ErrorAsSuccess,
+            Broken::LoginNoVerify => LoginFlaw::NoVerify,
+            Broken::LoginCrashOnGatewayError => LoginFlaw::CrashOn5xx,
+            Broken::LoginBusyFinal => LoginFlaw::BusyFinal,
+            Broken::LoginReadsProfile => LoginFlaw::ReadsProfile,
+            _ => return None,
+        })
+    }
 }
 
 /// How long [`Broken::Slow`] waits before every answer (longer than any sane client timeout).
@@ -110,13 +154,19 @@ struct Merchant {
     opener: Opener,
     /// The same without a verifier: decrypts and interprets only.
     decrypt_only: Opener,
-    /// The AES key in base64 (for [`Broken::LeakyErrors`] only).
+    /// The AES key in base64 (for [`Broken::LeakyErrors`] and [`Broken::KeyInHeader`] only).
     aes_b64: String,
     /// The one result slot of [`Broken::SharedCipher`].
     slot: Mutex<Option<Opened>>,
+    /// The "current user" of [`Broken::SharedUser`].
+    current_user: Mutex<Option<String>>,
 }
 
 type Shared = State<Arc<Merchant>>;
+
+fn m_opener(m: &Merchant) -> Opener {
+    m.opener.clone()
+}
 
 /// The HTTP application of a broken merchant.
 pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
@@ -133,6 +183,7 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
             .unwrap_or_default(),
         opener,
         slot: Mutex::new(None),
+        current_user: Mutex::new(None),
     });
     let handler: MethodRouter<Arc<Merchant>> = match kind {
         Broken::SkipVerify => post(skip_verify),
@@ -150,6 +201,16 @@ pub fn router(kind: Broken, cfg: &MerchantConfig) -> axum::Router {
         Broken::DecryptFirst => post(hidden::decrypt_first),
         Broken::CrashReset => post(hidden::crash_reset),
         Broken::RedirectErrors => post(hidden::redirect_errors),
+        Broken::KeyInHeader => post(exposed::key_in_header),
+        Broken::SharedUser => post(exposed::shared_user),
+        // A login bug: the envelope endpoint is the reference's (the login route is
+        // `super::login`'s, with the flaw).
+        Broken::LoginTrustsClient
+        | Broken::LoginErrorAsSuccess
+        | Broken::LoginNoVerify
+        | Broken::LoginCrashOnGatewayError
+        | Broken::LoginBusyFinal
+        | Broken::LoginReadsProfile => return super::reference::router(m_opener(&merchant)),
     };
     with_state(handler, merchant)
 }

@@ -11,6 +11,7 @@
 //! `alipay-harness merchant` runs [`serve_cli`]; `alipay-harness demo` uses [`spawn_reference`].
 
 pub mod broken;
+pub mod login;
 pub mod openapi;
 pub mod reference;
 
@@ -43,6 +44,8 @@ pub struct MerchantConfig {
     /// errors (40001, 40002, the unencrypted 20000) included: the stricter of the two safe
     /// choices (the default reports them).
     pub refuse_unsigned_errors: bool,
+    /// Also serve `POST /login` ([`login`](mod@login)), calling this gateway.
+    pub login: Option<login::LoginGateway>,
 }
 
 impl Default for MerchantConfig {
@@ -53,6 +56,7 @@ impl Default for MerchantConfig {
             aes_bits: AesSize::Aes128,
             broken: None,
             refuse_unsigned_errors: false,
+            login: None,
         }
     }
 }
@@ -67,6 +71,22 @@ impl MerchantConfig {
 /// The HTTP application for a configuration: the reference merchant, or the broken one named by
 /// [`MerchantConfig::broken`].
 pub fn router(cfg: MerchantConfig) -> axum::Router {
+    let login = cfg.login.clone().map(|gw| {
+        login::router(
+            cfg.opener(),
+            cfg.keys.alipay_public_key.clone(),
+            gw,
+            cfg.broken.and_then(Broken::login_flaw),
+        )
+    });
+    let envelope = envelope_router(cfg);
+    match login {
+        Some(l) => envelope.merge(l),
+        None => envelope,
+    }
+}
+
+fn envelope_router(cfg: MerchantConfig) -> axum::Router {
     match cfg.broken {
         None if cfg.refuse_unsigned_errors && cfg.signing != Signing::None => {
             reference::strict_router(cfg.opener())
@@ -202,6 +222,30 @@ pub struct MerchantArgs {
     /// Refuse unsigned platform errors too (both that and reporting them are safe).
     #[arg(long)]
     pub refuse_unsigned_errors: bool,
+    /// Also serve `POST /login` {"authCode", "response"}, redeeming codes at this OpenAPI
+    /// gateway, e.g. http://127.0.0.1:8780/gateway.do (an `alipay-sim serve`, or the one
+    /// `alipay-harness run --login-endpoint` starts).
+    #[arg(long, value_name = "URL")]
+    pub login_gateway: Option<reqwest::Url>,
+    /// The app id `/login` calls the gateway as.
+    #[arg(long, default_value = "demo", requires = "login_gateway")]
+    pub app_id: String,
+}
+
+/// The app key the login signs with: `DIR/app/private.pkcs8.pem` of `--keys`, else the embedded
+/// TEST-ONLY app key.
+fn app_key(keys: Option<&std::path::Path>) -> anyhow::Result<alipay_sim::KeyPair> {
+    match keys {
+        None => Ok(alipay_sim::KeySet::embedded().app),
+        Some(dir) => {
+            let path = dir.join("app").join("private.pkcs8.pem");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("--keys: cannot read {}", path.display()))?;
+            let key = alipay_sim::parse_private_key(&text, "app private key")
+                .with_context(|| format!("--keys: {}", path.display()))?;
+            Ok(alipay_sim::KeyPair::from_private(key))
+        }
+    }
 }
 
 /// Runs the `merchant` subcommand: prints `listening on http://ADDR` as the first line of
@@ -219,6 +263,14 @@ pub async fn serve_cli(args: MerchantArgs) -> anyhow::Result<()> {
         aes_bits: args.aes_bits,
         broken: args.broken,
         refuse_unsigned_errors: args.refuse_unsigned_errors,
+        login: match &args.login_gateway {
+            Some(url) => Some(login::LoginGateway {
+                url: url.clone(),
+                app_id: args.app_id.clone(),
+                app_key: app_key(args.keys.as_deref())?,
+            }),
+            None => None,
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

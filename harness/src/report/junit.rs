@@ -1,6 +1,10 @@
 //! JUnit XML: one `<testsuite name="alipay-harness">`, one `<testcase>` per case whose `name` is
 //! the case id and whose `classname` is its family (`tamper.signature`); `<failure>` for fail,
 //! `<error>` for error, `<skipped>` for skip; a `finding` property per finding code of the case.
+//! A known failure (`--expected-failures`) is `<skipped>` with the message `expected failure:
+//! REASON` (the convention of pytest's xfail, which CI test views show as skipped, not failed),
+//! an unexpected pass a passing test case; both carry a `verdict` property
+//! (`expected_failure`, `unexpected_pass`) and an `expected_failure` property with the reason.
 //! Written with `quick-junit` (which escapes, and drops characters XML 1.0 forbids).
 
 use std::fmt::Write as _;
@@ -62,10 +66,20 @@ fn test_case(r: &CaseResult) -> TestCase {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
         Verdict::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
-        Verdict::Skip => TestCaseStatus::skipped(),
+        Verdict::Skip | Verdict::ExpectedFailure => TestCaseStatus::skipped(),
+        Verdict::UnexpectedPass => TestCaseStatus::success(),
     };
-    if r.verdict != Verdict::Pass {
-        status.set_message(r.reason.as_str());
+    let listed = r.expected_failure.as_deref().unwrap_or_default();
+    match r.verdict {
+        Verdict::Pass | Verdict::UnexpectedPass => {}
+        Verdict::ExpectedFailure => {
+            status
+                .set_message(format!("expected failure: {listed}; {}", r.reason))
+                .set_description(details(r));
+        }
+        _ => {
+            status.set_message(r.reason.as_str());
+        }
     }
     if matches!(r.verdict, Verdict::Fail | Verdict::Error) {
         status
@@ -76,9 +90,21 @@ fn test_case(r: &CaseResult) -> TestCase {
     case.set_classname(r.family())
         .set_time(Duration::from_millis(r.answer.elapsed_ms))
         .add_properties(r.findings.iter().map(|f| ("finding", f.code())));
-    if r.verdict == Verdict::Pass {
+    if matches!(
+        r.verdict,
+        Verdict::ExpectedFailure | Verdict::UnexpectedPass
+    ) {
+        case.add_property(("verdict", r.verdict.to_string().as_str()))
+            .add_property(("expected_failure", listed));
+    }
+    if matches!(r.verdict, Verdict::Pass | Verdict::UnexpectedPass) {
         // The rule that decided the pass (and any note) for CI test views.
         let mut out = r.reason.clone();
+        if r.verdict == Verdict::UnexpectedPass {
+            out = format!(
+                "unexpectedly passing: --expected-failures lists it ({listed}); remove the entry\n{out}"
+            );
+        }
         for n in &r.notes {
             out.push_str(&format!("\nnote: {n}"));
         }
@@ -95,9 +121,11 @@ pub fn render(report: &RunReport) -> String {
         .add_property(("endpoint", report.endpoint.as_str()))
         .add_property(("fail_on", report.fail_on.to_string().as_str()))
         .add_test_cases(report.cases.iter().map(test_case));
-    suite
-        .extra
-        .insert("skipped".into(), report.summary.skipped.to_string().into());
+    let s = &report.summary;
+    suite.extra.insert(
+        "skipped".into(),
+        (s.skipped + s.expected_failures).to_string().into(),
+    );
     let mut all = Report::new(NAME);
     all.set_time(Duration::from_millis(report.duration_ms))
         .add_test_suite(suite);
@@ -154,6 +182,7 @@ mod tests {
             fix: String::new(),
             curl: None,
             notes: Vec::new(),
+            expected_failure: None,
         };
         let xml = render(&RunReport {
             tool: "alipay-harness 0.0.0".into(),
@@ -163,6 +192,7 @@ mod tests {
             exit_code: 1,
             duration_ms: 0,
             cases: vec![case],
+            expected_not_run: Vec::new(),
         });
         assert!(
             xml.contains("&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;"),

@@ -116,6 +116,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Every result, sorted by id.
     pub cases: Vec<CaseResult>,
+    /// The cases `--expected-failures` lists that did not run (not selected, or skipped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_not_run: Vec<crate::expected::NotRun>,
 }
 
 /// A report format writer. Errors are I/O errors of its target.

@@ -46,6 +46,8 @@ impl<'a> TerminalReporter<'a> {
             Verdict::Fail => self.paint("1;31", "FAIL "),
             Verdict::Error => self.paint("1;35", "ERROR"),
             Verdict::Skip => self.paint("33", "SKIP "),
+            Verdict::ExpectedFailure => self.paint("33", "XFAIL"),
+            Verdict::UnexpectedPass => self.paint("1;33", "XPASS"),
         }
     }
 
@@ -131,6 +133,17 @@ impl Reporter for TerminalReporter<'_> {
             Verdict::Pass => format!("({} ms) {}", r.answer.elapsed_ms, r.reason),
             Verdict::Skip => format!("- {}", r.reason),
             Verdict::Fail | Verdict::Error => format!("[{}] {}", r.severity, r.reason),
+            Verdict::ExpectedFailure => format!(
+                "[{}, expected: {}] {}",
+                r.severity,
+                r.expected_failure.as_deref().unwrap_or_default(),
+                r.reason
+            ),
+            Verdict::UnexpectedPass => format!(
+                "({} ms) passed, but --expected-failures lists it ({}): remove the entry",
+                r.answer.elapsed_ms,
+                r.expected_failure.as_deref().unwrap_or_default()
+            ),
         };
         let line = format!(
             "[{:>width$}/{}] {} {} {}",
@@ -163,16 +176,45 @@ impl Reporter for TerminalReporter<'_> {
                 self.detail(r)?;
             }
         }
+        let xpass: Vec<&CaseResult> = report
+            .cases
+            .iter()
+            .filter(|r| r.verdict == Verdict::UnexpectedPass)
+            .collect();
+        if !xpass.is_empty() {
+            let title = self.paint(
+                "1",
+                "Unexpectedly passing (listed in --expected-failures; remove their entries):",
+            );
+            writeln!(self.out, "\n{title}")?;
+            for r in xpass {
+                writeln!(
+                    self.out,
+                    "  {}  ({})",
+                    r.id,
+                    r.expected_failure.as_deref().unwrap_or_default()
+                )?;
+            }
+        }
+        if !report.expected_not_run.is_empty() {
+            let title = self.paint("1", "Listed in --expected-failures but not run:");
+            writeln!(self.out, "\n{title}")?;
+            for n in &report.expected_not_run {
+                writeln!(self.out, "  {}  ({})", n.id, one_line(&n.why))?;
+            }
+        }
         let s = &report.summary;
-        let counts = format!(
-            "{} cases: {} passed, {} failed, {} errors, {} skipped in {:.2} s",
-            s.total,
-            s.passed,
-            s.failed,
-            s.errors,
-            s.skipped,
-            report.duration_ms as f64 / 1000.0
+        let mut counts = format!(
+            "{} cases: {} passed, {} failed, {} errors, {} skipped",
+            s.total, s.passed, s.failed, s.errors, s.skipped,
         );
+        if s.expected_failures + s.unexpected_passes > 0 {
+            counts.push_str(&format!(
+                ", {} failed as expected, {} unexpectedly passing",
+                s.expected_failures, s.unexpected_passes
+            ));
+        }
+        counts.push_str(&format!(" in {:.2} s", report.duration_ms as f64 / 1000.0));
         let verdict = if report.exit_code == 0 {
             self.paint(
                 "1;32",

@@ -47,6 +47,9 @@ pub struct Answer {
     pub encoding: Option<String>,
     /// Why the body could not be decoded (an unknown or corrupt `Content-Encoding`).
     pub undecodable: Option<String>,
+    /// The status line's reason phrase, when it is not the standard one of the status (`HTTP/1.1
+    /// 400 Bad key=...`): part of the answer, judged like the body.
+    pub reason: Option<String>,
 }
 
 impl Answer {
@@ -74,6 +77,7 @@ impl Answer {
             body,
             encoding: None,
             undecodable: None,
+            reason: None,
         };
         if encoding.is_empty() {
             return Ok(answer);
@@ -345,6 +349,11 @@ impl HttpClient {
             .await
             .map_err(|e| TransportError::from_reqwest(&e))?;
         let status = resp.status().as_u16();
+        // hyper keeps a reason phrase only when it is not the standard one of the status.
+        let reason = resp
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned());
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
@@ -375,6 +384,8 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Answer::received(status, headers, body, cap)
+        let mut answer = Answer::received(status, headers, body, cap)?;
+        answer.reason = reason;
+        Ok(answer)
     }
 }
