@@ -351,6 +351,22 @@ export class Runtime {
           return json;
         });
       },
+      /**
+       * my.getAuthCode: `scopes` (`'auth_base'`, `'auth_user'` or an array; default `auth_base`).
+       * Success: `{authCode, authErrorScopes, authSuccessScopes}`; fail: `{error, errorMessage}`
+       * (3 a wrong scope, 4 no scope the app may ask for, 11 the user refused the `auth_user`
+       * sheet). The sheet is answered with the runtime's `consent` (`runtime.consent = false`
+       * before the call refuses it); `auth_base` shows no sheet.
+       */
+      getAuthCode(args) {
+        return jsapi('getAuthCode', args, async () => {
+          const body = { consent: rt.consent };
+          if (args?.scopes !== undefined) body.scopes = plain(args.scopes);
+          const { json, headers } = await rt._jsapi('POST', 'getAuthCode', body);
+          if (headers.get('x-alipay-sim-callback') === 'fail') throw fail(json);
+          return json;
+        });
+      },
       /** my.getSetting: `{authSetting: {phoneNumber}}` for the simulated user. */
       getSetting(args) {
         return jsapi('getSetting', args, async () => (await rt._jsapi('GET', 'getSetting')).json);
