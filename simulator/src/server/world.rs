@@ -267,23 +267,28 @@ impl App {
         }
     }
 
-    /// The admin API's JSON form (accepted back by `PUT`).
+    /// The admin API's JSON form (accepted back by `PUT`). `app_public_key` / `app_cert` appear
+    /// only when the app was given one (the admin API refuses null members).
     pub(crate) fn to_json(&self, app_id: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "app_id": app_id,
             "name": self.name,
             "console": self.console,
             "keys": self.keys_mode,
             "login": self.login,
-            "app_public_key": match &self.app_key {
-                AppKeySetting::PublicKey(v) => Some(crate::protocol::key_format::public_key_one_line(v.public_key())),
-                _ => None,
-            },
-            "app_cert": match &self.app_key {
-                AppKeySetting::Cert { pem, .. } => Some(pem.clone()),
-                _ => None,
-            },
-        })
+        });
+        let given = match &self.app_key {
+            AppKeySetting::PublicKey(k) => Some((
+                "app_public_key",
+                crate::protocol::key_format::public_key_one_line(k.public_key()),
+            )),
+            AppKeySetting::Cert { pem, .. } => Some(("app_cert", pem.clone())),
+            AppKeySetting::FromKeys => None,
+        };
+        if let (Some((field, text)), Some(obj)) = (given, v.as_object_mut()) {
+            obj.insert(field.into(), text.into());
+        }
+        v
     }
 
     /// What the merchant backend of this app is configured with: the Alipay public key, the
