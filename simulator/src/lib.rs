@@ -100,7 +100,9 @@ pub use protocol::key_format::{
 };
 pub use protocol::keys::{APP_KEY_WARNING, KeySet, MerchantBundle, MerchantKeys};
 pub use protocol::layout::{TEST_ONLY_WARNING, key_files};
-pub use protocol::payload::{EmptyMobileForm, Payload, PlatformError, SUCCESS_CODE};
+pub use protocol::payload::{
+    EmptyMobileForm, MAX_STEP_COUNT, Payload, PlatformError, RunData, SUCCESS_CODE,
+};
 pub use protocol::signing::{Signing, UnknownSigning};
 
 /// Certificate mode (公钥证书): the three certificate files, their SNs and the checks a careful
@@ -148,7 +150,8 @@ pub mod login {
 // The model layer.
 pub use model::mobile::generated_mobile;
 pub use model::platform::{
-    BusyDelivery, Call, Console, Decision, Encryption, Mobile, Platform, User, decide,
+    Api, BusyDelivery, Call, Console, Decision, Encryption, Mobile, Platform, User, decide,
+    decide_api, decide_run_data,
 };
 pub use model::scenario::{
     BugClass, Built, Catalogue, Expectation, KeyRole, Kind, MerchantProfile, Outcome, Scenario,
