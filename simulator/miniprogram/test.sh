@@ -7,8 +7,9 @@
 #      (test/*.test.mjs, examples/node/*.test.mjs, examples/login/*.test.mjs): the document's
 #      sample page in six flows against the reference merchant and four against the official-SDK
 #      merchant (interop/node/merchant.mjs; its npm ci is done here when missing), my.getAuthCode's
-#      callbacks, the login page example (getAuthCode, getPhoneNumber, POST /login) against the
-#      official-SDK merchant's login, my.request's wire behaviour, the runtime's errors;
+#      and my.getRunData's callbacks, the login page example (getAuthCode, getPhoneNumber,
+#      POST /login) against the official-SDK merchant's login, my.request's wire behaviour, the
+#      runtime's errors;
 #   2. the Jest example (examples/jest, native ES modules);
 #   3. the Vitest example (examples/vitest);
 #   4. the example of README.md here ("Testing your mini-program page") in a fresh project that

@@ -264,6 +264,48 @@ test('login: auth_user allowed is granted; a scope the app may not ask for goes 
   await context.close();
 });
 
+test('my.getRunData: the envelope opened in the page shows the day\'s step count', async (browser) => {
+  const patched = await sim('PATCH', '/__admin/apps/demo/users/alice', { steps: 12345 });
+  assert(patched.status === 200, `PATCH ${patched.status}: ${patched.text}`);
+  const { context, page } = await newPage(browser);
+  await open(page);
+  assertIncludes(await page.$eval('#user-hint', (h) => h.textContent), 'steps: 12345', 'user hint');
+  await page.fill('#count-date', '2024-05-01');
+  await page.click('#run-data');
+  const v = await verdict(page);
+  assert(v.verdict === 'rundata', `verdict ${v.verdict}: ${v.text}`);
+  assertIncludes(v.text, '12345 steps on 2024-05-01', 'verdict');
+  const plain = JSON.parse(await page.$eval('pre.plaintext', (p) => p.textContent));
+  assert(plain.count === 12345 && plain.countDate === '2024-05-01' && plain.code === '10000', JSON.stringify(plain));
+  const steps = await stepsText(page);
+  assertIncludes(steps, 'Signature valid', 'steps');
+  assert(!steps.includes('my.request'), 'run data is not sent to the phone merchant');
+  const journal = (await sim('GET', '/__admin/journal')).json.filter((e) => e.api === 'getRunData');
+  assert(journal.length === 1 && journal[0].callback === 'success', `journal: ${JSON.stringify(journal)}`);
+  await shot(page, 'rundata');
+  await context.close();
+});
+
+test('my.getRunData: a countDate that is not a day is the fail callback {error: 2}; busy is 20000 inside', async (browser) => {
+  const { context, page } = await newPage(browser);
+  await open(page);
+  await page.fill('#count-date', '2024-02-30');
+  await page.click('#run-data');
+  let v = await verdict(page);
+  assert(v.verdict === 'rundata-fail', `verdict ${v.verdict}: ${v.text}`);
+  const shown = JSON.parse(await page.$eval('#steps pre', (p) => p.textContent));
+  assert(shown.error === 2, JSON.stringify(shown));
+
+  await page.fill('#count-date', '');
+  await page.click('#busy');
+  await page.waitForFunction(() => document.getElementById('busy').getAttribute('aria-pressed') === 'true');
+  await page.click('#run-data');
+  v = await verdict(page);
+  assert(v.verdict === 'rundata-error', `verdict ${v.verdict}: ${v.text}`);
+  assertIncludes(v.text, '20000', 'verdict');
+  await context.close();
+});
+
 test('40003: a user who never authorised, called without the button', async (browser) => {
   const { context, page } = await newPage(browser);
   await open(page, { user: 'dave' });

@@ -13,7 +13,7 @@ const enc = encodeURIComponent;
 const ui = {
   app: $('app'), user: $('user'), userHint: $('user-hint'), scenario: $('scenario'),
   merchant: $('merchant-url'), title: $('mini-title'), authorize: $('authorize'), direct: $('direct'),
-  scopes: $('scopes'), authCode: $('auth-code'),
+  scopes: $('scopes'), authCode: $('auth-code'), countDate: $('count-date'), runData: $('run-data'),
   sheet: $('sheet'), sheetTitle: $('sheet-title'), sheetDesc: $('sheet-desc'), sheetSetting: $('sheet-setting'),
   allow: $('allow'), deny: $('deny'), verdict: $('verdict'), steps: $('steps'),
   busy: $('busy'), consent: $('consent'), reset: $('reset'), mobile: $('mobile'), setMobile: $('set-mobile'),
@@ -147,7 +147,8 @@ function onUserChange() {
   const u = currentUser();
   localStorage.setItem('alipay-sim.user', userId());
   if (!u) { ui.userHint.textContent = 'This app has no users.'; return; }
-  ui.userHint.textContent = `${u.authorised ? 'Has authorised the app' : 'Has not authorised the app'} · mobile: ${describeMobile(u.mobile)}`;
+  const steps = u.steps === undefined ? '' : ` · steps: ${u.steps === 'generated' ? 'generated per day' : u.steps}`;
+  ui.userHint.textContent = `${u.authorised ? 'Has authorised the app' : 'Has not authorised the app'} · mobile: ${describeMobile(u.mobile)}${steps}`;
   ui.consent.setAttribute('aria-pressed', String(Boolean(u.authorised)));
   ui.consent.textContent = `${u.user_id} has authorised`;
   ui.mobile.value = u.mobile === null || u.mobile === undefined ? '' : u.mobile;
@@ -206,7 +207,7 @@ async function bundleFor(id) {
 // ---------------------------------------------------------------------------------------------
 // The authorisation sheet (a modal dialog inside the phone)
 
-const outside = () => [...document.querySelectorAll('.skip, .top, .setup, .result, .admin, .journal, #authorize, #direct, #auth-code, .login-row, .screen-lead, .screen-note')];
+const outside = () => [...document.querySelectorAll('.skip, .top, .setup, .result, .admin, .journal, #authorize, #direct, #auth-code, #run-data, .login-row, .screen-lead, .screen-note')];
 
 const appName = () => {
   const app = state.apps.find((a) => a.app_id === appId());
@@ -437,6 +438,50 @@ async function getPhoneNumber() {
   await sendToMerchant();
 }
 
+async function onRunDataClick() {
+  if (state.busyFlow) return;
+  if (!appId() || !userId()) { setVerdict('bad', 'no-user', 'Pick an app and a user first.'); return; }
+  startFlow('Calling my.getRunData');
+  state.busyFlow = true;
+  try {
+    await getRunData();
+  } finally {
+    state.busyFlow = false;
+    loadJournal();
+  }
+}
+
+async function getRunData() {
+  const countDate = ui.countDate.value.trim();
+  // The catalogue scenario of Set up is a getPhoneNumber one: it does not apply here.
+  const s = step(`my.getRunData(${countDate ? `{countDate: ${JSON.stringify(countDate)}}` : ''})`);
+  let r;
+  try {
+    r = await api('POST', `/jsapi/apps/${enc(appId())}/users/${enc(userId())}/getRunData`, countDate ? { countDate } : {});
+  } catch (e) {
+    flowFailed(s, e);
+    return;
+  }
+  if ((r.headers.get('x-alipay-sim-callback') || 'success') === 'fail') {
+    s.tone('warn');
+    s.body.append(el('p', {}, 'The fail callback receives:'), pre(pretty(r.json)));
+    setVerdict('warn', 'rundata-fail', `my.getRunData called fail with ${JSON.stringify(r.json)}.`);
+    return;
+  }
+  s.tone('good');
+  s.body.append(el('p', {}, 'The success callback receives ', el('code', {}, 'res'), ':'), pre(pretty(r.json), 'wrap'),
+    el('p', {}, 'Your backend opens res.response exactly as it opens the phone number envelope: verify, decrypt, check code, then read count.'));
+  const opened = await showEnvelope(r.json ? r.json.response : undefined);
+  const p = opened.payload;
+  if (p && typeof p === 'object' && p.code === '10000' && opened.verified !== false) {
+    setVerdict('good', 'rundata', `my.getRunData: ${p.count} steps on ${p.countDate}.`);
+  } else if (p && typeof p === 'object' && 'code' in p) {
+    setVerdict('warn', 'rundata-error', `my.getRunData: the platform answered code ${p.code}${p.subCode ? ` (${p.subCode})` : ''}${opened.verified === false ? '; the signature does not verify' : ''}.`);
+  } else {
+    setVerdict('bad', 'rundata-unreadable', `my.getRunData: the page could not open res.response${opened.error ? `: ${opened.error}` : ''}.`);
+  }
+}
+
 /** Reads, verifies and decrypts the envelope in the page; returns what it learnt. */
 async function showEnvelope(response) {
   const s = step('res.response, decoded');
@@ -494,6 +539,8 @@ async function showEnvelope(response) {
     if ('mobile' in p) rows.push(['mobile', p.mobile === '' ? '"" (empty)' : String(p.mobile)]);
     if ('subCode' in p) rows.push(['subCode', String(p.subCode)]);
     if ('subMsg' in p) rows.push(['subMsg', String(p.subMsg)]);
+    if ('count' in p) rows.push(['count', `${JSON.stringify(p.count)} (${typeof p.count})`]);
+    if ('countDate' in p) rows.push(['countDate', String(p.countDate)]);
     s.body.append(dl(rows));
   }
   s.tone(opened.error || opened.verified === false ? 'warn' : 'good');
@@ -681,6 +728,7 @@ ui.app.addEventListener('change', () => onAppChange(null).catch((e) => adminSay(
 ui.user.addEventListener('change', onUserChange);
 ui.authorize.addEventListener('click', onAuthorizeClick);
 ui.authCode.addEventListener('click', onAuthCodeClick);
+ui.runData.addEventListener('click', onRunDataClick);
 ui.direct.addEventListener('click', onDirectClick);
 ui.allow.addEventListener('click', () => answerSheet(true));
 ui.deny.addEventListener('click', () => answerSheet(false));
