@@ -372,7 +372,8 @@ export class Runtime {
         });
       },
       /**
-       * my.getRunData: `countDate` (`yyyy-mm-dd`; default today in China) and `protocols`.
+       * my.getRunData: `countDate` (`yyyy-mm-dd`; default today in China) and `protocols`
+       * (`timeZone`, which an older version of the document lists, is accepted and not sent on).
        * Success: `{response}`, the sealed envelope string as for my.getPhoneNumber (its
        * plaintext `{count, countDate, code, msg}`), or an Object for "encryption failed"; fail:
        * `{error, errorMessage}` (2 for a countDate that is not a day).

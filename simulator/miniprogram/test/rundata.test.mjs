@@ -53,7 +53,8 @@ function runPage(args) {
 test('a day\'s steps: the success object is {response: "<envelope>"}, its plaintext the count of that day', async () => {
   await sim.patchUser('demo', 'alice', { steps: 12345 });
   const rt = createRuntime({ simulator: sim });
-  const page = await rt.loadPage(runPage("{ countDate: '2024-05-01' }"));
+  // timeZone as in the document's older sample: accepted (and not sent on: the simulator has no time zones).
+  const page = await rt.loadPage(runPage("{ countDate: '2024-05-01', timeZone: 'Asia/Shanghai' }"));
   assert.equal(page.data.failed, undefined);
   assert.deepEqual(Object.keys(page.data.ok), ['response']);
   assert.equal(typeof page.data.ok.response, 'string');
@@ -61,7 +62,7 @@ test('a day\'s steps: the success object is {response: "<envelope>"}, its plaint
   assert.equal(plain.count, 12345);
   assert.equal(plain.countDate, '2024-05-01');
   assert.equal(plain.code, '10000');
-  assert.deepEqual(rt.calls.map((c) => [c.api, c.callback, c.args]), [['getRunData', 'success', { countDate: '2024-05-01' }]]);
+  assert.deepEqual(rt.calls.map((c) => [c.api, c.callback, c.args]), [['getRunData', 'success', { countDate: '2024-05-01', timeZone: 'Asia/Shanghai' }]]);
   assert.equal((await sim.journal()).filter((e) => e.api === 'getRunData').length, 1);
 });
 
