@@ -160,6 +160,10 @@ pub use model::scenario::{
 
 // The tools layer.
 pub use tools::error_chain::{chain_line, is_broken_pipe};
+pub use tools::fixture::gateway::{
+    GATEWAY_FIXTURE_APP_ID, GATEWAY_FIXTURE_SCHEMA, GATEWAY_FIXTURE_USER, GatewayExpectation,
+    GatewayFixture, GatewayFixtureKeys, gateway_fixtures,
+};
 pub use tools::fixture::{
     FIXTURE_SCHEMA, Fixture, FixtureError, MANIFEST_SCHEMA, Manifest, write_all as write_fixtures,
 };

@@ -280,7 +280,7 @@ fn a_scenario_directory_of_the_users_own_loads() {
 #[test]
 fn every_id_is_in_the_scenarios_readme_table() {
     let readme = std::fs::read_to_string(dir().join("README.md")).unwrap();
-    for s in Catalogue::embedded().scenarios() {
+    for s in Catalogue::embedded().all() {
         assert!(
             readme.contains(&format!("| `{}` |", s.id)),
             "scenarios/README.md has no table row for {}",

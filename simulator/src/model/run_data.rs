@@ -41,7 +41,9 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     }
 }
 
-/// The calendar day in China (UTC+8, no daylight saving) at `unix_secs`, as `yyyy-mm-dd`.
+/// The calendar day in China (UTC+8, no daylight saving) at `unix_secs`, as `yyyy-mm-dd` (the
+/// server's default `countDate`).
+#[cfg(any(feature = "server", test))]
 pub(crate) fn china_date(unix_secs: u64) -> String {
     let days = (unix_secs + 8 * 3600) / 86_400;
     // Civil-from-days (H. Hinnant's algorithm), for days since 1970-01-01.
