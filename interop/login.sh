@@ -13,7 +13,7 @@
 #    server_url): a genuine exchange, a request signed with the wrong key (40002
 #    isv.invalid-signature), a reused code (40002 isv.code-invalid), an answer whose signature the
 #    admin fault gateway_bad_sign_rate broke (refused). Then every js and python code block of
-#    docs/login-sdks.md, as written there.
+#    docs/login-sdks.md and docs/login.md, as written there.
 # 4. The five merchants (node/merchant.mjs, python/merchant.py, java/Merchant.java, go/, php/), each
 #    configured from the app `demo`'s bundle (ALIPAY_PUBLIC_KEY, ALIPAY_AES_KEY, ALIPAY_APP_ID,
 #    ALIPAY_APP_PRIVATE_KEY) and ALIPAY_GATEWAY=<simulator>/gateway.do: login_check.py sends POST
@@ -65,18 +65,20 @@ t=$(ms)
 tally node-sdk node "$here/node/login-sdk.mjs" "$sim_url"
 tally python-sdk "$INTEROP_PYTHON" "$here/python/login_sdk.py" "$sim_url"
 # The code blocks of docs/login-sdks.md, each run as it is written there.
-"$INTEROP_PYTHON" - "$root/docs/login-sdks.md" "$tmp/snippets" <<'PY' || fail docs.extract "cannot read docs/login-sdks.md"
+"$INTEROP_PYTHON" - "$tmp/snippets" "$root/docs/login-sdks.md" "$root/docs/login.md" <<'PY' || fail docs.extract "cannot read docs/login-sdks.md or docs/login.md"
 import os, re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-os.makedirs(sys.argv[2])
-for i, (lang, code) in enumerate(re.findall(r"^```(js|python)\n(.*?)^```$", text, re.S | re.M), 1):
-    open(os.path.join(sys.argv[2], "%d.%s" % (i, lang)), "w", encoding="utf-8").write(code)
+os.makedirs(sys.argv[1])
+for doc in sys.argv[2:]:
+    text = open(doc, encoding="utf-8").read()
+    name = os.path.basename(doc)[: -len(".md")]
+    for i, (lang, code) in enumerate(re.findall(r"^```(js|python)\n(.*?)^```$", text, re.S | re.M), 1):
+        open(os.path.join(sys.argv[1], "%s.%d.%s" % (name, i, lang)), "w", encoding="utf-8").write(code)
 PY
 snippets=0
 for snippet in "$tmp/snippets"/*; do
   [ -e "$snippet" ] || continue
   snippets=$((snippets + 1))
-  name=docs.login-sdks.$(basename "$snippet")
+  name=docs.$(basename "$snippet")
   rc=0
   case $snippet in
     *.js) (cd "$here/node" && ALIPAY_SIM_URL=$sim_url ALIPAY_CERT_DIR=$root/keys/cert node --input-type=module - <"$snippet") >"$tmp/snippet.out" 2>&1 || rc=$? ;;
@@ -84,7 +86,7 @@ for snippet in "$tmp/snippets"/*; do
   esac
   if [ "$rc" = 0 ]; then pass "$name ($(tr '\n' ' ' <"$tmp/snippet.out" | cut -c1-150))"; else fail "$name" "exit $rc: $(tail -n 5 "$tmp/snippet.out")"; fi
 done
-[ "$snippets" -ge 3 ] || fail docs.login-sdks "found $snippets code blocks, expected at least 3"
+[ "$snippets" -ge 5 ] || fail docs.snippets "found $snippets code blocks in docs/login-sdks.md and docs/login.md, expected at least 5"
 echo "# SDK proofs: $(($(ms) - t)) ms"
 
 # --- 4. the merchants' POST /login ------------------------------------------------------------------

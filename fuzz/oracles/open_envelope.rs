@@ -112,6 +112,7 @@ pub(crate) fn run(data: &[u8]) {
                 Payload::Mobile(m) => Opened::Mobile(m),
                 Payload::EmptyMobile(_) => Opened::EmptyMobile,
                 Payload::Error(e) => Opened::PlatformError(e),
+                Payload::Steps(_) => unreachable!("Payload::parse reads getPhoneNumber plaintext"),
             };
             assert_eq!(o.result, want, "plaintext {text:?}");
         }

@@ -3,11 +3,13 @@
 #
 # Installs the package's npm dependencies (npm ci, from the committed package-lock.json), finds or
 # builds the alipay-sim and alipay-harness binaries, then runs:
-#   1. the package's own tests and the node:test example under Node's test runner
-#      (test/*.test.mjs, examples/node/*.test.mjs): the document's sample page in six flows
-#      against the reference merchant and four against the official-SDK merchant
-#      (interop/node/merchant.mjs; its npm ci is done here when missing), my.request's wire
-#      behaviour, the runtime's errors;
+#   1. the package's own tests and the node:test examples under Node's test runner
+#      (test/*.test.mjs, examples/node/*.test.mjs, examples/login/*.test.mjs): the document's
+#      sample page in six flows against the reference merchant and four against the official-SDK
+#      merchant (interop/node/merchant.mjs; its npm ci is done here when missing), my.getAuthCode's
+#      and my.getRunData's callbacks, the login page example (getAuthCode, getPhoneNumber,
+#      POST /login) against the official-SDK merchant's login, my.request's wire behaviour, the
+#      runtime's errors;
 #   2. the Jest example (examples/jest, native ES modules);
 #   3. the Vitest example (examples/vitest);
 #   4. the example of README.md here ("Testing your mini-program page") in a fresh project that
@@ -77,7 +79,7 @@ node_counts() {
 
 # 1. Node's test runner.
 echo "== node --test"
-node --test test/*.test.mjs examples/node/*.test.mjs >"$work/node.out" 2>&1
+node --test test/*.test.mjs examples/node/*.test.mjs examples/login/*.test.mjs >"$work/node.out" 2>&1
 node_status=$?
 cat "$work/node.out"
 read -r p f < <(node_counts "$work/node.out" "$node_status")

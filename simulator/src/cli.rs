@@ -183,10 +183,14 @@ pub(crate) fn run(cli: Cli, stdout: &mut dyn Write) -> Result<i32> {
             match a.out {
                 Some(dir) => {
                     let written = write_fixtures(&cat, &keys, &dir)?;
+                    let manifests = written
+                        .iter()
+                        .filter(|p| p.file_name().is_some_and(|n| n == "manifest.json"))
+                        .count();
                     writeln!(
                         stdout,
-                        "wrote {} fixtures and manifest.json to {}",
-                        written.len() - 1,
+                        "wrote {} fixtures and manifest.json to {} (getRunData cases in rundata/, gateway answers in gateway/)",
+                        written.len() - manifests,
                         dir.display()
                     )?;
                 }

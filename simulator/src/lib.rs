@@ -100,7 +100,9 @@ pub use protocol::key_format::{
 };
 pub use protocol::keys::{APP_KEY_WARNING, KeySet, MerchantBundle, MerchantKeys};
 pub use protocol::layout::{TEST_ONLY_WARNING, key_files};
-pub use protocol::payload::{EmptyMobileForm, Payload, PlatformError, SUCCESS_CODE};
+pub use protocol::payload::{
+    EmptyMobileForm, MAX_STEP_COUNT, Payload, PlatformError, RunData, SUCCESS_CODE,
+};
 pub use protocol::signing::{Signing, UnknownSigning};
 
 /// Certificate mode (公钥证书): the three certificate files, their SNs and the checks a careful
@@ -148,7 +150,8 @@ pub mod login {
 // The model layer.
 pub use model::mobile::generated_mobile;
 pub use model::platform::{
-    BusyDelivery, Call, Console, Decision, Encryption, Mobile, Platform, User, decide,
+    Api, BusyDelivery, Call, Console, Decision, Encryption, Mobile, Platform, User, decide,
+    decide_api, decide_run_data,
 };
 pub use model::scenario::{
     BugClass, Built, Catalogue, Expectation, KeyRole, Kind, MerchantProfile, Outcome, Scenario,
@@ -157,6 +160,10 @@ pub use model::scenario::{
 
 // The tools layer.
 pub use tools::error_chain::{chain_line, is_broken_pipe};
+pub use tools::fixture::gateway::{
+    GATEWAY_FIXTURE_APP_ID, GATEWAY_FIXTURE_SCHEMA, GATEWAY_FIXTURE_USER, GatewayExpectation,
+    GatewayFixture, GatewayFixtureKeys, gateway_fixtures,
+};
 pub use tools::fixture::{
     FIXTURE_SCHEMA, Fixture, FixtureError, MANIFEST_SCHEMA, Manifest, write_all as write_fixtures,
 };

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use alipay_sim::{
-    Catalogue, KeySet, Kind, Opened, Opener, Outcome, testing::valid_scenario_id as valid_id,
+    Api, Catalogue, KeySet, Kind, Opened, Opener, Outcome, Payload, RunData,
+    testing::valid_scenario_id as valid_id,
 };
 
 fn dir() -> std::path::PathBuf {
@@ -15,8 +16,9 @@ fn dir() -> std::path::PathBuf {
 fn embedded_catalogue_equals_the_directory() {
     let a = Catalogue::embedded();
     let b = Catalogue::load_dir(&dir()).unwrap();
-    assert_eq!(a.scenarios(), b.scenarios());
+    assert_eq!(a.all(), b.all());
     assert!(a.len() >= 30);
+    assert!(a.run_data().len() >= 8);
 }
 
 #[test]
@@ -27,7 +29,7 @@ fn ids_are_stable_dotted_names_matching_file_names() {
         if p.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&p).unwrap();
             let c = Catalogue::from_sources([(p.display().to_string(), text)]).unwrap();
-            let s = &c.scenarios()[0];
+            let s = &c.all()[0];
             assert!(valid_id(&s.id));
             assert_eq!(
                 p.file_stem().unwrap().to_str().unwrap(),
@@ -35,9 +37,10 @@ fn ids_are_stable_dotted_names_matching_file_names() {
                 "file name must be the id"
             );
             let family = s.id.split('.').next().unwrap();
-            match s.kind() {
-                Kind::Platform => assert_eq!(family, "platform", "{}", s.id),
-                Kind::Tamper => assert_eq!(family, "tamper", "{}", s.id),
+            match (s.api, s.kind()) {
+                (Api::GetRunData, _) => assert_eq!(family, "rundata", "{}", s.id),
+                (Api::GetPhoneNumber, Kind::Platform) => assert_eq!(family, "platform", "{}", s.id),
+                (Api::GetPhoneNumber, Kind::Tamper) => assert_eq!(family, "tamper", "{}", s.id),
             }
             assert!(seen.insert(s.id.clone()));
         }
@@ -127,10 +130,87 @@ fn a_correct_merchant_reaches_every_expected_outcome() {
     }
 }
 
+/// The getRunData cases: only in `run_data()` (never among the phone cases the harness and the
+/// corpus run), and a careful reader of each (signature over the quoted ciphertext, AES, then
+/// the step-count plaintext; or the error object in the clear) reaches the file's outcome.
+#[test]
+fn run_data_cases_are_apart_and_read_as_expected() {
+    let cat = Catalogue::embedded();
+    assert!(cat.scenarios().iter().all(|s| s.api == Api::GetPhoneNumber));
+    assert!(cat.run_data().iter().all(|s| s.api == Api::GetRunData));
+    assert_eq!(
+        cat.all().len(),
+        cat.scenarios().len() + cat.run_data().len()
+    );
+    assert!(cat.get("rundata.genuine").is_some());
+    let keys = KeySet::embedded();
+    for s in cat.run_data() {
+        let b = s.build(&keys);
+        let plaintext = if b.encrypted {
+            let env: serde_json::Value = serde_json::from_str(&b.body).unwrap();
+            let ct = env["response"].as_str().unwrap();
+            if b.signed {
+                use base64::Engine as _;
+                let sig = base64::engine::general_purpose::STANDARD
+                    .decode(env["sign"].as_str().unwrap())
+                    .unwrap();
+                keys.platform
+                    .verifier
+                    .verify(b.sign_type.unwrap(), format!("\"{ct}\"").as_bytes(), &sig)
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.id));
+            }
+            let raw =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, ct).unwrap();
+            String::from_utf8(
+                alipay_sim::aes_decrypt(b.merchant_aes.as_ref().unwrap(), &raw).unwrap(),
+            )
+            .unwrap()
+        } else {
+            assert!(b.response_is_object && !b.signed, "{}: {}", s.id, b.body);
+            b.body.clone()
+        };
+        assert_eq!(Some(&plaintext), b.plaintext.as_ref(), "{}", s.id);
+        match (s.expect.outcome, RunData::parse(&plaintext).unwrap()) {
+            (Outcome::Accept, Payload::Steps(r)) => {
+                assert_eq!(r.count_date, s.count_date(), "{}", s.id);
+                if let Some(n) = s.user.steps {
+                    assert_eq!(r.count, n, "{}", s.id);
+                }
+            }
+            (Outcome::PlatformError | Outcome::RetryLater, Payload::Error(e)) => {
+                assert_eq!(Some(&e.code), s.expect.code.as_ref(), "{}", s.id);
+            }
+            (o, p) => panic!("{}: expected {o}, read {p:?}", s.id),
+        }
+    }
+}
+
+#[test]
+fn api_only_fields_are_refused_elsewhere() {
+    let head = "id = \"x.y\"\ntitle = \"t\"\nmodels = \"m\"\nremediation = \"r\"\nsource = \"s\"\n";
+    for (extra, field) in [
+        ("[user]\nsteps = 5\n", "user.steps"),
+        ("[call]\ncount_date = \"2018-12-19\"\n", "call.count_date"),
+    ] {
+        let e = load_err(&format!("{head}{extra}[expect]\noutcome = \"accept\"\n"));
+        assert!(e.contains(field) && e.contains("getRunData"), "{e}");
+    }
+    let run = format!("{head}api = \"getRunData\"\n");
+    for (extra, field) in [
+        ("[user]\nsteps = 1000000\n", "user.steps"),
+        ("[user]\nmobile = \"overseas\"\n", "user.mobile"),
+        ("[call]\ncount_date = \"2018-02-30\"\n", "call.count_date"),
+        ("[tamper]\nflags = [\"flip_sign_bit\"]\n", "tamper"),
+    ] {
+        let e = load_err(&format!("{run}{extra}[expect]\noutcome = \"accept\"\n"));
+        assert!(e.contains(field), "{e}");
+    }
+}
+
 #[test]
 fn builds_are_deterministic() {
     let keys = KeySet::embedded();
-    for s in Catalogue::embedded().scenarios() {
+    for s in Catalogue::embedded().all() {
         assert_eq!(s.build(&keys).body, s.build(&keys).body, "{}", s.id);
     }
 }
@@ -200,7 +280,7 @@ fn a_scenario_directory_of_the_users_own_loads() {
 #[test]
 fn every_id_is_in_the_scenarios_readme_table() {
     let readme = std::fs::read_to_string(dir().join("README.md")).unwrap();
-    for s in Catalogue::embedded().scenarios() {
+    for s in Catalogue::embedded().all() {
         assert!(
             readme.contains(&format!("| `{}` |", s.id)),
             "scenarios/README.md has no table row for {}",

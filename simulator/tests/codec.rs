@@ -104,6 +104,7 @@ fn seal_then_open_every_payload_and_shape() {
                     Payload::Mobile(m) => Opened::Mobile(m.clone()),
                     Payload::EmptyMobile(_) => Opened::EmptyMobile,
                     Payload::Error(e) => Opened::PlatformError(e.clone()),
+                    Payload::Steps(_) => unreachable!("getPhoneNumber payloads only"),
                 };
                 assert_eq!(got.result, want, "{env}");
             }

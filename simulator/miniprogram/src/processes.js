@@ -143,6 +143,17 @@ export class Simulator {
     return this.admin('PATCH', `/__admin/apps/${encodeURIComponent(app)}/users/${encodeURIComponent(user)}`, patch);
   }
 
+  /**
+   * Merges fields into an app (`{login: {scopes: ["auth_base"]}}`: the app may no longer ask for
+   * `auth_user`).
+   *
+   * @param {string} app app id
+   * @param {object} patch as `PATCH /__admin/apps/{app}` takes it
+   */
+  patchApp(app, patch) {
+    return this.admin('PATCH', `/__admin/apps/${encodeURIComponent(app)}`, patch);
+  }
+
   /** The journal of JSAPI calls the simulator answered. */
   journal() {
     return this.admin('GET', '/__admin/journal');

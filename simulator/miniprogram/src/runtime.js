@@ -112,7 +112,7 @@ function withoutCallbacks(args) {
  */
 export class Runtime {
   constructor(options = {}) {
-    const known = ['simulator', 'app', 'user', 'scenario', 'consent', 'urls', 'globalData', 'settleTimeoutMs'];
+    const known = ['simulator', 'app', 'user', 'scenario', 'runDataScenario', 'consent', 'urls', 'globalData', 'settleTimeoutMs'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new RuntimeError(`createRuntime: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
     }
@@ -128,12 +128,16 @@ export class Runtime {
     if (options.scenario !== undefined && (typeof options.scenario !== 'string' || options.scenario === '')) {
       throw new RuntimeError('createRuntime: `scenario` must be a catalogue id such as "platform.error.40003-invalid-auth-relations"');
     }
+    if (options.runDataScenario !== undefined && (typeof options.runDataScenario !== 'string' || options.runDataScenario === '')) {
+      throw new RuntimeError('createRuntime: `runDataScenario` must be a catalogue id such as "rundata.error.40006-insufficient-permissions"');
+    }
     if (options.consent !== undefined && typeof options.consent !== 'boolean') {
       throw new RuntimeError('createRuntime: `consent` must be true (the user taps 允许) or false (拒绝)');
     }
     this.app = options.app ?? 'demo';
     this.user = options.user ?? 'alice';
     this.scenario = options.scenario;
+    this.runDataScenario = options.runDataScenario;
     this.consent = options.consent ?? true;
     this.urlMap = checkUrlMap(options.urls);
     this.globalData = options.globalData ?? {};
@@ -347,6 +351,40 @@ export class Runtime {
           const body = args?.protocols !== undefined ? { protocols: plain(args.protocols) } : {};
           const query = rt.scenario ? `?scenario=${encodeURIComponent(rt.scenario)}` : '';
           const { json, headers } = await rt._jsapi('POST', 'getPhoneNumber', body, query);
+          if (headers.get('x-alipay-sim-callback') === 'fail') throw fail(json);
+          return json;
+        });
+      },
+      /**
+       * my.getAuthCode: `scopes` (`'auth_base'`, `'auth_user'` or an array; default `auth_base`).
+       * Success: `{authCode, authErrorScopes, authSuccessScopes}`; fail: `{error, errorMessage}`
+       * (3 a wrong scope, 4 no scope the app may ask for, 11 the user refused the `auth_user`
+       * sheet). The sheet is answered with the runtime's `consent` (`runtime.consent = false`
+       * before the call refuses it); `auth_base` shows no sheet.
+       */
+      getAuthCode(args) {
+        return jsapi('getAuthCode', args, async () => {
+          const body = { consent: rt.consent };
+          if (args?.scopes !== undefined) body.scopes = plain(args.scopes);
+          const { json, headers } = await rt._jsapi('POST', 'getAuthCode', body);
+          if (headers.get('x-alipay-sim-callback') === 'fail') throw fail(json);
+          return json;
+        });
+      },
+      /**
+       * my.getRunData: `countDate` (`yyyy-mm-dd`; default today in China) and `protocols`
+       * (`timeZone`, which an older version of the document lists, is accepted and not sent on).
+       * Success: `{response}`, the sealed envelope string as for my.getPhoneNumber (its
+       * plaintext `{count, countDate, code, msg}`), or an Object for "encryption failed"; fail:
+       * `{error, errorMessage}` (2 for a countDate that is not a day).
+       */
+      getRunData(args) {
+        return jsapi('getRunData', args, async () => {
+          const body = {};
+          if (args?.countDate !== undefined) body.countDate = plain(args.countDate);
+          if (args?.protocols !== undefined) body.protocols = plain(args.protocols);
+          const query = rt.runDataScenario ? `?scenario=${encodeURIComponent(rt.runDataScenario)}` : '';
+          const { json, headers } = await rt._jsapi('POST', 'getRunData', body, query);
           if (headers.get('x-alipay-sim-callback') === 'fail') throw fail(json);
           return json;
         });
@@ -611,10 +649,12 @@ function safeJson(v) {
  * Creates a runtime for one simulated phone.
  *
  * @param {{simulator: string|Simulator, app?: string, user?: string, scenario?: string,
- *   consent?: boolean, urls?: Record<string,string>, globalData?: object, settleTimeoutMs?: number}} options
+ *   runDataScenario?: string, consent?: boolean, urls?: Record<string,string>, globalData?: object,
+ *   settleTimeoutMs?: number}} options
  *   `app` (default `demo`) and `user` (default `alice`) of the simulator; `scenario` forces a
- *   catalogue scenario on every my.getPhoneNumber; `consent` is the user's answer on the
- *   authorisation sheet (default true); `urls` maps URLs the page requests to local servers
+ *   catalogue scenario on every my.getPhoneNumber, `runDataScenario` one (`rundata.*`) on every
+ *   my.getRunData; `consent` is the user's answer on the authorisation sheets (default true);
+ *   `urls` maps URLs the page requests to local servers
  * @returns {Runtime}
  */
 export function createRuntime(options) {

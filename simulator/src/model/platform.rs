@@ -1,13 +1,17 @@
 //! The Alipay side as data: the mini-program's console configuration, the user, the call and the
 //! platform decide the envelope, following the four steps of the `my.getPhoneNumber` document
 //! in their order (encryption set up, product bound, user authorised, server decrypts).
+//!
+//! `my.getRunData` goes through the same steps and the same error table ([`decide_api`], one
+//! function for both APIs); only its success plaintext (the step count) and what its document
+//! says differs (docs/protocol.md#getrundata).
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::crypto::{AesSize, SignType};
 use crate::protocol::envelope::{EnvelopeFields, PlainShape, SealOptions, Sealed, seal};
 use crate::protocol::keys::KeySet;
-use crate::protocol::payload::{EmptyMobileForm, Payload, PlatformError};
+use crate::protocol::payload::{EmptyMobileForm, Payload, PlatformError, RunData};
 pub(crate) use crate::protocol::signing::Signing;
 
 /// Content encryption ("接口内容加密方式") as configured in the console.
@@ -150,6 +154,60 @@ pub struct Platform {
     pub busy_delivery: BusyDelivery,
 }
 
+/// The JSAPI whose answer is decided: both are sealed the same way and share the error table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Api {
+    /// `my.getPhoneNumber`: the bound mobile. The default.
+    #[default]
+    #[serde(rename = "getPhoneNumber")]
+    GetPhoneNumber,
+    /// `my.getRunData`: the step count of a day.
+    #[serde(rename = "getRunData")]
+    GetRunData,
+}
+
+impl Api {
+    /// The JSAPI name: `getPhoneNumber` or `getRunData`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::GetPhoneNumber => "getPhoneNumber",
+            Api::GetRunData => "getRunData",
+        }
+    }
+
+    /// True for `my.getPhoneNumber` (serde's `skip_serializing_if`: scenario and fixture files
+    /// name the API only when it is not the default).
+    pub fn is_phone_number(&self) -> bool {
+        *self == Api::GetPhoneNumber
+    }
+
+    /// The 40006 answer in this API's document's words.
+    fn insufficient_permissions(self) -> PlatformError {
+        match self {
+            Api::GetPhoneNumber => PlatformError::insufficient_permissions(),
+            Api::GetRunData => PlatformError::insufficient_permissions_run_data(),
+        }
+    }
+
+    /// The shape of the unencrypted "加密异常" answers: getRunData's document gives `res.response`
+    /// as an Object for them; for getPhoneNumber no source settles it, so the console says.
+    fn plain_shape(self, console: &Console) -> PlainShape {
+        match self {
+            Api::GetPhoneNumber => console.unencrypted_shape,
+            Api::GetRunData => PlainShape::Object,
+        }
+    }
+
+    /// getRunData's document lists 20000 among its unencrypted answers; for getPhoneNumber the
+    /// platform setting decides.
+    fn busy_delivery(self, platform: &Platform) -> BusyDelivery {
+        match self {
+            Api::GetPhoneNumber => platform.busy_delivery,
+            Api::GetRunData => BusyDelivery::Plaintext,
+        }
+    }
+}
+
 /// What the platform decided, before sealing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -180,6 +238,51 @@ pub struct Decision {
 ///
 /// Encrypted answers are signed when signing is configured and the gateway is set.
 pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) -> Decision {
+    let success = match &user.mobile {
+        Mobile::Number(m) => Payload::Mobile(m.clone()),
+        Mobile::Empty(form) => Payload::EmptyMobile(*form),
+    };
+    decide_api(
+        Api::GetPhoneNumber,
+        console,
+        user.authorised,
+        success,
+        call,
+        platform,
+    )
+}
+
+/// Decides a `my.getRunData` answer: the steps of [`decide`] with the day's step count as the
+/// success plaintext (docs/protocol.md#getrundata).
+pub fn decide_run_data(
+    console: &Console,
+    authorised: bool,
+    steps: RunData,
+    call: &Call,
+    platform: &Platform,
+) -> Decision {
+    decide_api(
+        Api::GetRunData,
+        console,
+        authorised,
+        Payload::Steps(steps),
+        call,
+        platform,
+    )
+}
+
+/// The one decision both JSAPIs share: the steps of [`decide`] in order, with `success` as the
+/// answer when every step passes. What differs by `api` is only what its document says: the
+/// 40006 wording and, for getRunData, the unencrypted Object form of its "加密异常" answers
+/// (40001, 40002 and 20000).
+pub fn decide_api(
+    api: Api,
+    console: &Console,
+    authorised: bool,
+    success: Payload,
+    call: &Call,
+    platform: &Platform,
+) -> Decision {
     let signed = if console.gateway {
         console.signing.sign_type()
     } else {
@@ -190,7 +293,7 @@ pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) 
         encryption: None,
         sign_type: None,
         fields: console.envelope_fields,
-        plain_shape: console.unencrypted_shape,
+        plain_shape: api.plain_shape(console),
         alipay_cert_sn: false,
     };
     if console.isv_template && !call.isv_app_id {
@@ -203,27 +306,24 @@ pub fn decide(console: &Console, user: &User, call: &Call, platform: &Platform) 
         Encryption::Invalid => return clear(Payload::Error(PlatformError::invalid_encrypt())),
         _ => {}
     }
-    if platform.busy && platform.busy_delivery == BusyDelivery::Plaintext {
+    if platform.busy && api.busy_delivery(platform) == BusyDelivery::Plaintext {
         return clear(Payload::Error(PlatformError::busy()));
     }
     let payload = if platform.busy {
         Payload::Error(PlatformError::busy())
     } else if !console.product_bound || !console.user_info_approved {
-        Payload::Error(PlatformError::insufficient_permissions())
-    } else if !user.authorised {
+        Payload::Error(api.insufficient_permissions())
+    } else if !authorised {
         Payload::Error(PlatformError::invalid_auth_relations())
     } else {
-        match &user.mobile {
-            Mobile::Number(m) => Payload::Mobile(m.clone()),
-            Mobile::Empty(form) => Payload::EmptyMobile(*form),
-        }
+        success
     };
     Decision {
         payload,
         encryption: console.encryption.size(),
         sign_type: signed,
         fields: console.envelope_fields,
-        plain_shape: console.unencrypted_shape,
+        plain_shape: api.plain_shape(console),
         alipay_cert_sn: console.signing == Signing::Cert
             && console.alipay_cert_sn
             && signed.is_some(),
@@ -293,6 +393,68 @@ mod tests {
             decide(&con, &user(), &c, &p).payload,
             Payload::Mobile("13800000000".into())
         );
+    }
+
+    fn steps() -> RunData {
+        RunData {
+            count: 16880,
+            count_date: "2018-12-19".into(),
+        }
+    }
+
+    #[test]
+    fn run_data_shares_the_steps_and_seals_the_step_count() {
+        let con = Console::default();
+        let c = Call::default();
+        let p = Platform::default();
+        let d = decide_run_data(&con, true, steps(), &c, &p);
+        assert_eq!(d.payload, Payload::Steps(steps()));
+        assert_eq!(d.encryption, decide(&con, &user(), &c, &p).encryption);
+        assert_eq!(d.sign_type, Some(SignType::Rsa2));
+        let keys = KeySet::embedded();
+        let sealed = d.seal(&keys);
+        assert!(sealed.envelope.starts_with("{\"response\":\""));
+        assert!(sealed.sign.is_some());
+        // The same error table: 40003 unauthorised (encrypted), 40006 in getRunData's words.
+        let unauth = decide_run_data(&con, false, steps(), &c, &p);
+        assert_eq!(
+            unauth.payload,
+            Payload::Error(PlatformError::invalid_auth_relations())
+        );
+        assert!(unauth.encryption.is_some());
+        let unbound = Console {
+            product_bound: false,
+            ..con.clone()
+        };
+        assert_eq!(
+            decide_run_data(&unbound, true, steps(), &c, &p).payload,
+            Payload::Error(PlatformError::insufficient_permissions_run_data())
+        );
+    }
+
+    #[test]
+    fn run_data_encryption_errors_and_busy_are_an_object_in_the_clear() {
+        let keys = KeySet::embedded();
+        let none = Console {
+            encryption: Encryption::None,
+            ..Console::default()
+        };
+        let sealed = decide_run_data(&none, true, steps(), &Call::default(), &Platform::default())
+            .seal(&keys);
+        assert!(sealed.response_is_object);
+        assert_eq!(
+            sealed.envelope,
+            r#"{"code":"40001","msg":"Missing Required Arguments","subCode":"isv.missing-encrypt-key","subMsg":"缺少加密配置"}"#
+        );
+        // Busy is unencrypted whatever the platform's busy delivery says for getPhoneNumber.
+        let busy = Platform {
+            busy: true,
+            busy_delivery: BusyDelivery::Encrypted,
+        };
+        let d = decide_run_data(&Console::default(), true, steps(), &Call::default(), &busy);
+        assert_eq!(d.encryption, None);
+        assert_eq!(d.payload, Payload::Error(PlatformError::busy()));
+        assert!(d.seal(&keys).response_is_object);
     }
 
     #[test]

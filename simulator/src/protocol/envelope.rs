@@ -436,7 +436,7 @@ impl Opener {
             return Err(OpenError::UnauthenticatedSuccess);
         }
         Ok(OpenedEnvelope {
-            result: to_opened(payload),
+            result: to_opened(payload)?,
             verified,
             encrypted,
         })
@@ -471,10 +471,18 @@ pub fn from_callback(callback: &str) -> Result<String, CallbackError> {
     }
 }
 
-fn to_opened(p: Payload) -> Opened {
-    match p {
+/// The conclusion from a getPhoneNumber payload ([`Payload::parse`] never reads a step count,
+/// so [`Payload::Steps`] is refused rather than guessed at).
+fn to_opened(p: Payload) -> Result<Opened, OpenError> {
+    Ok(match p {
         Payload::Mobile(m) => Opened::Mobile(m),
         Payload::EmptyMobile(_) => Opened::EmptyMobile,
         Payload::Error(e) => Opened::PlatformError(e),
-    }
+        Payload::Steps(_) => {
+            return Err(OpenError::BadPlaintext(PayloadError::WrongField(
+                "mobile",
+                "a getPhoneNumber plaintext",
+            )));
+        }
+    })
 }

@@ -232,6 +232,10 @@ pub enum PayloadError {
     /// A member that must be a string is not one.
     #[error("plaintext field {0} is not a string")]
     NotAString(&'static str),
+    /// A getRunData member is missing or of the wrong type (`count`: an integer from 0,
+    /// `countDate`: a string).
+    #[error("plaintext field {0} is missing or not {1}")]
+    WrongField(&'static str, &'static str),
 }
 
 /// A success-callback object (`{"response": ...}`) whose envelope cannot be taken out.

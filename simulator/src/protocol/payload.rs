@@ -1,6 +1,9 @@
-//! The decrypted plaintext of `my.getPhoneNumber`: what Alipay encrypts, written byte-exact.
+//! The decrypted plaintext of `my.getPhoneNumber` and `my.getRunData`: what Alipay encrypts,
+//! written byte-exact.
 //!
-//! Success: `{"code":"10000","msg":"Success","mobile":"13800000000"}`; platform error:
+//! Success: `{"code":"10000","msg":"Success","mobile":"13800000000"}` (getPhoneNumber),
+//! `{"count":16880,"countDate":"2018-12-19","code":"10000","msg":"Success"}` (getRunData,
+//! docs/protocol.md#getrundata-plaintext); platform error (both):
 //! `{"code":"40003","msg":"Insufficient Conditions","subCode":"isv.invalid-auth-relations","subMsg":"无效的授权关系"}`.
 //! Compact, keys in that order, `code` a string, camelCase `subCode`/`subMsg`, UTF-8 kept, `/`
 //! written as `\/` (docs/protocol.md#field-names, vector C).
@@ -88,6 +91,17 @@ impl PlatformError {
         )
     }
 
+    /// 40006 `isv.insufficient-isv-permissions` as `my.getRunData`'s document words it: the
+    /// run-data product's contract is not in force (docs/protocol.md#getrundata-errors).
+    pub fn insufficient_permissions_run_data() -> Self {
+        Self::new(
+            "40006",
+            "Insufficient Permissions",
+            "isv.insufficient-isv-permissions",
+            "ISV权限不足，建议在开发者中心检查签约是否已经生效。",
+        )
+    }
+
     /// 20000 `aop.unknow-error` (sic): the platform is busy; retry later.
     pub fn busy() -> Self {
         Self::new(
@@ -115,13 +129,28 @@ pub enum EmptyMobileForm {
     Absent,
 }
 
-/// A decrypted `my.getPhoneNumber` result.
+/// The most steps [`RunData::count`] holds (a documented limit of the simulator, not Alipay's:
+/// docs/protocol.md#getrundata-plaintext).
+pub const MAX_STEP_COUNT: u32 = 999_999;
+
+/// The step count of one day, as `my.getRunData` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunData {
+    /// Steps walked that day (a JSON number in the plaintext).
+    pub count: u32,
+    /// The day, `yyyy-mm-dd` (the call's `countDate`).
+    pub count_date: String,
+}
+
+/// A decrypted `my.getPhoneNumber` or `my.getRunData` result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// Success with a mobile number (`11` digits mainland, `cc-number` overseas).
     Mobile(String),
     /// Success, but the account has no bound mobile.
     EmptyMobile(EmptyMobileForm),
+    /// `my.getRunData` success: the day's step count.
+    Steps(RunData),
     /// A platform error.
     Error(PlatformError),
 }
@@ -150,6 +179,17 @@ impl Payload {
             Payload::EmptyMobile(EmptyMobileForm::Absent) => {
                 write_object(&[("code", SUCCESS_CODE), ("msg", "Success")])
             }
+            Payload::Steps(r) => {
+                // `count` is a number: written as digits, then the date and the strings.
+                let mut out = format!("{{\"count\":{},", r.count);
+                let rest = write_object(&[
+                    ("countDate", &r.count_date),
+                    ("code", SUCCESS_CODE),
+                    ("msg", "Success"),
+                ]);
+                out.push_str(&rest[1..]);
+                out
+            }
             Payload::Error(e) => write_object(&[
                 ("code", &e.code),
                 ("msg", &e.msg),
@@ -159,7 +199,8 @@ impl Payload {
         }
     }
 
-    /// Interprets decrypted plaintext as a correct merchant does: `code` must be a string;
+    /// Interprets decrypted `my.getPhoneNumber` plaintext as a correct merchant does (a
+    /// getRunData plaintext is read by [`RunData::parse`]): `code` must be a string;
     /// `10000` with a non-empty string `mobile` is a number, with `""` or no `mobile` an empty
     /// mobile; any other code is a platform error.
     pub fn parse(plaintext: &str) -> Result<Self, PayloadError> {
@@ -198,9 +239,56 @@ impl Payload {
     }
 }
 
+impl RunData {
+    /// Interprets decrypted `my.getRunData` plaintext as a correct merchant does: `code` must be
+    /// a string; `10000` needs `count` (a non-negative integer) and `countDate` (a string); any
+    /// other code is a platform error.
+    pub fn parse(plaintext: &str) -> Result<Payload, PayloadError> {
+        let v: serde_json::Value =
+            serde_json::from_str(plaintext).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+        let obj = v.as_object().ok_or(PayloadError::NotAnObject)?;
+        match obj.get("code") {
+            Some(serde_json::Value::String(c)) if c == SUCCESS_CODE => {}
+            Some(serde_json::Value::String(_)) => return Payload::parse(plaintext),
+            Some(_) => return Err(PayloadError::NotAString("code")),
+            None => return Err(PayloadError::MissingCode),
+        }
+        let count = obj
+            .get("count")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|c| u32::try_from(c).ok())
+            .ok_or(PayloadError::WrongField("count", "an integer from 0"))?;
+        let count_date = match obj.get("countDate") {
+            Some(serde_json::Value::String(d)) => d.clone(),
+            _ => return Err(PayloadError::WrongField("countDate", "a string")),
+        };
+        Ok(Payload::Steps(RunData { count, count_date }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_data_plaintext_follows_the_documented_sample() {
+        let p = Payload::Steps(RunData {
+            count: 16880,
+            count_date: "2018-12-19".into(),
+        });
+        assert_eq!(
+            p.to_json(),
+            r#"{"count":16880,"countDate":"2018-12-19","code":"10000","msg":"Success"}"#
+        );
+        assert_eq!(RunData::parse(&p.to_json()).unwrap(), p);
+        let e = Payload::Error(PlatformError::insufficient_permissions_run_data());
+        assert_eq!(RunData::parse(&e.to_json()).unwrap(), e);
+        assert!(
+            RunData::parse(r#"{"code":"10000","count":"5","countDate":"2018-12-19"}"#).is_err()
+        );
+        assert!(RunData::parse(r#"{"code":"10000","count":-1,"countDate":"2018-12-19"}"#).is_err());
+        assert!(RunData::parse(r#"{"code":"10000","count":5}"#).is_err());
+    }
 
     #[test]
     fn vector_c_plaintext_is_reproduced_byte_for_byte() {

@@ -1,9 +1,11 @@
 //! The mini-program JSAPI, emulated: the authorisation button (`open-type="getAuthorize"`,
-//! `scope="phoneNumber"`), `my.getPhoneNumber` and `my.getSetting`.
+//! `scope="phoneNumber"`), `my.getPhoneNumber`, `my.getRunData` and `my.getSetting`.
 //!
 //! `my.getPhoneNumber` answers exactly what the page's callback receives: the success-callback
 //! object `{"response":"<envelope>"}` decided by [`crate::model::platform::decide`] for the app's console
 //! and the user's state, or, when a fault asks for it, the fail-callback object.
+//! `my.getRunData` answers the same way through the same decision
+//! ([`crate::model::platform::decide_api`]), with the day's step count as the plaintext.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,10 +27,12 @@ use super::journal::Entry;
 use super::middleware::RequestId;
 use super::state::AppState;
 use super::world::MobileSetting;
-use crate::model::platform::{self, Call, Platform, User};
+use crate::model::platform::{self, Api, Call, Platform, User};
+use crate::model::run_data::{china_date, valid_count_date};
 use crate::model::scenario::Expectation;
 use crate::model::scenario::build::expectation;
 use crate::protocol::keys::KeySet;
+use crate::protocol::payload::RunData;
 
 /// The header naming the callback an answer goes to.
 pub(crate) const CALLBACK_HEADER: &str = "x-alipay-sim-callback";
@@ -61,7 +65,19 @@ pub(crate) struct Protocols {
     pub(crate) isv_app_id: Option<String>,
 }
 
-/// Query of `my.getPhoneNumber`.
+/// Optional body of `my.getRunData`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GetRunDataBody {
+    /// The day, `yyyy-mm-dd`; omitted: today in China (UTC+8).
+    #[serde(default, rename = "countDate")]
+    pub(crate) count_date: Option<String>,
+    /// `protocols` as passed by the page.
+    #[serde(default)]
+    pub(crate) protocols: Option<Protocols>,
+}
+
+/// Query of `my.getPhoneNumber` and `my.getRunData`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetPhoneNumberQuery {
@@ -275,6 +291,26 @@ fn fail_answer(f: &Faults) -> Answer {
     }
 }
 
+/// A forced scenario must exist and be a case of the API called.
+fn check_scenario(state: &AppState, id: &str, api: Api) -> Result<(), ApiError> {
+    let s = state
+        .catalogue()
+        .get(id)
+        .ok_or_else(|| ApiError::unknown_scenario(id))?;
+    if s.api != api {
+        return Err(ApiError::invalid(
+            "scenario",
+            format!(
+                "scenario {id:?} is a {} case; force it on {}, not on {}",
+                s.api.as_str(),
+                s.api.as_str(),
+                api.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The sealed answer of a catalogue scenario with these keys.
 fn scenario_answer(state: &AppState, id: &str, keys: &KeySet) -> Result<Answer, ApiError> {
     let s = state
@@ -298,10 +334,8 @@ pub(crate) async fn get_phone_number(
     JsonBody(body): JsonBody<GetPhoneNumberBody>,
 ) -> Result<Response, ApiError> {
     let scenario = q.scenario.as_deref();
-    if let Some(id) = scenario
-        && state.catalogue().get(id).is_none()
-    {
-        return Err(ApiError::unknown_scenario(id));
+    if let Some(id) = scenario {
+        check_scenario(&state, id, Api::GetPhoneNumber)?;
     }
     let call = CallRecord {
         state: &state,
@@ -330,7 +364,7 @@ pub(crate) async fn get_phone_number(
             .and_then(|p| p.isv_app_id)
             .is_some_and(|id| !id.is_empty()),
     };
-    let answer = answer_for(&state, &p, scenario, isv, busy, &f)?;
+    let answer = answer_for(&state, &p, scenario, Ask::PhoneNumber(isv), busy, &f)?;
     call.record(
         answer.callback,
         answer.expected.clone(),
@@ -340,16 +374,107 @@ pub(crate) async fn get_phone_number(
     Ok(json_response(answer.callback, answer.body.clone()))
 }
 
-/// The answer for the user's state (cached while the state is unchanged), a forced scenario
-/// (cached per app), or a busy platform.
+/// The fail-callback object of `my.getRunData` for a `countDate` that is not a day: error 2,
+/// "invalid parameter" in its document's fail table.
+fn invalid_count_date(d: &str) -> Answer {
+    Answer {
+        body: Bytes::from(
+            serde_json::json!({
+                "error": 2,
+                "errorMessage": format!("参数无效: countDate {d:?} is not a day yyyy-mm-dd"),
+            })
+            .to_string(),
+        ),
+        callback: Callback::Fail,
+        expected: None,
+    }
+}
+
+/// `POST /jsapi/apps/{app_id}/users/{user_id}/getRunData[?scenario=<id>]`: as
+/// `getPhoneNumber`, with the user's step count of `countDate` as the plaintext.
+pub(crate) async fn get_run_data(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    Params(p): Params<UserPath>,
+    Query(q): Query<GetPhoneNumberQuery>,
+    JsonBody(body): JsonBody<GetRunDataBody>,
+) -> Result<Response, ApiError> {
+    let scenario = q.scenario.as_deref();
+    if let Some(id) = scenario {
+        check_scenario(&state, id, Api::GetRunData)?;
+    }
+    let call = CallRecord {
+        state: &state,
+        rid: &rid,
+        api: "getRunData",
+        path: Some(&p),
+        scenario,
+    };
+    let (f, mut fired) = match prelude(&call).await? {
+        Prelude::Go(f, fired) => (f, fired),
+        Prelude::Done(r) => return Ok(r),
+    };
+    if let Some(d) = body.count_date.as_deref()
+        && !valid_count_date(d)
+    {
+        let a = invalid_count_date(d);
+        call.record(a.callback, None, fired, a.body.clone());
+        return Ok(json_response(a.callback, a.body));
+    }
+    if faults::roll(f.fail_rate) {
+        fired.push("fail");
+        let a = fail_answer(&f);
+        call.record(a.callback, None, fired, a.body.clone());
+        return Ok(json_response(a.callback, a.body));
+    }
+    let busy = scenario.is_none() && faults::roll(f.busy_rate);
+    if busy {
+        fired.push("busy");
+    }
+    let isv = Call {
+        isv_app_id: body
+            .protocols
+            .and_then(|p| p.isv_app_id)
+            .is_some_and(|id| !id.is_empty()),
+    };
+    let date = body.count_date.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        china_date(now)
+    });
+    let answer = answer_for(&state, &p, scenario, Ask::RunData(isv, &date), busy, &f)?;
+    call.record(
+        answer.callback,
+        answer.expected.clone(),
+        fired,
+        answer.body.clone(),
+    );
+    Ok(json_response(answer.callback, answer.body.clone()))
+}
+
+/// What the page asked for.
+#[derive(Debug, Clone, Copy)]
+enum Ask<'a> {
+    /// `my.getPhoneNumber` with this call.
+    PhoneNumber(Call),
+    /// `my.getRunData` with this call, for this day.
+    RunData(Call, &'a str),
+}
+
+/// The answer for the user's state (getPhoneNumber: cached while the state is unchanged), a
+/// forced scenario (cached per app), or a busy platform.
 fn answer_for(
     state: &AppState,
     p: &UserPath,
     scenario: Option<&str>,
-    call: Call,
+    ask: Ask<'_>,
     busy: bool,
     f: &Faults,
 ) -> Result<Arc<Answer>, ApiError> {
+    // Only getPhoneNumber's state answer is cached: getRunData's depends on the day asked.
+    let phone = matches!(ask, Ask::PhoneNumber(_));
     // Snapshot under the read lock; sign without it.
     let snapshot = state.view(|w| {
         let app = w.app(&p.app_id)?;
@@ -358,7 +483,7 @@ fn answer_for(
         // depends on the call, so it is never taken from the cache.
         let cached = match scenario {
             Some(id) => app.scenario_cache.get(id).cloned(),
-            None if !busy && !app.console.isv_template => user.cached.clone(),
+            None if phone && !busy && !app.console.isv_template => user.cached.clone(),
             None => None,
         };
         Ok::<_, ApiError>(match cached {
@@ -378,20 +503,31 @@ fn answer_for(
     let (answer, cacheable) = match scenario {
         Some(id) => (scenario_answer(state, id, &keys)?, true),
         None => {
-            let user = User {
-                authorised: record.authorised,
-                mobile: record.mobile.resolve(state.mobiles()),
-            };
             let platform = Platform {
                 busy,
                 busy_delivery: f.busy_delivery,
             };
-            let d = platform::decide(&console, &user, &call, &platform);
+            let d = match ask {
+                Ask::PhoneNumber(call) => {
+                    let user = User {
+                        authorised: record.authorised,
+                        mobile: record.mobile.resolve(state.mobiles()),
+                    };
+                    platform::decide(&console, &user, &call, &platform)
+                }
+                Ask::RunData(call, date) => {
+                    let steps = RunData {
+                        count: record.steps.count(&p.app_id, &p.user_id, date),
+                        count_date: date.to_string(),
+                    };
+                    platform::decide_run_data(&console, record.authorised, steps, &call, &platform)
+                }
+            };
             let sealed = d.seal(&keys);
             let fresh = matches!(record.mobile, MobileSetting::Fresh);
             (
                 Answer::sealed(&sealed, expectation(&d.payload)),
-                !busy && !fresh && !console.isv_template,
+                phone && !busy && !fresh && !console.isv_template,
             )
         }
     };
@@ -438,6 +574,7 @@ pub(crate) async fn scenario_phone_number(
     Extension(rid): Extension<RequestId>,
     Params(p): Params<ScenarioPath>,
 ) -> Result<Response, ApiError> {
+    check_scenario(&state, &p.scenario_id, Api::GetPhoneNumber)?;
     let answer = match state.cached_scenario(&p.scenario_id) {
         Some(a) => a,
         None => {

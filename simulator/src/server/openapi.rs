@@ -13,6 +13,7 @@ use super::forward::RELAY_OWNED;
 use super::journal::JOURNAL_CAPACITY;
 use super::listener::{DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use super::middleware::VERSION;
+use crate::protocol::payload::MAX_STEP_COUNT;
 
 fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -145,6 +146,33 @@ fn relay_owned_pattern() -> String {
 const NULL_RULE: &str = "Every member may be omitted (its default applies); none may be null (400 naming it), except a user's mobile, where null is a value (no mobile key).";
 
 fn schemas() -> Value {
+    let mut s = base_schemas();
+    s["GetRunDataBody"] = run_data_body_schema();
+    s["Steps"] = steps_schema();
+    s
+}
+
+/// `my.getRunData`'s optional body.
+fn run_data_body_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Optional. countDate: the day, yyyy-mm-dd (omitted: today in China, UTC+8); a value that is not a real day (1970-01-01 to 9999-12-31) is answered with the fail callback {\"error\":2,...}. protocols.isvAppId matters for ISV template apps only.",
+        "properties": {"countDate": {"type": "string"},
+                       "protocols": {"type": "object", "additionalProperties": false,
+                                     "properties": {"isvAppId": {"type": "string"}}}}
+    })
+}
+
+/// A user's `steps` (admin API).
+fn steps_schema() -> Value {
+    json!({
+        "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_STEP_COUNT}, {"const": "generated"}],
+        "description": "The day's step count my.getRunData answers: a count (the same every day) or \"generated\" (drawn from the app, the user and the day: 0 to 30000, stable; the default)."
+    })
+}
+
+fn base_schemas() -> Value {
     json!({
         "Error": {
             "type": "object",
@@ -223,7 +251,8 @@ fn schemas() -> Value {
             "properties": {
                 "user_id": id_schema(),
                 "authorised": {"type": "boolean"},
-                "mobile": schema_ref("Mobile")
+                "mobile": schema_ref("Mobile"),
+                "steps": schema_ref("Steps")
             }
         },
         "UserCreate": {
@@ -234,7 +263,8 @@ fn schemas() -> Value {
             "properties": {
                 "user_id": id_schema(),
                 "authorised": {"type": "boolean", "default": false, "description": "Consented on the getAuthorize button with scope phoneNumber."},
-                "mobile": schema_ref("Mobile")
+                "mobile": schema_ref("Mobile"),
+                "steps": schema_ref("Steps")
             }
         },
         "UserBody": {
@@ -243,7 +273,8 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "properties": {
                 "authorised": {"type": "boolean", "default": false, "description": "Consented on the getAuthorize button with scope phoneNumber."},
-                "mobile": schema_ref("Mobile")
+                "mobile": schema_ref("Mobile"),
+                "steps": schema_ref("Steps")
             }
         },
         "Bundle": {
@@ -320,7 +351,7 @@ fn schemas() -> Value {
             "properties": {
                 "seq": {"type": "integer"},
                 "request_id": {"type": "string"},
-                "api": {"enum": ["getPhoneNumber", "authorize", "getSetting"]},
+                "api": {"enum": ["getPhoneNumber", "getRunData", "authorize", "getSetting"]},
                 "app_id": {"type": ["string", "null"]},
                 "user_id": {"type": ["string", "null"]},
                 "scenario": {"type": ["string", "null"]},
@@ -393,6 +424,7 @@ fn paths() -> Value {
             ("PatchUser", "patchUser", user.clone()),
             ("Authorize", "authorize", user.clone()),
             ("GetPhoneNumber", "getPhoneNumber", user.clone()),
+            ("GetRunData", "getRunData", user.clone()),
             ("GetSetting", "getSetting", user.clone()),
             ("DeleteUser", "deleteUser", user),
         ]
@@ -424,6 +456,20 @@ fn paths() -> Value {
                            "content": json_content(json!({"oneOf": [schema_ref("SuccessCallback"), schema_ref("FailCallback")]}))},
                    "400": bad.clone(), "404": error("Unknown app, user or scenario.")})),
             body(schema_ref("GetPhoneNumberBody"), false))},
+        "/jsapi/apps/{app_id}/users/{user_id}/getRunData": {"post": with_body(op(
+            "getRunData",
+            "my.getRunData",
+            "Answers like getPhoneNumber (the same envelope, error table, consent, faults and callbacks) with the user's step count of countDate as the plaintext {\"count\":N,\"countDate\":\"yyyy-mm-dd\",\"code\":\"10000\",\"msg\":\"Success\"}. 40001, 40002 and 20000 come as res.response objects in the clear (its document's 加密异常). A countDate that is not a day: the fail callback with error 2. Not cached.",
+            "jsapi",
+            vec![app_param(), user_param(),
+                 json!({"name": "scenario", "in": "query", "required": false,
+                        "description": "Force this getRunData catalogue scenario (rundata.*), sealed with the app's keys, regardless of state and of the busy fault. An id not in the catalogue is a 404 unknown_scenario; a getPhoneNumber scenario is a 400 naming scenario.",
+                        "schema": {"type": "string"}})],
+            json!({"200": {"description": "The success or fail callback object.",
+                           "headers": {"X-Alipay-Sim-Callback": {"schema": {"enum": ["success", "fail"]}}},
+                           "content": json_content(json!({"oneOf": [schema_ref("SuccessCallback"), schema_ref("FailCallback")]}))},
+                   "400": bad.clone(), "404": error("Unknown app, user or scenario.")})),
+            body(schema_ref("GetRunDataBody"), false))},
         "/jsapi/apps/{app_id}/users/{user_id}/getSetting": {"get": op(
             "getSetting", "my.getSetting", "authSetting.phoneNumber is the user's consent.", "jsapi", user_ops(),
             json!({"200": ok("The setting.", schema_ref("Setting")), "400": bad_id.clone(), "404": not_found.clone()}))},

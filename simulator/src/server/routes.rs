@@ -31,6 +31,10 @@ pub fn app_with(state: AppState, forward_cfg: ForwardConfig) -> Router {
             post(jsapi::get_phone_number),
         )
         .route(
+            "/jsapi/apps/{app_id}/users/{user_id}/getRunData",
+            post(jsapi::get_run_data),
+        )
+        .route(
             "/jsapi/apps/{app_id}/users/{user_id}/getSetting",
             get(jsapi::get_setting),
         )

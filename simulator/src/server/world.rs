@@ -78,6 +78,36 @@ impl MobileSetting {
     }
 }
 
+/// A user's step counts (`my.getRunData`) as configured through the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum StepsSetting {
+    /// A count drawn from the app, the user and the day (0 to 30 000, stable). The default.
+    #[default]
+    Generated,
+    /// This count on every day.
+    Count(u32),
+}
+
+impl StepsSetting {
+    /// The admin API's JSON form: the count or `"generated"`.
+    pub(crate) fn to_json(self) -> serde_json::Value {
+        match self {
+            StepsSetting::Generated => "generated".into(),
+            StepsSetting::Count(n) => n.into(),
+        }
+    }
+
+    /// The count of `count_date` for this user.
+    pub(crate) fn count(self, app_id: &str, user_id: &str, count_date: &str) -> u32 {
+        match self {
+            StepsSetting::Generated => {
+                crate::model::run_data::generated_steps(&format!("{app_id}/{user_id}"), count_date)
+            }
+            StepsSetting::Count(n) => n,
+        }
+    }
+}
+
 /// One user of an app.
 #[derive(Debug, Clone)]
 pub(crate) struct UserRecord {
@@ -93,6 +123,8 @@ pub(crate) struct UserRecord {
     pub(crate) open_id: String,
     /// The profile's `nick_name` (`alipay.user.info.share`).
     pub(crate) nick_name: String,
+    /// The step counts `my.getRunData` answers.
+    pub(crate) steps: StepsSetting,
 }
 
 impl UserRecord {
@@ -110,6 +142,7 @@ impl UserRecord {
             alipay_user_id: derived_user_id(user_id),
             open_id: derived_open_id(app_id, user_id),
             nick_name: user_id.to_string(),
+            steps: StepsSetting::Generated,
         }
     }
 
@@ -122,6 +155,7 @@ impl UserRecord {
             "alipay_user_id": self.alipay_user_id,
             "open_id": self.open_id,
             "nick_name": self.nick_name,
+            "steps": self.steps.to_json(),
         })
     }
 }

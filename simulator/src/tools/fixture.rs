@@ -1,5 +1,9 @@
 //! Fixture files: one JSON file per scenario plus a manifest of SHA-256 digests.
 //!
+//! The directory holds the getPhoneNumber cases and `manifest.json` (what phone-number checkers
+//! read, unchanged by the other APIs), `rundata/` the getRunData cases and `gateway/` the OpenAPI
+//! gateway's answers ([`gateway`]), each with its own `manifest.json`.
+//!
 //! Output is byte-identical from run to run for the same keys and catalogue: no timestamps, sorted
 //! by id, deterministic mobiles, deterministic signatures (PKCS#1 v1.5) and ciphertexts (zero IV).
 //! The file format is described by `simulator/fixture.schema.json`.
@@ -10,8 +14,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::model::platform::Api;
 use crate::model::scenario::{Built, Catalogue, KeyRole, Scenario};
 use crate::protocol::keys::KeySet;
+
+pub(crate) mod gateway;
 
 /// A fixture file or directory could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,8 @@ pub struct SuccessCallback {
 pub struct Fixture {
     /// The built case.
     pub built: Built,
+    /// The JSAPI the case answers (written as `api` only when it is not getPhoneNumber).
+    pub api: Api,
     /// The Alipay public key the merchant verifies with (one-line base64 SPKI).
     pub alipay_public_key: String,
     /// Certificate mode: the certificate files and SNs, for cert-mode cases and app-key
@@ -67,7 +76,9 @@ pub struct Fixture {
 impl Fixture {
     /// Builds the fixture of one scenario.
     pub fn of(scenario: &Scenario, keys: &KeySet) -> Self {
-        Self::from_built(scenario.build(keys), keys)
+        let mut f = Self::from_built(scenario.build(keys), keys);
+        f.api = scenario.api;
+        f
     }
 
     /// The fixture of a case already built with `keys`.
@@ -77,6 +88,7 @@ impl Fixture {
             .flatten();
         Self {
             built,
+            api: Api::GetPhoneNumber,
             alipay_public_key: keys.platform.public_one_line(),
             cert,
         }
@@ -107,11 +119,16 @@ impl Serialize for Fixture {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
         let b = &self.built;
-        let mut st = s.serialize_struct("Fixture", 19)?;
+        let mut st = s.serialize_struct("Fixture", 20)?;
         st.serialize_field("schema", FIXTURE_SCHEMA)?;
         st.serialize_field("id", &b.id)?;
         st.serialize_field("title", &b.title)?;
         st.serialize_field("kind", &b.kind)?;
+        if self.api.is_phone_number() {
+            st.skip_field("api")?;
+        } else {
+            st.serialize_field("api", &self.api)?;
+        }
         st.serialize_field("res_response", &b.body)?;
         st.serialize_field("success_callback", &self.success_callback())?;
         st.serialize_field("plaintext", &b.plaintext)?;
@@ -163,7 +180,9 @@ pub struct Manifest {
     pub files: Vec<ManifestEntry>,
 }
 
-/// Writes every fixture and `manifest.json` into `out`; returns the paths written.
+/// Writes every fixture and `manifest.json` into `out`: the getPhoneNumber cases at the top,
+/// the getRunData cases in `out/rundata/`, the gateway answers in `out/gateway/`, each directory
+/// with its manifest; returns the paths written (manifests included).
 ///
 /// An error names the file or directory that could not be written.
 pub fn write_all(
@@ -171,20 +190,47 @@ pub fn write_all(
     keys: &KeySet,
     out: &Path,
 ) -> Result<Vec<PathBuf>, FixtureError> {
+    let mut written = Vec::new();
+    let files = |scenarios: &[Scenario]| -> Vec<(String, String)> {
+        scenarios
+            .iter()
+            .map(|s| (s.id.clone(), Fixture::of(s, keys).to_json()))
+            .collect()
+    };
+    write_dir(out, files(catalogue.scenarios()), keys, &mut written)?;
+    write_dir(
+        &out.join("rundata"),
+        files(catalogue.run_data()),
+        keys,
+        &mut written,
+    )?;
+    let gateway = gateway::gateway_fixtures(keys)
+        .into_iter()
+        .map(|f| (f.id.clone(), f.to_json()))
+        .collect();
+    write_dir(&out.join("gateway"), gateway, keys, &mut written)?;
+    Ok(written)
+}
+
+/// Writes `<id>.json` for each (id, text) and the manifest into `dir`.
+fn write_dir(
+    dir: &Path,
+    files: Vec<(String, String)>,
+    keys: &KeySet,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), FixtureError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| FixtureError { path, source }
     };
-    fs::create_dir_all(out).map_err(io(out))?;
-    let mut written = Vec::new();
+    fs::create_dir_all(dir).map_err(io(dir))?;
     let mut entries = Vec::new();
-    for s in catalogue.scenarios() {
-        let text = Fixture::of(s, keys).to_json();
-        let file = format!("{}.json", s.id);
-        let path = out.join(&file);
+    for (id, text) in files {
+        let file = format!("{id}.json");
+        let path = dir.join(&file);
         fs::write(&path, &text).map_err(io(&path))?;
         entries.push(ManifestEntry {
-            id: s.id.clone(),
+            id,
             file,
             sha256: hex::encode(Sha256::digest(text.as_bytes())),
         });
@@ -196,10 +242,10 @@ pub fn write_all(
         alipay_public_key: keys.platform.public_one_line(),
         files: entries,
     };
-    let path = out.join("manifest.json");
+    let path = dir.join("manifest.json");
     let mut text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     text.push('\n');
     fs::write(&path, text).map_err(io(&path))?;
     written.push(path);
-    Ok(written)
+    Ok(())
 }

@@ -181,6 +181,131 @@ test('refusal: onError detail is shown and nothing is sent', async (browser) => 
   await context.close();
 });
 
+test('login: my.getAuthCode auth_base asks nothing and shows the success object, then the phone number', async (browser) => {
+  const { context, page } = await newPage(browser);
+  await open(page);
+  await page.selectOption('#scopes', 'auth_base');
+  await page.click('#auth-code');
+  const v = await verdict(page);
+  assert(v.verdict === 'authcode', `verdict ${v.verdict}: ${v.text}`);
+  assert(await page.$eval('#sheet', (s) => s.hidden), 'auth_base shows no sheet');
+  const journal = (await sim('GET', '/__admin/journal')).json.filter((e) => e.api === 'getAuthCode');
+  assert(journal.length === 1 && journal[0].callback === 'success', `journal: ${JSON.stringify(journal)}`);
+  const shown = JSON.parse(await page.$eval('#steps pre', (p) => p.textContent));
+  assert(/^[0-9a-f]{32}$/.test(shown.authCode), `authCode ${shown.authCode}`);
+  assert(JSON.stringify(shown.authSuccessScopes) === '["auth_base"]' && JSON.stringify(shown.authErrorScopes) === '{}', JSON.stringify(shown));
+  assertIncludes(v.text, shown.authCode, 'verdict');
+  assertIncludes(await stepsText(page), '/gateway.do', 'steps');
+  // The journal table of the page lists the call.
+  await page.waitForFunction(() => document.querySelector('#journal tbody').innerText.includes('getAuthCode'));
+  await shot(page, 'login-authcode');
+
+  // Then the phone number, as the login page does: the code stays on the page as the first step.
+  const phone = await consentFlow(page);
+  assert(phone.verdict === 'expected-mobile', `verdict ${phone.verdict}: ${phone.text}`);
+  const steps = await stepsText(page);
+  assertIncludes(steps, 'Logged in before: my.getAuthCode', 'steps');
+  assertIncludes(steps, shown.authCode, 'steps');
+  await shot(page, 'login-phone');
+  await context.close();
+});
+
+test('login: auth_user refused on the sheet is the fail callback {error: 11}', async (browser) => {
+  const { context, page } = await newPage(browser);
+  await open(page);
+  await page.selectOption('#scopes', 'auth_user');
+  await page.click('#auth-code');
+  await page.waitForSelector('#sheet:not([hidden])');
+  assertIncludes(await page.$eval('#sheet-title', (t) => t.textContent), '公开信息', 'sheet title');
+  assert(await page.evaluate(() => document.querySelector('#auth-code').inert), 'the page behind the sheet is inert');
+  await page.click('#deny');
+  const v = await verdict(page);
+  assert(v.verdict === 'authcode-fail', `verdict ${v.verdict}: ${v.text}`);
+  const shown = JSON.parse(await page.$eval('#steps li:last-child pre', (p) => p.textContent));
+  assert(shown.error === 11 && shown.errorMessage === '用户取消授权', JSON.stringify(shown));
+  assertIncludes(await stepsText(page), 'refused', 'steps');
+  assert(await page.evaluate(() => document.activeElement.id) === 'auth-code', 'focus returns to 登录');
+  await shot(page, 'login-refused');
+  await context.close();
+});
+
+test('login: auth_user allowed is granted; a scope the app may not ask for goes to authErrorScopes, alone it is error 4', async (browser) => {
+  const { context, page } = await newPage(browser);
+  await open(page);
+  await page.selectOption('#scopes', 'auth_user');
+  await page.click('#auth-code');
+  await page.waitForSelector('#sheet:not([hidden])');
+  await page.click('#allow');
+  let v = await verdict(page);
+  assert(v.verdict === 'authcode', `verdict ${v.verdict}: ${v.text}`);
+  let shown = JSON.parse(await page.$eval('#steps li:last-child pre', (p) => p.textContent));
+  assert(JSON.stringify(shown.authSuccessScopes) === '["auth_user"]', JSON.stringify(shown));
+  assertIncludes(await stepsText(page), 'alipay.user.info.share', 'steps');
+
+  const patched = await sim('PATCH', '/__admin/apps/demo', { login: { scopes: ['auth_base'] } });
+  assert(patched.status === 200, `PATCH ${patched.status}: ${patched.text}`);
+  await page.selectOption('#scopes', 'auth_base,auth_user');
+  await page.click('#auth-code');
+  await page.waitForSelector('#sheet:not([hidden])');
+  await page.click('#allow');
+  v = await verdict(page);
+  assert(v.verdict === 'authcode', `verdict ${v.verdict}: ${v.text}`);
+  shown = JSON.parse(await page.$eval('#steps li:last-child pre', (p) => p.textContent));
+  assert(JSON.stringify(shown.authSuccessScopes) === '["auth_base"]' && shown.authErrorScopes.auth_user === '40006', JSON.stringify(shown));
+  assertIncludes(v.text, 'not granted auth_user', 'verdict');
+
+  await page.selectOption('#scopes', 'auth_user');
+  await page.click('#auth-code');
+  await page.waitForSelector('#sheet:not([hidden])');
+  await page.click('#allow');
+  v = await verdict(page);
+  assert(v.verdict === 'authcode-fail', `verdict ${v.verdict}: ${v.text}`);
+  assertIncludes(v.text, '"error":4', 'verdict');
+  await context.close();
+});
+
+test('my.getRunData: the envelope opened in the page shows the day\'s step count', async (browser) => {
+  const patched = await sim('PATCH', '/__admin/apps/demo/users/alice', { steps: 12345 });
+  assert(patched.status === 200, `PATCH ${patched.status}: ${patched.text}`);
+  const { context, page } = await newPage(browser);
+  await open(page);
+  assertIncludes(await page.$eval('#user-hint', (h) => h.textContent), 'steps: 12345', 'user hint');
+  await page.fill('#count-date', '2024-05-01');
+  await page.click('#run-data');
+  const v = await verdict(page);
+  assert(v.verdict === 'rundata', `verdict ${v.verdict}: ${v.text}`);
+  assertIncludes(v.text, '12345 steps on 2024-05-01', 'verdict');
+  const plain = JSON.parse(await page.$eval('pre.plaintext', (p) => p.textContent));
+  assert(plain.count === 12345 && plain.countDate === '2024-05-01' && plain.code === '10000', JSON.stringify(plain));
+  const steps = await stepsText(page);
+  assertIncludes(steps, 'Signature valid', 'steps');
+  assert(!steps.includes('my.request'), 'run data is not sent to the phone merchant');
+  const journal = (await sim('GET', '/__admin/journal')).json.filter((e) => e.api === 'getRunData');
+  assert(journal.length === 1 && journal[0].callback === 'success', `journal: ${JSON.stringify(journal)}`);
+  await shot(page, 'rundata');
+  await context.close();
+});
+
+test('my.getRunData: a countDate that is not a day is the fail callback {error: 2}; busy is 20000 inside', async (browser) => {
+  const { context, page } = await newPage(browser);
+  await open(page);
+  await page.fill('#count-date', '2024-02-30');
+  await page.click('#run-data');
+  let v = await verdict(page);
+  assert(v.verdict === 'rundata-fail', `verdict ${v.verdict}: ${v.text}`);
+  const shown = JSON.parse(await page.$eval('#steps pre', (p) => p.textContent));
+  assert(shown.error === 2, JSON.stringify(shown));
+
+  await page.fill('#count-date', '');
+  await page.click('#busy');
+  await page.waitForFunction(() => document.getElementById('busy').getAttribute('aria-pressed') === 'true');
+  await page.click('#run-data');
+  v = await verdict(page);
+  assert(v.verdict === 'rundata-error', `verdict ${v.verdict}: ${v.text}`);
+  assertIncludes(v.text, '20000', 'verdict');
+  await context.close();
+});
+
 test('40003: a user who never authorised, called without the button', async (browser) => {
   const { context, page } = await newPage(browser);
   await open(page, { user: 'dave' });

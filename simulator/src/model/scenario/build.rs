@@ -63,7 +63,6 @@ pub struct Built {
 impl Scenario {
     /// Builds the case with `keys`. Deterministic: the same scenario and keys give the same bytes.
     pub fn build(&self, keys: &KeySet) -> Built {
-        let (console, call, plat) = self.model();
         let flags = self
             .tamper
             .as_ref()
@@ -85,11 +84,7 @@ impl Scenario {
                 MobileSpec::Absent => platform::Mobile::Empty(EmptyMobileForm::Absent),
                 MobileSpec::Literal(m) => platform::Mobile::Number(m.clone()),
             };
-            let user = platform::User {
-                authorised: self.user.authorised,
-                mobile,
-            };
-            let mut decision: Decision = platform::decide(&console, &user, &call, &plat);
+            let mut decision: Decision = self.decide(mobile);
             if let Some(p) = &self.payload {
                 decision.payload = Payload::Error(PlatformError {
                     code: p.code.clone(),
@@ -192,6 +187,13 @@ pub(crate) fn expectation(p: &Payload) -> Expectation {
         },
         Payload::EmptyMobile(_) => Expectation {
             outcome: Outcome::NoMobile,
+            mobile: None,
+            code: None,
+            sub_code: None,
+        },
+        // getRunData success: use the step count (the plaintext carries it).
+        Payload::Steps(_) => Expectation {
+            outcome: Outcome::Accept,
             mobile: None,
             code: None,
             sub_code: None,

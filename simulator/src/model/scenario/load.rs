@@ -52,10 +52,13 @@ impl ScenarioError {
     }
 }
 
-/// The loaded, validated catalogue, sorted by id.
+/// The loaded, validated catalogue: the getPhoneNumber cases sorted by id, then the getRunData
+/// cases sorted by id.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     scenarios: Vec<Scenario>,
+    /// How many of `scenarios` (the first ones) are getPhoneNumber cases.
+    phone: usize,
 }
 
 mod embedded {
@@ -133,28 +136,43 @@ impl Catalogue {
             }
             scenarios.push(s);
         }
-        scenarios.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Self { scenarios })
+        scenarios.sort_by(|a, b| {
+            (!a.api.is_phone_number(), &a.id).cmp(&(!b.api.is_phone_number(), &b.id))
+        });
+        let phone = scenarios.iter().filter(|s| s.api.is_phone_number()).count();
+        Ok(Self { scenarios, phone })
     }
 
-    /// All scenarios, sorted by id.
+    /// The `my.getPhoneNumber` scenarios, sorted by id: the cases the harness runs against a
+    /// merchant's phone-number endpoint and the corpus is made of. The getRunData cases are in
+    /// [`Catalogue::run_data`]; [`Catalogue::all`] has both.
     pub fn scenarios(&self) -> &[Scenario] {
+        &self.scenarios[..self.phone]
+    }
+
+    /// The `my.getRunData` scenarios, sorted by id.
+    pub fn run_data(&self) -> &[Scenario] {
+        &self.scenarios[self.phone..]
+    }
+
+    /// Every scenario: the getPhoneNumber ones, then the getRunData ones, each sorted by id.
+    pub fn all(&self) -> &[Scenario] {
         &self.scenarios
     }
 
-    /// The scenario with this id.
+    /// The scenario with this id, of either API.
     pub fn get(&self, id: &str) -> Option<&Scenario> {
         self.scenarios.iter().find(|s| s.id == id)
     }
 
-    /// Number of scenarios.
+    /// Number of getPhoneNumber scenarios (the length of [`Catalogue::scenarios`]).
     pub fn len(&self) -> usize {
-        self.scenarios.len()
+        self.phone
     }
 
-    /// True when empty (never for a loaded catalogue).
+    /// True when there is no getPhoneNumber scenario (a directory of getRunData cases only).
     pub fn is_empty(&self) -> bool {
-        self.scenarios.is_empty()
+        self.phone == 0
     }
 }
 
@@ -244,6 +262,7 @@ fn parse_one(path: &str, text: &str, check_model: bool) -> Result<Scenario, Scen
             "a tamper case needs at least one flag, a content_type, or a [payload]".into(),
         ));
     }
+    check_api_fields(&s).map_err(|(field, message)| fail(field, message))?;
     if !check_model {
         return Ok(s);
     }
@@ -264,6 +283,62 @@ fn parse_one(path: &str, text: &str, check_model: bool) -> Result<Scenario, Scen
         ));
     }
     Ok(s)
+}
+
+/// The fields that belong to one API only: `user.steps` and `call.count_date` to getRunData,
+/// tamper cases and `user.mobile` to getPhoneNumber (a getRunData case is genuine).
+fn check_api_fields(s: &Scenario) -> Result<(), (&'static str, String)> {
+    use crate::model::platform::Api;
+    match s.api {
+        Api::GetPhoneNumber => {
+            if s.user.steps.is_some() {
+                return Err((
+                    "user.steps",
+                    "only a getRunData case (api = \"getRunData\") has steps".into(),
+                ));
+            }
+            if s.call.count_date.is_some() {
+                return Err((
+                    "call.count_date",
+                    "only a getRunData case (api = \"getRunData\") has a count_date".into(),
+                ));
+            }
+        }
+        Api::GetRunData => {
+            if s.tamper.is_some() {
+                return Err((
+                    "tamper",
+                    "tamper cases are getPhoneNumber cases; a getRunData case is genuine".into(),
+                ));
+            }
+            if s.user.mobile != super::MobileSpec::Mainland {
+                return Err((
+                    "user.mobile",
+                    "a getRunData case has steps, not a mobile".into(),
+                ));
+            }
+            if let Some(d) = &s.call.count_date
+                && !crate::model::run_data::valid_count_date(d)
+            {
+                return Err((
+                    "call.count_date",
+                    format!("{d:?} is not a day yyyy-mm-dd (1970-01-01 to 9999-12-31)"),
+                ));
+            }
+            if let Some(n) = s.user.steps
+                && n > crate::protocol::payload::MAX_STEP_COUNT
+            {
+                return Err((
+                    "user.steps",
+                    format!(
+                        "{n} is more than {} steps",
+                        crate::protocol::payload::MAX_STEP_COUNT
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Finds the dotted key path at the error's position, so errors can name the field.

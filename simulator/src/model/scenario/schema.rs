@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::tamper::Flag;
-use crate::model::platform::{self, BusyDelivery, Call, Console, Platform};
+use crate::model::platform::{self, Api, BusyDelivery, Call, Console, Decision, Platform};
 use crate::protocol::crypto::{AesSize, SignType};
 use crate::protocol::payload::EmptyMobileForm;
 use crate::protocol::signing::Signing;
@@ -139,9 +139,12 @@ pub struct UserSpec {
     /// Consented to the phone-number scope.
     #[serde(default = "yes")]
     pub authorised: bool,
-    /// The bound mobile.
+    /// The bound mobile (getPhoneNumber cases).
     #[serde(default = "mainland")]
     pub mobile: MobileSpec,
+    /// The day's step count (getRunData cases only); omitted: drawn from the scenario id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
 }
 
 impl Default for UserSpec {
@@ -149,22 +152,30 @@ impl Default for UserSpec {
         Self {
             authorised: true,
             mobile: MobileSpec::Mainland,
+            steps: None,
         }
     }
 }
 
 /// The `[call]` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallSpec {
     /// `protocols.isvAppId` passed.
     #[serde(default = "yes")]
     pub isv_app_id: bool,
+    /// `countDate` passed to `my.getRunData` (getRunData cases only, `yyyy-mm-dd`); omitted:
+    /// 2018-12-19, the day of the document's sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_date: Option<String>,
 }
 
 impl Default for CallSpec {
     fn default() -> Self {
-        Self { isv_app_id: true }
+        Self {
+            isv_app_id: true,
+            count_date: None,
+        }
     }
 }
 
@@ -266,6 +277,10 @@ pub struct Scenario {
     pub id: String,
     /// One-line title.
     pub title: String,
+    /// The JSAPI the case answers: `getPhoneNumber` (the default) or `getRunData`. The
+    /// harness and the corpus run getPhoneNumber cases only ([`super::Catalogue::scenarios`]).
+    #[serde(default, skip_serializing_if = "Api::is_phone_number")]
+    pub api: Api,
     /// What real situation this models.
     pub models: String,
     /// Which console step or code change fixes a failure.
@@ -402,14 +417,45 @@ impl Scenario {
         )
     }
 
+    /// The `countDate` of a getRunData case.
+    pub fn count_date(&self) -> &str {
+        self.call
+            .count_date
+            .as_deref()
+            .unwrap_or(crate::model::run_data::DEFAULT_COUNT_DATE)
+    }
+
+    /// The platform's decision for this case, with `mobile` as the user's mobile
+    /// (getPhoneNumber) or the case's step count (getRunData).
+    pub(crate) fn decide(&self, mobile: platform::Mobile) -> Decision {
+        let (console, call, plat) = self.model();
+        match self.api {
+            Api::GetPhoneNumber => {
+                let user = platform::User {
+                    authorised: self.user.authorised,
+                    mobile,
+                };
+                platform::decide(&console, &user, &call, &plat)
+            }
+            Api::GetRunData => {
+                let date = self.count_date();
+                let count = self
+                    .user
+                    .steps
+                    .unwrap_or_else(|| crate::model::run_data::generated_steps(&self.id, date));
+                let steps = crate::protocol::payload::RunData {
+                    count,
+                    count_date: date.to_string(),
+                };
+                platform::decide_run_data(&console, self.user.authorised, steps, &call, &plat)
+            }
+        }
+    }
+
     /// Which merchant configurations this case applies to.
     pub fn merchant_profile(&self) -> MerchantProfile {
-        let (console, call, platform) = self.model();
-        let user = platform::User {
-            authorised: self.user.authorised,
-            mobile: platform::Mobile::Empty(EmptyMobileForm::EmptyString),
-        };
-        let d = platform::decide(&console, &user, &call, &platform);
+        let console = &self.console;
+        let d = self.decide(platform::Mobile::Empty(EmptyMobileForm::EmptyString));
         if self.kind() == Kind::Tamper || d.encryption.is_none() {
             // Tamper cases target the standard configuration (RSA2, AES-128); unencrypted platform
             // errors are readable by every merchant.

@@ -9,10 +9,11 @@ use serde_json::Value;
 
 use super::{AppPath, body_id, check_id, merge_patch, patch_object, refuse_nulls};
 use crate::model::login::{valid_open_id, valid_user_id};
+use crate::protocol::payload::MAX_STEP_COUNT;
 use crate::server::error::{ApiError, JsonBody, Params, not_null, parse_json};
 use crate::server::jsapi::UserPath;
 use crate::server::state::AppState;
-use crate::server::world::{MobileSetting, UserRecord};
+use crate::server::world::{MobileSetting, StepsSetting, UserRecord};
 
 /// The most users one app holds.
 pub(crate) const MAX_USERS: usize = 10_000;
@@ -45,6 +46,45 @@ pub(crate) struct UserInput {
     /// The profile's nick name; omitted: the user id.
     #[serde(default, deserialize_with = "not_null")]
     nick_name: Option<String>,
+    /// The day's step count `my.getRunData` answers (0 to [`MAX_STEP_COUNT`], the same every
+    /// day) or `"generated"`; omitted: generated.
+    #[serde(default, deserialize_with = "not_null")]
+    steps: Option<StepsInput>,
+}
+
+/// `steps` as written: a count or `"generated"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StepsInput {
+    /// A count (`7` or `7.0`; checked against [`MAX_STEP_COUNT`]).
+    Count(serde_json::Number),
+    /// A word: only `"generated"` is one.
+    Word(String),
+}
+
+fn steps_setting(s: Option<StepsInput>) -> Result<StepsSetting, ApiError> {
+    let bad = |what: String| {
+        ApiError::invalid(
+            "steps",
+            format!("steps {what} must be an integer from 0 to {MAX_STEP_COUNT} or \"generated\""),
+        )
+    };
+    match s {
+        None => Ok(StepsSetting::Generated),
+        Some(StepsInput::Word(w)) if w == "generated" => Ok(StepsSetting::Generated),
+        Some(StepsInput::Word(w)) => Err(bad(format!("{w:?}"))),
+        Some(StepsInput::Count(n)) => {
+            let whole = n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(MAX_STEP_COUNT)).contains(f))
+                    .map(|f| f as u64)
+            });
+            match whole.and_then(|c| u32::try_from(c).ok()) {
+                Some(c) if c <= MAX_STEP_COUNT => Ok(StepsSetting::Count(c)),
+                _ => Err(bad(n.to_string())),
+            }
+        }
+    }
 }
 
 fn mobile_setting(state: &AppState, m: Option<Option<String>>) -> Result<MobileSetting, ApiError> {
@@ -94,6 +134,7 @@ fn user_record(
         input.authorised.unwrap_or(false),
         mobile_setting(state, input.mobile)?,
     );
+    r.steps = steps_setting(input.steps)?;
     if let Some(u) = input.alipay_user_id {
         if !valid_user_id(&u) {
             return Err(ApiError::invalid(

@@ -1,5 +1,6 @@
-// The emulator page: plays the mini-program side of my.getPhoneNumber against the simulator
-// that served it, and forwards the envelope to the merchant URL through POST /__forward.
+// The emulator page: plays the mini-program side of a login (my.getAuthCode) and of
+// my.getPhoneNumber against the simulator that served it, and forwards the envelope to the
+// merchant URL through POST /__forward.
 // Every piece of text from the network is written with textContent, never as HTML.
 
 import {
@@ -12,6 +13,7 @@ const enc = encodeURIComponent;
 const ui = {
   app: $('app'), user: $('user'), userHint: $('user-hint'), scenario: $('scenario'),
   merchant: $('merchant-url'), title: $('mini-title'), authorize: $('authorize'), direct: $('direct'),
+  scopes: $('scopes'), authCode: $('auth-code'), countDate: $('count-date'), runData: $('run-data'),
   sheet: $('sheet'), sheetTitle: $('sheet-title'), sheetDesc: $('sheet-desc'), sheetSetting: $('sheet-setting'),
   allow: $('allow'), deny: $('deny'), verdict: $('verdict'), steps: $('steps'),
   busy: $('busy'), consent: $('consent'), reset: $('reset'), mobile: $('mobile'), setMobile: $('set-mobile'),
@@ -23,6 +25,8 @@ const state = {
   apps: [], users: [], scenarios: [], faults: null, bundles: new Map(),
   last: null, // { body, expectation } of the last success callback, for "send again"
   busyFlow: false, opener: null,
+  sheetFor: null, // { kind: 'phone' } or { kind: 'authcode', scopes } while the sheet is open
+  login: null, // { authCode, scopes } from the last my.getAuthCode success, shown in the next flow
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -143,7 +147,8 @@ function onUserChange() {
   const u = currentUser();
   localStorage.setItem('alipay-sim.user', userId());
   if (!u) { ui.userHint.textContent = 'This app has no users.'; return; }
-  ui.userHint.textContent = `${u.authorised ? 'Has authorised the app' : 'Has not authorised the app'} · mobile: ${describeMobile(u.mobile)}`;
+  const steps = u.steps === undefined ? '' : ` · steps: ${u.steps === 'generated' ? 'generated per day' : u.steps}`;
+  ui.userHint.textContent = `${u.authorised ? 'Has authorised the app' : 'Has not authorised the app'} · mobile: ${describeMobile(u.mobile)}${steps}`;
   ui.consent.setAttribute('aria-pressed', String(Boolean(u.authorised)));
   ui.consent.textContent = `${u.user_id} has authorised`;
   ui.mobile.value = u.mobile === null || u.mobile === undefined ? '' : u.mobile;
@@ -202,16 +207,34 @@ async function bundleFor(id) {
 // ---------------------------------------------------------------------------------------------
 // The authorisation sheet (a modal dialog inside the phone)
 
-const outside = () => [...document.querySelectorAll('.skip, .top, .setup, .result, .admin, .journal, #authorize, #direct, .screen-lead, .screen-note')];
+const outside = () => [...document.querySelectorAll('.skip, .top, .setup, .result, .admin, .journal, #authorize, #direct, #auth-code, #run-data, .login-row, .screen-lead, .screen-note')];
+
+const appName = () => {
+  const app = state.apps.find((a) => a.app_id === appId());
+  return app ? app.name || app.app_id : appId();
+};
 
 function openSheet(user, setting) {
-  const app = state.apps.find((a) => a.app_id === appId());
-  ui.sheetTitle.textContent = `${app ? app.name || app.app_id : appId()} 申请获取你的手机号`;
+  ui.sheetTitle.textContent = `${appName()} 申请获取你的手机号`;
   const m = user ? user.mobile : undefined;
   ui.sheetDesc.textContent = typeof m === 'string' && m !== '' && m !== 'fresh'
     ? `将获取你绑定的手机号 ${maskMobile(m)} (the number bound to ${user.user_id}'s Alipay account)`
     : `将获取你绑定的手机号 (${user ? user.user_id : 'this user'}: ${describeMobile(m)})`;
   ui.sheetSetting.textContent = setting;
+  state.sheetFor = { kind: 'phone' };
+  showSheet();
+}
+
+/** The consent sheet my.getAuthCode shows for auth_user (auth_base shows none). */
+function openAuthSheet(user, scopes) {
+  ui.sheetTitle.textContent = `${appName()} 申请获取你的公开信息`;
+  ui.sheetDesc.textContent = `将获取你的头像、昵称等公开信息 (scope auth_user, ${user ? user.user_id : 'this user'})`;
+  ui.sheetSetting.textContent = `my.getAuthCode({scopes: ${JSON.stringify(scopes.length === 1 ? scopes[0] : scopes)}})`;
+  state.sheetFor = { kind: 'authcode', scopes };
+  showSheet();
+}
+
+function showSheet() {
   state.opener = document.activeElement;
   for (const n of outside()) n.inert = true;
   ui.sheet.hidden = false;
@@ -245,6 +268,73 @@ function startFlow(label) {
   setVerdict('info', 'running', `${label}…`);
 }
 
+/** The login code of the my.getAuthCode just before, as the first step of a phone number flow. */
+function showLoginStep() {
+  const login = state.login;
+  state.login = null;
+  if (!login) return;
+  const s = step('Logged in before: my.getAuthCode', 'good');
+  s.body.append(dl([['authCode', el('code', {}, login.authCode)], ['authSuccessScopes', JSON.stringify(login.scopes)]]),
+    el('p', {}, 'Your page sends this code to your backend together with the envelope below (one request, or two); the code is valid once.'));
+}
+
+const scopesChosen = () => ui.scopes.value.split(',');
+
+const AUTH_FAIL = {
+  3: 'no authorisation result: a scope name the JSAPI does not know (or the user closed the sheet)',
+  4: 'no permission: the app may ask for none of these scopes (the simulator\'s app setting login.scopes)',
+  11: 'the user refused the auth_user sheet',
+};
+
+async function onAuthCodeClick() {
+  if (state.busyFlow) return;
+  if (!appId() || !userId()) { setVerdict('bad', 'no-user', 'Pick an app and a user first.'); return; }
+  const scopes = scopesChosen();
+  state.login = null;
+  startFlow('Calling my.getAuthCode');
+  if (scopes.includes('auth_user')) {
+    openAuthSheet(currentUser(), scopes);
+    return;
+  }
+  state.busyFlow = true;
+  try {
+    await getAuthCode(scopes, undefined);
+  } finally {
+    state.busyFlow = false;
+    loadJournal();
+  }
+}
+
+async function getAuthCode(scopes, consent) {
+  const arg = scopes.length === 1 ? scopes[0] : scopes;
+  const s = step(`my.getAuthCode({scopes: ${JSON.stringify(arg)}})`);
+  const body = consent === undefined ? { scopes: arg } : { scopes: arg, consent };
+  let r;
+  try {
+    r = await api('POST', `/jsapi/apps/${enc(appId())}/users/${enc(userId())}/getAuthCode`, body);
+  } catch (e) {
+    flowFailed(s, e);
+    return;
+  }
+  const res = r.json || {};
+  if ((r.headers.get('x-alipay-sim-callback') || 'success') === 'fail') {
+    s.tone('warn');
+    s.body.append(el('p', {}, 'The fail callback receives:'), pre(pretty(res)));
+    if (AUTH_FAIL[res.error]) s.body.append(el('p', {}, `error ${res.error}: ${AUTH_FAIL[res.error]}.`));
+    setVerdict('warn', 'authcode-fail', `my.getAuthCode called fail with ${JSON.stringify(res)}. There is no code to log in with.`);
+    return;
+  }
+  s.tone('good');
+  const granted = Array.isArray(res.authSuccessScopes) ? res.authSuccessScopes : [];
+  const refused = res.authErrorScopes && typeof res.authErrorScopes === 'object' ? Object.keys(res.authErrorScopes) : [];
+  s.body.append(el('p', {}, 'The success callback receives ', el('code', {}, 'res'), ':'), pre(pretty(res), 'wrap'),
+    el('p', {}, 'Your backend redeems ', el('code', {}, 'res.authCode'), ' once at ', el('code', {}, `${location.origin}/gateway.do`),
+      ` with alipay.system.oauth.token${granted.includes('auth_user') ? ', then alipay.user.info.share with the access_token' : ''}.`));
+  if (refused.length) s.body.append(el('p', { class: 'error' }, `Not granted: ${refused.join(', ')} (authErrorScopes).`));
+  state.login = { authCode: res.authCode, scopes: granted };
+  setVerdict('good', 'authcode', `my.getAuthCode called success: authCode ${res.authCode}, granted ${granted.join(', ')}${refused.length ? `, not granted ${refused.join(', ')}` : ''}. Press 授权手机号 next for the phone number.`);
+}
+
 function flowFailed(s, e, verdict = 'simulator-error') {
   s.tone('bad');
   s.body.append(el('p', { class: 'error', role: 'alert' }, e.message));
@@ -255,6 +345,7 @@ async function onAuthorizeClick() {
   if (state.busyFlow) return;
   if (!appId() || !userId()) { setVerdict('bad', 'no-user', 'Pick an app and a user first.'); return; }
   startFlow('Asking for authorisation');
+  showLoginStep();
   let setting = '';
   try {
     const r = await api('GET', `/jsapi/apps/${enc(appId())}/users/${enc(userId())}/getSetting`);
@@ -271,6 +362,16 @@ async function answerSheet(consent) {
   closeSheet();
   state.busyFlow = true;
   const s = step(consent ? 'User pressed 允许 (allow)' : 'User pressed 拒绝 (refuse)');
+  if (state.sheetFor && state.sheetFor.kind === 'authcode') {
+    s.tone(consent ? 'good' : 'warn');
+    try {
+      await getAuthCode(state.sheetFor.scopes, consent);
+    } finally {
+      state.busyFlow = false;
+      loadJournal();
+    }
+    return;
+  }
   try {
     const r = await api('POST', `/jsapi/apps/${enc(appId())}/users/${enc(userId())}/authorize`, { scope: 'phoneNumber', consent });
     const cb = r.json || {};
@@ -296,6 +397,7 @@ async function onDirectClick() {
   if (state.busyFlow) return;
   if (!appId() || !userId()) { setVerdict('bad', 'no-user', 'Pick an app and a user first.'); return; }
   startFlow('Calling my.getPhoneNumber');
+  showLoginStep();
   state.busyFlow = true;
   const s = step('my.getPhoneNumber called without the authorisation button');
   s.body.append(el('p', {}, 'No sheet is shown. If the user never authorised the app, Alipay still answers, with 40003 isv.invalid-auth-relations inside the envelope.'));
@@ -334,6 +436,50 @@ async function getPhoneNumber() {
   const body = typeof response === 'string' ? response : JSON.stringify(response);
   state.last = { body, expectation };
   await sendToMerchant();
+}
+
+async function onRunDataClick() {
+  if (state.busyFlow) return;
+  if (!appId() || !userId()) { setVerdict('bad', 'no-user', 'Pick an app and a user first.'); return; }
+  startFlow('Calling my.getRunData');
+  state.busyFlow = true;
+  try {
+    await getRunData();
+  } finally {
+    state.busyFlow = false;
+    loadJournal();
+  }
+}
+
+async function getRunData() {
+  const countDate = ui.countDate.value.trim();
+  // The catalogue scenario of Set up is a getPhoneNumber one: it does not apply here.
+  const s = step(`my.getRunData(${countDate ? `{countDate: ${JSON.stringify(countDate)}}` : ''})`);
+  let r;
+  try {
+    r = await api('POST', `/jsapi/apps/${enc(appId())}/users/${enc(userId())}/getRunData`, countDate ? { countDate } : {});
+  } catch (e) {
+    flowFailed(s, e);
+    return;
+  }
+  if ((r.headers.get('x-alipay-sim-callback') || 'success') === 'fail') {
+    s.tone('warn');
+    s.body.append(el('p', {}, 'The fail callback receives:'), pre(pretty(r.json)));
+    setVerdict('warn', 'rundata-fail', `my.getRunData called fail with ${JSON.stringify(r.json)}.`);
+    return;
+  }
+  s.tone('good');
+  s.body.append(el('p', {}, 'The success callback receives ', el('code', {}, 'res'), ':'), pre(pretty(r.json), 'wrap'),
+    el('p', {}, 'Your backend opens res.response exactly as it opens the phone number envelope: verify, decrypt, check code, then read count.'));
+  const opened = await showEnvelope(r.json ? r.json.response : undefined);
+  const p = opened.payload;
+  if (p && typeof p === 'object' && p.code === '10000' && opened.verified !== false) {
+    setVerdict('good', 'rundata', `my.getRunData: ${p.count} steps on ${p.countDate}.`);
+  } else if (p && typeof p === 'object' && 'code' in p) {
+    setVerdict('warn', 'rundata-error', `my.getRunData: the platform answered code ${p.code}${p.subCode ? ` (${p.subCode})` : ''}${opened.verified === false ? '; the signature does not verify' : ''}.`);
+  } else {
+    setVerdict('bad', 'rundata-unreadable', `my.getRunData: the page could not open res.response${opened.error ? `: ${opened.error}` : ''}.`);
+  }
 }
 
 /** Reads, verifies and decrypts the envelope in the page; returns what it learnt. */
@@ -393,6 +539,8 @@ async function showEnvelope(response) {
     if ('mobile' in p) rows.push(['mobile', p.mobile === '' ? '"" (empty)' : String(p.mobile)]);
     if ('subCode' in p) rows.push(['subCode', String(p.subCode)]);
     if ('subMsg' in p) rows.push(['subMsg', String(p.subMsg)]);
+    if ('count' in p) rows.push(['count', `${JSON.stringify(p.count)} (${typeof p.count})`]);
+    if ('countDate' in p) rows.push(['countDate', String(p.countDate)]);
     s.body.append(dl(rows));
   }
   s.tone(opened.error || opened.verified === false ? 'warn' : 'good');
@@ -579,6 +727,8 @@ ui.clearJournal.addEventListener('click', () => adminAction('Journal cleared', (
 ui.app.addEventListener('change', () => onAppChange(null).catch((e) => adminSay(e.message, 'bad')));
 ui.user.addEventListener('change', onUserChange);
 ui.authorize.addEventListener('click', onAuthorizeClick);
+ui.authCode.addEventListener('click', onAuthCodeClick);
+ui.runData.addEventListener('click', onRunDataClick);
 ui.direct.addEventListener('click', onDirectClick);
 ui.allow.addEventListener('click', () => answerSheet(true));
 ui.deny.addEventListener('click', () => answerSheet(false));
