@@ -90,3 +90,14 @@ fn every_broken_kind_named_exists() {
         );
     }
 }
+
+/// The README's finding-codes table lists every code the harness gives.
+#[test]
+fn every_finding_code_is_in_the_table() {
+    for code in alipay_harness::finding::CODES {
+        assert!(
+            README.contains(&format!("| `{code}` |")),
+            "README's finding codes table lacks {code}"
+        );
+    }
+}
