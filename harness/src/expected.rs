@@ -15,7 +15,8 @@
 //!
 //! In the run, a listed case that fails becomes [`Verdict::ExpectedFailure`] (it does not fail
 //! the run); one that passes becomes [`Verdict::UnexpectedPass`] (reported, so the entry can be
-//! removed; it does not fail the run either). Errors (no verdict) stay errors. Listed cases that
+//! removed; it does not fail the run either). Errors (no verdict) stay errors, and so does a fail
+//! that leaks another user's identity (`identity-crossed`): no SDK weakness excuses that. Listed cases that
 //! were not run at all (not selected, or skipped for the endpoint's configuration) are listed
 //! in the report's `expected_not_run`.
 
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::finding::Finding;
 use crate::verdict::{CaseResult, Verdict};
 
 /// One entry of the file.
@@ -193,6 +195,12 @@ impl ExpectedFailures {
         let mut r = r.clone();
         if let Some(e) = self.entry(&r.id) {
             match r.verdict {
+                Verdict::Fail if r.findings.iter().any(Finding::crosses_users) => {
+                    r.expected_failure = Some(e.reason.clone());
+                    r.notes.push(
+                        "--expected-failures lists this case, but it leaks another user's identity: a cross-user leak is never an expected failure".into(),
+                    );
+                }
                 Verdict::Fail => {
                     r.verdict = Verdict::ExpectedFailure;
                     r.expected_failure = Some(e.reason.clone());
@@ -259,6 +267,50 @@ mod tests {
         assert_eq!(f.entries[1].line, 7);
         assert_eq!(f.entries[1].reason, "also");
         assert!(parse("").unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn fails_become_expected_passes_unexpected_and_cross_user_leaks_stay() {
+        let f = parse("[[expected]]\nid = \"tamper.aes.bad-padding\"\nreason = \"sdk\"\n").unwrap();
+        let base: CaseResult = serde_json::from_value(serde_json::json!({
+            "id": "tamper.aes.bad-padding", "title": "t", "kind": "tamper", "severity": "low",
+            "bug_class": "robustness", "verdict": "fail",
+            "expected": {"outcome": "reject", "description": "4xx"},
+            "request": null, "answer": {"status": 200, "body_excerpt": "", "elapsed_ms": 1},
+            "reason": "r", "why": "", "fix": "", "curl": null
+        }))
+        .unwrap();
+        let mut fail = base.clone();
+        fail.findings = vec![Finding::CiphertextEchoed];
+        let x = f.apply(&fail);
+        assert_eq!(x.verdict, Verdict::ExpectedFailure);
+        assert_eq!(x.expected_failure.as_deref(), Some("sdk"));
+        assert_eq!(x.findings, fail.findings);
+        let pass = CaseResult {
+            verdict: Verdict::Pass,
+            ..base.clone()
+        };
+        assert_eq!(f.apply(&pass).verdict, Verdict::UnexpectedPass);
+        let mut leak = fail.clone();
+        leak.findings.push(Finding::IdentityCrossed {
+            kind: crate::leak::IdentityKind::Mobile,
+            value: "13911112222".into(),
+            owner: crate::leak::Owner::Case("platform.success.mainland".into()),
+        });
+        let x = f.apply(&leak);
+        assert_eq!(
+            x.verdict,
+            Verdict::Fail,
+            "a cross-user leak is never expected"
+        );
+        assert!(x.notes[0].contains("never an expected failure"));
+        let other = CaseResult {
+            id: "tamper.other".into(),
+            ..fail.clone()
+        };
+        assert_eq!(f.apply(&other), other, "unlisted cases are untouched");
+        assert_eq!(f.not_run(&[x])[..], []);
+        assert_eq!(f.not_run(&[])[0].why, "not selected");
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! | running cases in parallel, crash and unreachable rules | [`runner`] (shared state: [`context`]) |
 //! | the default rules and the contract file | [`judge`], [`contract`] |
 //! | what a failure found, as data, with its stable code | [`finding`] |
-//! | secrets, stack traces and their disguises in answers, redaction | [`leak`] |
+//! | secrets, stack traces, other users' identities (the run ledger) and their disguises in every part of an answer, redaction | [`leak`] |
 //! | many-request checks (distinct mobiles, padding oracle) | [`behaviour`] |
 //! | results and exit codes | [`verdict`] |
 //! | known failures (`--expected-failures`) | [`expected`] |

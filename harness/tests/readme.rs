@@ -168,3 +168,14 @@ fn the_login_mode_example_runs() {
             .all(|c| c["id"].as_str().unwrap().starts_with("login."))
     );
 }
+
+/// The README's finding-codes table lists every code the harness gives.
+#[test]
+fn every_finding_code_is_in_the_table() {
+    for code in alipay_harness::finding::CODES {
+        assert!(
+            README.contains(&format!("| `{code}` |")),
+            "README's finding codes table lacks {code}"
+        );
+    }
+}
