@@ -20,8 +20,8 @@ use serde::Deserialize;
 use super::admin::check_id;
 use super::answer::{Answer, Callback};
 use super::error::{ApiError, CheckParams, JsonBody, Params, Query};
-use super::faults::{self, Faults};
-use super::journal::Entry;
+use super::faults::{self, Faults, Fired};
+use super::journal::{Api, Entry};
 use super::middleware::RequestId;
 use super::state::AppState;
 use super::world::MobileSetting;
@@ -101,7 +101,7 @@ pub(crate) fn json_response(callback: Callback, body: Bytes) -> Response {
 pub(crate) struct CallRecord<'a> {
     pub(crate) state: &'a AppState,
     pub(crate) rid: &'a RequestId,
-    pub(crate) api: &'static str,
+    pub(crate) api: Api,
     pub(crate) path: Option<&'a UserPath>,
     pub(crate) scenario: Option<&'a str>,
 }
@@ -112,7 +112,7 @@ impl CallRecord<'_> {
         &self,
         callback: Callback,
         expected: Option<Expectation>,
-        faults: Vec<&'static str>,
+        faults: Vec<Fired>,
         answer: Bytes,
     ) {
         self.state.journal().record(Entry {
@@ -132,7 +132,7 @@ impl CallRecord<'_> {
 /// How a call goes on after the fault prelude.
 pub(crate) enum Prelude {
     /// Answer normally; these faults are in force and these already fired.
-    Go(Arc<Faults>, Vec<&'static str>),
+    Go(Arc<Faults>, Vec<Fired>),
     /// The call ends with this response (the connection is dropped).
     Done(Response),
 }
@@ -148,12 +148,12 @@ pub(crate) async fn prelude(call: &CallRecord<'_>) -> Result<Prelude, ApiError> 
     let f = call.state.faults();
     let mut fired = Vec::new();
     if faults::roll(f.drop_rate) {
-        fired.push("drop");
+        fired.push(Fired::Drop);
         call.record(Callback::Dropped, None, fired, Bytes::new());
         return Ok(Prelude::Done(dropped()));
     }
     if f.latency_ms > 0 {
-        fired.push("latency");
+        fired.push(Fired::Latency);
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
     }
     Ok(Prelude::Go(f, fired))
@@ -204,7 +204,7 @@ pub(crate) async fn authorize(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "authorize",
+        api: Api::Authorize,
         path: Some(&p),
         scenario: None,
     };
@@ -250,7 +250,7 @@ pub(crate) async fn get_setting(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getSetting",
+        api: Api::GetSetting,
         path: Some(&p),
         scenario: None,
     };
@@ -306,7 +306,7 @@ pub(crate) async fn get_phone_number(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getPhoneNumber",
+        api: Api::GetPhoneNumber,
         path: Some(&p),
         scenario,
     };
@@ -315,14 +315,14 @@ pub(crate) async fn get_phone_number(
         Prelude::Done(r) => return Ok(r),
     };
     if faults::roll(f.fail_rate) {
-        fired.push("fail");
+        fired.push(Fired::Fail);
         let a = fail_answer(&f);
         call.record(a.callback, None, fired, a.body.clone());
         return Ok(json_response(a.callback, a.body));
     }
     let busy = scenario.is_none() && faults::roll(f.busy_rate);
     if busy {
-        fired.push("busy");
+        fired.push(Fired::Busy);
     }
     let isv = Call {
         isv_app_id: body
@@ -449,7 +449,7 @@ pub(crate) async fn scenario_phone_number(
     CallRecord {
         state: &state,
         rid: &rid,
-        api: "getPhoneNumber",
+        api: Api::GetPhoneNumber,
         path: None,
         scenario: Some(&p.scenario_id),
     }

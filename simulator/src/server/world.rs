@@ -268,22 +268,25 @@ impl App {
     }
 
     /// The admin API's JSON form (accepted back by `PUT`).
+    /// `app_public_key` and `app_cert` appear only when given: the admin API refuses `null`, and
+    /// this form must go back through PUT as it is and be the base a PATCH merges into.
     pub(crate) fn to_json(&self, app_id: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "app_id": app_id,
             "name": self.name,
             "console": self.console,
             "keys": self.keys_mode,
             "login": self.login,
-            "app_public_key": match &self.app_key {
-                AppKeySetting::PublicKey(v) => Some(crate::protocol::key_format::public_key_one_line(v.public_key())),
-                _ => None,
-            },
-            "app_cert": match &self.app_key {
-                AppKeySetting::Cert { pem, .. } => Some(pem.clone()),
-                _ => None,
-            },
-        })
+        });
+        match &self.app_key {
+            AppKeySetting::PublicKey(k) => {
+                v["app_public_key"] =
+                    crate::protocol::key_format::public_key_one_line(k.public_key()).into();
+            }
+            AppKeySetting::Cert { pem, .. } => v["app_cert"] = pem.as_str().into(),
+            AppKeySetting::FromKeys => {}
+        }
+        v
     }
 
     /// What the merchant backend of this app is configured with: the Alipay public key, the
