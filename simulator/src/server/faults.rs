@@ -17,6 +17,9 @@ pub(crate) const MAX_LATENCY_MS: u64 = 30_000;
 /// The statuses `gateway_http_status` may take: the 5xx range.
 pub(crate) const GATEWAY_HTTP_STATUSES: std::ops::RangeInclusive<u16> = 500..=599;
 
+/// The default `gateway_http_status`: 502 Bad Gateway, what a failing load balancer answers.
+pub(crate) const DEFAULT_GATEWAY_HTTP_STATUS: u16 = 502;
+
 fn default_fail_error() -> i64 {
     1
 }
@@ -80,7 +83,7 @@ pub(crate) struct Faults {
 }
 
 fn default_http_status() -> u16 {
-    502
+    DEFAULT_GATEWAY_HTTP_STATUS
 }
 
 impl Default for Faults {

@@ -18,7 +18,10 @@ use super::admin::users::{MAX_NICK_NAME_CHARS, MAX_USERS, MOBILE_PATTERN};
 use super::admin::{ID_MAX_LEN, id_pattern};
 use super::authcode::{FAIL_NO_PERMISSION, FAIL_NO_RESULT, FAIL_REFUSED};
 use super::error::BODY_LIMIT;
-use super::faults::{Fired, GATEWAY_HTTP_STATUSES, MAX_FAIL_MESSAGE_CHARS, MAX_LATENCY_MS};
+use super::faults::{
+    DEFAULT_GATEWAY_HTTP_STATUS, Fired, GATEWAY_HTTP_STATUSES, MAX_FAIL_MESSAGE_CHARS,
+    MAX_LATENCY_MS,
+};
 use super::forward::RELAY_OWNED;
 use super::gateway::{CERT_DOWNLOAD, METHODS, OAUTH_TOKEN, USER_INFO_SHARE};
 use super::journal::{Api, JOURNAL_CAPACITY};
@@ -381,7 +384,7 @@ fn admin_schemas() -> Value {
                 "gateway_bad_sign_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0, "description": "Share of signed gateway answers whose signature does not verify."},
                 "gateway_latency_ms": {"type": "integer", "minimum": 0, "maximum": MAX_LATENCY_MS, "default": 0, "description": "Added before every gateway answer."},
                 "gateway_http_error_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0, "description": "Share of gateway calls answered with an HTTP 5xx and an HTML body (a failing load balancer): the only 5xx the simulator sends, and only when asked to."},
-                "gateway_http_status": {"type": "integer", "minimum": GATEWAY_HTTP_STATUSES.start(), "maximum": GATEWAY_HTTP_STATUSES.end(), "default": 502, "description": "The status of those answers."}
+                "gateway_http_status": {"type": "integer", "minimum": GATEWAY_HTTP_STATUSES.start(), "maximum": GATEWAY_HTTP_STATUSES.end(), "default": DEFAULT_GATEWAY_HTTP_STATUS, "description": "The status of those answers."}
             }
         },
         "SuccessCallback": {
