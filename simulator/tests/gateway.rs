@@ -1310,3 +1310,221 @@ async fn the_v3_protocol_as_the_node_sdk_curl_speaks_it() {
     .await;
     assert_eq!(no_sn.json["code"], "missing-app-cert-sn");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The document
+
+/// The validator of one component schema of the served document (its `$ref`s resolve in it).
+fn component(doc: &Value, name: &str) -> jsonschema::Validator {
+    let mut root = doc.clone();
+    root["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::validator_for(&root).unwrap()
+}
+
+fn fits(doc: &Value, name: &str, v: &Value) {
+    let errors: Vec<String> = component(doc, name)
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:?} in {v}");
+}
+
+/// Schemathesis cannot sign a gateway request, so it only ever sees the gateway's errors: the
+/// signed answers, the login's admin answers and the journal are checked against the served
+/// document here.
+#[tokio::test]
+async fn every_login_answer_fits_the_document() {
+    let app = fresh();
+    let doc = send(&app, Method::GET, "/openapi.json", None).await.json;
+    let path = |op: &str| -> (String, String) {
+        for (p, item) in doc["paths"].as_object().unwrap() {
+            for (m, o) in item.as_object().unwrap() {
+                if o["operationId"] == op {
+                    return (m.to_ascii_uppercase(), p.clone());
+                }
+            }
+        }
+        panic!("no operation {op}")
+    };
+    assert_eq!(
+        path("getAuthCode"),
+        (
+            "POST".into(),
+            "/jsapi/apps/{app_id}/users/{user_id}/getAuthCode".into()
+        )
+    );
+
+    // my.getAuthCode: both callbacks.
+    let ok = send(
+        &app,
+        Method::POST,
+        "/jsapi/apps/demo/users/alice/getAuthCode",
+        Some(json!({"scopes": ["auth_user", "auth_base"]})),
+    )
+    .await;
+    fits(&doc, "AuthCodeSuccess", &ok.json);
+    let fail = send(
+        &app,
+        Method::POST,
+        "/jsapi/apps/demo/users/alice/getAuthCode",
+        Some(json!({"scopes": "nope"})),
+    )
+    .await;
+    fits(&doc, "FailCallback", &fail.json);
+    let null = send(
+        &app,
+        Method::POST,
+        "/jsapi/apps/demo/users/alice/getAuthCode",
+        Some(json!({"scopes": null})),
+    )
+    .await;
+    assert_eq!(null.status, StatusCode::BAD_REQUEST, "{}", null.text);
+    assert_eq!(null.json["field"], "scopes");
+
+    // v2: the token with both identities, the profile, errors under both keys.
+    let p = send(
+        &app,
+        Method::PATCH,
+        "/__admin/apps/demo",
+        Some(json!({"login": {"identity": "both"}})),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    fits(&doc, "App", &p.json);
+    let c = client(&app, "demo").await;
+    let code = ok.json["authCode"].as_str().unwrap();
+    let token = redeem(&app, &c, code).await;
+    fits(&doc, "GatewayAnswer", &token.json);
+    let at = token.json[TOKEN_KEY]["access_token"].as_str().unwrap();
+    assert!(token.json[TOKEN_KEY]["user_id"].is_string());
+    let share = c
+        .call(&app, "alipay.user.info.share", &[("auth_token", at)])
+        .await;
+    assert!(share.json["alipay_user_info_share_response"]["nick_name"].is_string());
+    fits(&doc, "GatewayAnswer", &share.json);
+    let again = redeem(&app, &c, code).await;
+    assert!(again.json["error_response"].is_object(), "{}", again.text);
+    fits(&doc, "GatewayAnswer", &again.json);
+    for bad in [
+        post_form(&app, "").await,
+        post_form(&app, &form(&c.params("alipay.nope", &[]))).await,
+        c.call(&app, "alipay.user.info.share", &[("auth_token", "x")])
+            .await,
+    ] {
+        fits(&doc, "GatewayAnswer", &bad.json);
+    }
+
+    // Certificate mode: the download, a rotation, the bundle after it.
+    let cc = client(&app, "cert").await;
+    let bundle = send(&app, Method::GET, "/__admin/apps/cert/bundle", None)
+        .await
+        .json;
+    fits(&doc, "Bundle", &bundle);
+    let biz = json!({"alipay_cert_sn": bundle["cert"]["alipay_cert_sn"]}).to_string();
+    let download = cc
+        .call(
+            &app,
+            "alipay.open.app.alipaycert.download",
+            &[("biz_content", biz.as_str())],
+        )
+        .await;
+    assert!(
+        download.json["alipay_cert_sn"].is_string(),
+        "{}",
+        download.text
+    );
+    fits(&doc, "GatewayAnswer", &download.json);
+    let r = send(
+        &app,
+        Method::POST,
+        "/__admin/apps/cert/rotate-alipay-cert",
+        None,
+    )
+    .await;
+    fits(&doc, "Rotation", &r.json);
+    let bundle = send(&app, Method::GET, "/__admin/apps/cert/bundle", None)
+        .await
+        .json;
+    assert!(bundle["alipay_root_cert"].is_string());
+    fits(&doc, "Bundle", &bundle);
+
+    // v3: the token, the profile, an error.
+    let code = auth_code(&app, "demo", "bob", json!("auth_user")).await;
+    let body = json!({"grant_type": "authorization_code", "code": code}).to_string();
+    let t = v3_call(
+        &app,
+        &c,
+        Method::POST,
+        "/v3/alipay/system/oauth/token",
+        &body,
+        None,
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    fits(&doc, "OauthToken", &t.json);
+    let at = t.json["access_token"].as_str().unwrap();
+    let s = v3_call(
+        &app,
+        &c,
+        Method::GET,
+        &format!("/v3/alipay/user/info/share?auth_token={at}"),
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    fits(&doc, "UserInfoShareV3", &s.json);
+    let e = v3_call(
+        &app,
+        &c,
+        Method::POST,
+        "/v3/alipay/system/oauth/token",
+        &body,
+        None,
+    )
+    .await;
+    assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    fits(&doc, "V3Error", &e.json);
+
+    // The admin side: users, every fault set, the clock, the journal of all of the above.
+    let u = send(&app, Method::GET, "/__admin/apps/demo/users/alice", None).await;
+    fits(&doc, "User", &u.json);
+    let f = send(
+        &app,
+        Method::PUT,
+        "/__admin/faults",
+        Some(
+            json!({"gateway_busy_rate": 0.5, "gateway_bad_sign_rate": 0.5,
+                    "gateway_latency_ms": 1.0, "gateway_http_error_rate": 0.5,
+                    "gateway_http_status": 503.0}),
+        ),
+    )
+    .await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+    assert_eq!(f.json["gateway_http_status"], 503);
+    fits(&doc, "Faults", &f.json);
+    send(&app, Method::DELETE, "/__admin/faults", None).await;
+    let clock = send(
+        &app,
+        Method::POST,
+        "/__admin/clock",
+        Some(json!({"advance_secs": 60.0})),
+    )
+    .await;
+    assert_eq!(clock.status, StatusCode::OK, "{}", clock.text);
+    fits(&doc, "Clock", &clock.json);
+    let journal = send(&app, Method::GET, "/__admin/journal", None).await.json;
+    let apis: std::collections::BTreeSet<&str> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        apis.into_iter().collect::<Vec<_>>(),
+        ["gateway", "gateway.v3", "getAuthCode"]
+    );
+    for e in journal.as_array().unwrap() {
+        fits(&doc, "JournalEntry", e);
+    }
+}

@@ -153,6 +153,12 @@ fn digest(parts: &[&str]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The JSON Schema pattern of an Alipay `user_id`, as [`valid_user_id`] checks it.
+pub(crate) const USER_ID_PATTERN: &str = "^2088[0-9]{12}$";
+
+/// The JSON Schema pattern of an `open_id`, as [`valid_open_id`] checks it.
+pub(crate) const OPEN_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
 /// Whether `s` is an Alipay `user_id`: `2088` and 12 digits.
 pub fn valid_user_id(s: &str) -> bool {
     s.len() == 16 && s.starts_with("2088") && s.bytes().all(|b| b.is_ascii_digit())
@@ -395,6 +401,35 @@ impl LoginStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_identity_patterns_are_the_checks() {
+        let user_id =
+            jsonschema::validator_for(&serde_json::json!({"pattern": USER_ID_PATTERN})).unwrap();
+        let open_id =
+            jsonschema::validator_for(&serde_json::json!({"pattern": OPEN_ID_PATTERN})).unwrap();
+        let long = "a".repeat(64);
+        let longer = "a".repeat(65);
+        for s in [
+            "2088000000000000",
+            "2088123",
+            "20881234567890123",
+            "3088123456789012",
+            "2088a23456789012",
+            "",
+            "0abcXYZ_-",
+            "a b",
+            "é",
+            long.as_str(),
+            longer.as_str(),
+            derived_user_id("alice").as_str(),
+            derived_open_id("demo", "alice").as_str(),
+        ] {
+            let v = serde_json::Value::from(s);
+            assert_eq!(user_id.is_valid(&v), valid_user_id(s), "{s:?}");
+            assert_eq!(open_id.is_valid(&v), valid_open_id(s), "{s:?}");
+        }
+    }
 
     fn grant(app: &str, scopes: &[Scope]) -> Grant {
         Grant {

@@ -12,7 +12,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::answer::Callback;
-use super::error::{ApiError, JsonBody, Params};
+use super::error::{ApiError, JsonBody, Params, not_null};
+use super::journal::Api;
 use super::jsapi::{CallRecord, Prelude, UserPath, json_response, prelude};
 use super::middleware::RequestId;
 use super::state::AppState;
@@ -33,12 +34,12 @@ pub(crate) enum Scopes {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetAuthCodeBody {
-    /// The scopes asked for (default `auth_base`).
-    #[serde(default)]
+    /// The scopes asked for (default `auth_base`); `null` is refused, as everywhere.
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) scopes: Option<Scopes>,
     /// The user's choice on the consent sheet shown for `auth_user` (default: allow).
     /// `auth_base` shows no sheet, so it cannot be refused.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) consent: Option<bool>,
 }
 
@@ -63,7 +64,7 @@ pub(crate) async fn get_auth_code(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getAuthCode",
+        api: Api::GetAuthCode,
         path: Some(&p),
         scenario: None,
     };

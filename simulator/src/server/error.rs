@@ -358,6 +358,11 @@ pub(crate) mod integer {
     pub(crate) fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         integral(d)
     }
+
+    /// A `u16`, from `7` or `7.0`.
+    pub(crate) fn u16<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        integral(d)
+    }
 }
 
 /// Query parameters deserialised into `T` (use `deny_unknown_fields` on `T`), with rejections as

@@ -14,6 +14,12 @@ pub(crate) const MAX_FAIL_MESSAGE_CHARS: usize = 200;
 /// The largest added latency, in milliseconds.
 pub(crate) const MAX_LATENCY_MS: u64 = 30_000;
 
+/// The statuses `gateway_http_status` may take: the 5xx range.
+pub(crate) const GATEWAY_HTTP_STATUSES: std::ops::RangeInclusive<u16> = 500..=599;
+
+/// The default `gateway_http_status`: 502 Bad Gateway, what a failing load balancer answers.
+pub(crate) const DEFAULT_GATEWAY_HTTP_STATUS: u16 = 502;
+
 fn default_fail_error() -> i64 {
     1
 }
@@ -65,19 +71,19 @@ pub(crate) struct Faults {
     #[serde(default)]
     pub(crate) gateway_bad_sign_rate: f64,
     /// Delay added before every gateway answer, in milliseconds (at most 30000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integer::u64")]
     pub(crate) gateway_latency_ms: u64,
     /// Share of gateway calls answered with an HTTP 5xx and an HTML body (a failing load
     /// balancer), the only 5xx the simulator ever sends, and only when asked to.
     #[serde(default)]
     pub(crate) gateway_http_error_rate: f64,
     /// The status of those answers (500 to 599, default 502).
-    #[serde(default = "default_http_status")]
+    #[serde(default = "default_http_status", deserialize_with = "integer::u16")]
     pub(crate) gateway_http_status: u16,
 }
 
 fn default_http_status() -> u16 {
-    502
+    DEFAULT_GATEWAY_HTTP_STATUS
 }
 
 impl Default for Faults {
@@ -128,7 +134,7 @@ impl Faults {
                 });
             }
         }
-        if !(500..=599).contains(&self.gateway_http_status) {
+        if !GATEWAY_HTTP_STATUSES.contains(&self.gateway_http_status) {
             return Err(FaultError {
                 field: "gateway_http_status",
                 message: format!(
@@ -149,7 +155,76 @@ impl Faults {
     }
 }
 
+/// A fault that fired on a call: the journal's `faults` names and the `X-Alipay-Sim-Fault`
+/// header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Fired {
+    /// `busy`: a `my.getPhoneNumber` answer turned into 20000 (`busy_rate`).
+    Busy,
+    /// `fail`: the fail callback (`fail_rate`).
+    Fail,
+    /// `drop`: the connection closed without an answer (`drop_rate`).
+    Drop,
+    /// `latency`: a JSAPI answer delayed (`latency_ms`).
+    Latency,
+    /// `gateway_latency`: a gateway answer delayed (`gateway_latency_ms`).
+    GatewayLatency,
+    /// `gateway_http_error`: an HTTP 5xx instead of a gateway answer
+    /// (`gateway_http_error_rate`).
+    GatewayHttpError,
+    /// `gateway_bad_sign`: a gateway answer whose signature does not verify
+    /// (`gateway_bad_sign_rate`).
+    GatewayBadSign,
+    /// `gateway_busy`: a gateway answer turned into 20000 (`gateway_busy_rate`).
+    GatewayBusy,
+}
+
+impl Fired {
+    /// Every fault, in the order the document lists them.
+    pub(crate) const ALL: [Fired; 8] = [
+        Fired::Busy,
+        Fired::Fail,
+        Fired::Drop,
+        Fired::Latency,
+        Fired::GatewayLatency,
+        Fired::GatewayHttpError,
+        Fired::GatewayBadSign,
+        Fired::GatewayBusy,
+    ];
+
+    /// The wire name (the serde name).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Fired::Busy => "busy",
+            Fired::Fail => "fail",
+            Fired::Drop => "drop",
+            Fired::Latency => "latency",
+            Fired::GatewayLatency => "gateway_latency",
+            Fired::GatewayHttpError => "gateway_http_error",
+            Fired::GatewayBadSign => "gateway_bad_sign",
+            Fired::GatewayBusy => "gateway_busy",
+        }
+    }
+}
+
 /// Draws an event of probability `rate`.
 pub(crate) fn roll(rate: f64) -> bool {
     rate >= 1.0 || (rate > 0.0 && rand::random::<f64>() < rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fired_fault_has_one_name_on_the_wire_and_in_the_header() {
+        for f in Fired::ALL {
+            assert_eq!(
+                serde_json::to_value(f).unwrap(),
+                serde_json::Value::from(f.as_str())
+            );
+        }
+        assert_eq!(Fired::GatewayHttpError.as_str(), "gateway_http_error");
+    }
 }

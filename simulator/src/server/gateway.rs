@@ -21,8 +21,8 @@ use axum::response::Response;
 
 use super::answer::Callback;
 use super::error::BODY_LIMIT;
-use super::faults::{self, Faults};
-use super::journal::Entry;
+use super::faults::{self, Faults, Fired};
+use super::journal::{Api, Entry};
 use super::middleware::RequestId;
 use super::state::AppState;
 use super::world::App;
@@ -108,13 +108,13 @@ fn present<'a>(params: &'a [Param], name: &str) -> Option<&'a str> {
 }
 
 /// Applies the latency and HTTP-error faults shared by both protocols; `Some` ends the call.
-async fn gateway_faults(f: &Faults, fired: &mut Vec<&'static str>) -> Option<Response> {
+async fn gateway_faults(f: &Faults, fired: &mut Vec<Fired>) -> Option<Response> {
     if f.gateway_latency_ms > 0 {
-        fired.push("gateway_latency");
+        fired.push(Fired::GatewayLatency);
         tokio::time::sleep(Duration::from_millis(f.gateway_latency_ms)).await;
     }
     if faults::roll(f.gateway_http_error_rate) {
-        fired.push("gateway_http_error");
+        fired.push(Fired::GatewayHttpError);
         let status = StatusCode::from_u16(f.gateway_http_status).unwrap_or(StatusCode::BAD_GATEWAY);
         let mut r = Response::new(Body::from(format!(
             "<html><body><h1>{status}</h1>alipay-sim: gateway_http_error_rate fault</body></html>"
@@ -126,7 +126,7 @@ async fn gateway_faults(f: &Faults, fired: &mut Vec<&'static str>) -> Option<Res
         );
         r.headers_mut().insert(
             super::middleware::FAULT_HEADER,
-            HeaderValue::from_static("gateway_http_error"),
+            HeaderValue::from_static(Fired::GatewayHttpError.as_str()),
         );
         return Some(r);
     }
@@ -136,9 +136,9 @@ async fn gateway_faults(f: &Faults, fired: &mut Vec<&'static str>) -> Option<Res
 fn journal(
     state: &AppState,
     rid: &RequestId,
-    api: &'static str,
+    api: Api,
     app_id: Option<String>,
-    fired: Vec<&'static str>,
+    fired: Vec<Fired>,
     answer: Bytes,
 ) {
     state.journal().record(Entry {
@@ -163,7 +163,7 @@ pub(crate) async fn v2(
     let f = state.faults();
     let mut fired = Vec::new();
     if let Some(r) = gateway_faults(&f, &mut fired).await {
-        journal(&state, &rid, "gateway", None, fired, Bytes::new());
+        journal(&state, &rid, Api::Gateway, None, fired, Bytes::new());
         return r;
     }
     let (parts, body) = read_body(req).await;
@@ -172,7 +172,7 @@ pub(crate) async fn v2(
         (Some(s), true) => {
             let bad = faults::roll(f.gateway_bad_sign_rate);
             if bad {
-                fired.push("gateway_bad_sign");
+                fired.push(Fired::GatewayBadSign);
                 // Signed over other bytes: the signature is well-formed and does not verify.
                 let mut t = crate::protocol::gateway::write_answer(
                     &answer.key,
@@ -194,7 +194,7 @@ pub(crate) async fn v2(
         _ => crate::protocol::gateway::write_answer(&answer.key, &answer.object, None, None),
     };
     let bytes = Bytes::from(text);
-    journal(&state, &rid, "gateway", app_id, fired, bytes.clone());
+    journal(&state, &rid, Api::Gateway, app_id, fired, bytes.clone());
     let mut r = Response::new(Body::from(bytes));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -209,7 +209,7 @@ fn v2_answer(
     parts: &axum::http::request::Parts,
     body: Option<Bytes>,
     f: &Faults,
-    fired: &mut Vec<&'static str>,
+    fired: &mut Vec<Fired>,
 ) -> (Option<String>, V2Answer, Option<Signing>) {
     let unsigned = |e: GatewayError| (None, V2Answer::err(ERROR_RESPONSE.into(), &e, false), None);
     let Some(body) = body else {
@@ -398,7 +398,7 @@ fn v2_answer(
         return (Some(app_id), fail(e), Some(signing));
     }
     if faults::roll(f.gateway_busy_rate) {
-        fired.push("gateway_busy");
+        fired.push(Fired::GatewayBusy);
         return (Some(app_id), fail(GatewayError::busy()), Some(signing));
     }
     let answer = match method {
@@ -627,19 +627,19 @@ pub(crate) async fn v3(
     let f = state.faults();
     let mut fired = Vec::new();
     if let Some(r) = gateway_faults(&f, &mut fired).await {
-        journal(&state, &rid, "gateway.v3", None, fired, Bytes::new());
+        journal(&state, &rid, Api::GatewayV3, None, fired, Bytes::new());
         return r;
     }
     let (parts, body) = read_body(req).await;
     let (app_id, (status, text), signing) = v3_answer(&state, &parts, body, &f, &mut fired);
     let bad = signing.is_some() && faults::roll(f.gateway_bad_sign_rate);
     if bad {
-        fired.push("gateway_bad_sign");
+        fired.push(Fired::GatewayBadSign);
     }
     journal(
         &state,
         &rid,
-        "gateway.v3",
+        Api::GatewayV3,
         app_id,
         fired,
         Bytes::from(text.clone()),
@@ -652,7 +652,7 @@ fn v3_answer(
     parts: &axum::http::request::Parts,
     body: Option<Bytes>,
     f: &Faults,
-    fired: &mut Vec<&'static str>,
+    fired: &mut Vec<Fired>,
 ) -> (Option<String>, (StatusCode, String), Option<Signing>) {
     let bad_request = |code: &str, m: &str| (None, v3_err(StatusCode::BAD_REQUEST, code, m), None);
     let Some(body) = body else {
@@ -767,7 +767,7 @@ fn v3_answer(
         );
     }
     if faults::roll(f.gateway_busy_rate) {
-        fired.push("gateway_busy");
+        fired.push(Fired::GatewayBusy);
         return done(
             StatusCode::SERVICE_UNAVAILABLE,
             "unknow-error",

@@ -8,18 +8,58 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use super::answer::Callback;
+use super::faults::Fired;
 use crate::model::scenario::Expectation;
 
 /// How many entries the journal keeps; older ones are dropped first.
 pub(crate) const JOURNAL_CAPACITY: usize = 1000;
+
+/// The API a journal entry records (its `api` member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum Api {
+    /// `my.getPhoneNumber`, by user or by forced scenario.
+    #[serde(rename = "getPhoneNumber")]
+    GetPhoneNumber,
+    /// `my.getRunData`, by user or by forced scenario.
+    #[serde(rename = "getRunData")]
+    GetRunData,
+    /// The authorisation button.
+    #[serde(rename = "authorize")]
+    Authorize,
+    /// `my.getSetting`.
+    #[serde(rename = "getSetting")]
+    GetSetting,
+    /// `my.getAuthCode`.
+    #[serde(rename = "getAuthCode")]
+    GetAuthCode,
+    /// The v2 OpenAPI gateway (`/gateway.do`).
+    #[serde(rename = "gateway")]
+    Gateway,
+    /// The v3 OpenAPI paths (`/v3/alipay/...`).
+    #[serde(rename = "gateway.v3")]
+    GatewayV3,
+}
+
+impl Api {
+    /// Every API, in the order the document lists them.
+    pub(crate) const ALL: [Api; 7] = [
+        Api::GetPhoneNumber,
+        Api::GetRunData,
+        Api::Authorize,
+        Api::GetSetting,
+        Api::GetAuthCode,
+        Api::Gateway,
+        Api::GatewayV3,
+    ];
+}
 
 /// One JSAPI call.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     /// The request id (the `X-Request-Id` header).
     pub(crate) request_id: String,
-    /// `getPhoneNumber`, `authorize` or `getSetting`.
-    pub(crate) api: &'static str,
+    /// The API called.
+    pub(crate) api: Api,
     /// The app, if the route names one.
     pub(crate) app_id: Option<String>,
     /// The user, if the route names one.
@@ -30,8 +70,8 @@ pub(crate) struct Entry {
     pub(crate) callback: Callback,
     /// What a correct merchant concludes from a success answer.
     pub(crate) expected: Option<Expectation>,
-    /// Faults that fired (`busy`, `fail`, `drop`, `latency`).
-    pub(crate) faults: Vec<&'static str>,
+    /// Faults that fired.
+    pub(crate) faults: Vec<Fired>,
     /// The exact body sent (empty when the connection was dropped).
     pub(crate) answer: Bytes,
 }
@@ -40,7 +80,7 @@ pub(crate) struct Entry {
 struct EntryJson<'a> {
     seq: u64,
     request_id: &'a str,
-    api: &'a str,
+    api: Api,
     app_id: Option<&'a str>,
     user_id: Option<&'a str>,
     scenario: Option<&'a str>,
@@ -48,7 +88,7 @@ struct EntryJson<'a> {
     outcome: Option<String>,
     code: Option<&'a str>,
     sub_code: Option<&'a str>,
-    faults: &'a [&'static str],
+    faults: &'a [Fired],
     answer: serde_json::Value,
 }
 
@@ -145,7 +185,7 @@ mod tests {
     fn entry(i: usize) -> Entry {
         Entry {
             request_id: format!("r{i}"),
-            api: "getSetting",
+            api: Api::GetSetting,
             app_id: None,
             user_id: None,
             scenario: None,
@@ -154,6 +194,25 @@ mod tests {
             faults: vec![],
             answer: Bytes::from_static(b"{}"),
         }
+    }
+
+    #[test]
+    fn api_names_are_the_wire_strings() {
+        let names: Vec<serde_json::Value> = Api::ALL
+            .iter()
+            .map(|a| serde_json::to_value(a).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "getPhoneNumber",
+                "authorize",
+                "getSetting",
+                "getAuthCode",
+                "gateway",
+                "gateway.v3"
+            ]
+        );
     }
 
     #[test]
@@ -173,6 +232,7 @@ mod tests {
                 .len(),
             2
         );
+        assert_eq!(v[0]["api"], "getSetting");
         j.clear();
         assert!(j.is_empty());
         assert_eq!(j.record(entry(0)), JOURNAL_CAPACITY as u64 + 6);

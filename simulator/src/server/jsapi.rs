@@ -22,8 +22,8 @@ use serde::Deserialize;
 use super::admin::check_id;
 use super::answer::{Answer, Callback};
 use super::error::{ApiError, CheckParams, JsonBody, Params, Query};
-use super::faults::{self, Faults};
-use super::journal::Entry;
+use super::faults::{self, Faults, Fired};
+use super::journal::{Api as Called, Entry};
 use super::middleware::RequestId;
 use super::state::AppState;
 use super::world::MobileSetting;
@@ -117,7 +117,7 @@ pub(crate) fn json_response(callback: Callback, body: Bytes) -> Response {
 pub(crate) struct CallRecord<'a> {
     pub(crate) state: &'a AppState,
     pub(crate) rid: &'a RequestId,
-    pub(crate) api: &'static str,
+    pub(crate) api: Called,
     pub(crate) path: Option<&'a UserPath>,
     pub(crate) scenario: Option<&'a str>,
 }
@@ -128,7 +128,7 @@ impl CallRecord<'_> {
         &self,
         callback: Callback,
         expected: Option<Expectation>,
-        faults: Vec<&'static str>,
+        faults: Vec<Fired>,
         answer: Bytes,
     ) {
         self.state.journal().record(Entry {
@@ -148,7 +148,7 @@ impl CallRecord<'_> {
 /// How a call goes on after the fault prelude.
 pub(crate) enum Prelude {
     /// Answer normally; these faults are in force and these already fired.
-    Go(Arc<Faults>, Vec<&'static str>),
+    Go(Arc<Faults>, Vec<Fired>),
     /// The call ends with this response (the connection is dropped).
     Done(Response),
 }
@@ -164,12 +164,12 @@ pub(crate) async fn prelude(call: &CallRecord<'_>) -> Result<Prelude, ApiError> 
     let f = call.state.faults();
     let mut fired = Vec::new();
     if faults::roll(f.drop_rate) {
-        fired.push("drop");
+        fired.push(Fired::Drop);
         call.record(Callback::Dropped, None, fired, Bytes::new());
         return Ok(Prelude::Done(dropped()));
     }
     if f.latency_ms > 0 {
-        fired.push("latency");
+        fired.push(Fired::Latency);
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
     }
     Ok(Prelude::Go(f, fired))
@@ -220,7 +220,7 @@ pub(crate) async fn authorize(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "authorize",
+        api: Called::Authorize,
         path: Some(&p),
         scenario: None,
     };
@@ -266,7 +266,7 @@ pub(crate) async fn get_setting(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getSetting",
+        api: Called::GetSetting,
         path: Some(&p),
         scenario: None,
     };
@@ -340,7 +340,7 @@ pub(crate) async fn get_phone_number(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getPhoneNumber",
+        api: Called::GetPhoneNumber,
         path: Some(&p),
         scenario,
     };
@@ -349,14 +349,14 @@ pub(crate) async fn get_phone_number(
         Prelude::Done(r) => return Ok(r),
     };
     if faults::roll(f.fail_rate) {
-        fired.push("fail");
+        fired.push(Fired::Fail);
         let a = fail_answer(&f);
         call.record(a.callback, None, fired, a.body.clone());
         return Ok(json_response(a.callback, a.body));
     }
     let busy = scenario.is_none() && faults::roll(f.busy_rate);
     if busy {
-        fired.push("busy");
+        fired.push(Fired::Busy);
     }
     let isv = Call {
         isv_app_id: body
@@ -406,7 +406,7 @@ pub(crate) async fn get_run_data(
     let call = CallRecord {
         state: &state,
         rid: &rid,
-        api: "getRunData",
+        api: Called::GetRunData,
         path: Some(&p),
         scenario,
     };
@@ -422,14 +422,14 @@ pub(crate) async fn get_run_data(
         return Ok(json_response(a.callback, a.body));
     }
     if faults::roll(f.fail_rate) {
-        fired.push("fail");
+        fired.push(Fired::Fail);
         let a = fail_answer(&f);
         call.record(a.callback, None, fired, a.body.clone());
         return Ok(json_response(a.callback, a.body));
     }
     let busy = scenario.is_none() && faults::roll(f.busy_rate);
     if busy {
-        fired.push("busy");
+        fired.push(Fired::Busy);
     }
     let isv = Call {
         isv_app_id: body
@@ -586,7 +586,7 @@ pub(crate) async fn scenario_phone_number(
     CallRecord {
         state: &state,
         rid: &rid,
-        api: "getPhoneNumber",
+        api: Called::GetPhoneNumber,
         path: None,
         scenario: Some(&p.scenario_id),
     }

@@ -301,8 +301,9 @@ impl App {
         }
     }
 
-    /// The admin API's JSON form (accepted back by `PUT`). `app_public_key` / `app_cert` appear
-    /// only when the app was given one (the admin API refuses null members).
+    /// The admin API's JSON form (accepted back by `PUT`).
+    /// `app_public_key` and `app_cert` appear only when given: the admin API refuses `null`, and
+    /// this form must go back through PUT as it is and be the base a PATCH merges into.
     pub(crate) fn to_json(&self, app_id: &str) -> serde_json::Value {
         let mut v = serde_json::json!({
             "app_id": app_id,
@@ -311,16 +312,13 @@ impl App {
             "keys": self.keys_mode,
             "login": self.login,
         });
-        let given = match &self.app_key {
-            AppKeySetting::PublicKey(k) => Some((
-                "app_public_key",
-                crate::protocol::key_format::public_key_one_line(k.public_key()),
-            )),
-            AppKeySetting::Cert { pem, .. } => Some(("app_cert", pem.clone())),
-            AppKeySetting::FromKeys => None,
-        };
-        if let (Some((field, text)), Some(obj)) = (given, v.as_object_mut()) {
-            obj.insert(field.into(), text.into());
+        match &self.app_key {
+            AppKeySetting::PublicKey(k) => {
+                v["app_public_key"] =
+                    crate::protocol::key_format::public_key_one_line(k.public_key()).into();
+            }
+            AppKeySetting::Cert { pem, .. } => v["app_cert"] = pem.as_str().into(),
+            AppKeySetting::FromKeys => {}
         }
         v
     }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::model::login::MAX_LIFETIME_SECS;
 use crate::server::error::{ApiError, JsonBody, Query, integer};
 use crate::server::faults::Faults;
 use crate::server::state::AppState;
@@ -112,11 +113,16 @@ pub(crate) async fn scenarios(State(state): State<AppState>) -> Json<Value> {
     ))
 }
 
+/// The furthest `POST /__admin/clock` moves the clock in one call: ten times the longest
+/// lifetime (ten years).
+pub(crate) const MAX_CLOCK_ADVANCE_SECS: u64 = MAX_LIFETIME_SECS * 10;
+
 /// Body of `POST /__admin/clock`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClockBody {
     /// Seconds to move the simulator's clock forward (expiry tests without sleeping).
+    #[serde(deserialize_with = "integer::u64")]
     advance_secs: u64,
 }
 
@@ -135,10 +141,10 @@ pub(crate) async fn advance_clock(
     State(state): State<AppState>,
     JsonBody(b): JsonBody<ClockBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if b.advance_secs > crate::model::login::MAX_LIFETIME_SECS * 10 {
+    if b.advance_secs > MAX_CLOCK_ADVANCE_SECS {
         return Err(ApiError::invalid(
             "advance_secs",
-            "advance_secs must be at most ten years",
+            format!("advance_secs must be at most {MAX_CLOCK_ADVANCE_SECS} (ten years)"),
         ));
     }
     state.advance_clock(b.advance_secs.saturating_mul(1000));

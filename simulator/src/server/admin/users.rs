@@ -15,6 +15,9 @@ use crate::server::jsapi::UserPath;
 use crate::server::state::AppState;
 use crate::server::world::{MobileSetting, StepsSetting, UserRecord};
 
+/// The longest `nick_name`, in characters.
+pub(crate) const MAX_NICK_NAME_CHARS: usize = 64;
+
 /// The most users one app holds.
 pub(crate) const MAX_USERS: usize = 10_000;
 
@@ -154,10 +157,10 @@ fn user_record(
         r.open_id = o;
     }
     if let Some(n) = input.nick_name {
-        if n.chars().count() > 64 {
+        if n.chars().count() > MAX_NICK_NAME_CHARS {
             return Err(ApiError::invalid(
                 "nick_name",
-                "nick_name must be at most 64 characters",
+                format!("nick_name must be at most {MAX_NICK_NAME_CHARS} characters"),
             ));
         }
         r.nick_name = n;
