@@ -206,6 +206,7 @@ mod tests {
             names,
             [
                 "getPhoneNumber",
+                "getRunData",
                 "authorize",
                 "getSetting",
                 "getAuthCode",
