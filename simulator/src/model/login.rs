@@ -154,9 +154,11 @@ fn digest(parts: &[&str]) -> [u8; 32] {
 }
 
 /// The JSON Schema pattern of an Alipay `user_id`, as [`valid_user_id`] checks it.
+#[cfg(any(feature = "server", test))]
 pub(crate) const USER_ID_PATTERN: &str = "^2088[0-9]{12}$";
 
 /// The JSON Schema pattern of an `open_id`, as [`valid_open_id`] checks it.
+#[cfg(any(feature = "server", test))]
 pub(crate) const OPEN_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
 /// Whether `s` is an Alipay `user_id`: `2088` and 12 digits.
