@@ -333,45 +333,14 @@ pub(crate) async fn get_phone_number(
     Query(q): Query<GetPhoneNumberQuery>,
     JsonBody(body): JsonBody<GetPhoneNumberBody>,
 ) -> Result<Response, ApiError> {
-    let scenario = q.scenario.as_deref();
-    if let Some(id) = scenario {
-        check_scenario(&state, id, Api::GetPhoneNumber)?;
-    }
-    let call = CallRecord {
-        state: &state,
-        rid: &rid,
-        api: Called::GetPhoneNumber,
-        path: Some(&p),
-        scenario,
+    let isv = isv_call(body.protocols);
+    let call = Sealed {
+        api: Api::GetPhoneNumber,
+        called: Called::GetPhoneNumber,
+        ask: Ask::PhoneNumber(isv),
+        refused: None,
     };
-    let (f, mut fired) = match prelude(&call).await? {
-        Prelude::Go(f, fired) => (f, fired),
-        Prelude::Done(r) => return Ok(r),
-    };
-    if faults::roll(f.fail_rate) {
-        fired.push(Fired::Fail);
-        let a = fail_answer(&f);
-        call.record(a.callback, None, fired, a.body.clone());
-        return Ok(json_response(a.callback, a.body));
-    }
-    let busy = scenario.is_none() && faults::roll(f.busy_rate);
-    if busy {
-        fired.push(Fired::Busy);
-    }
-    let isv = Call {
-        isv_app_id: body
-            .protocols
-            .and_then(|p| p.isv_app_id)
-            .is_some_and(|id| !id.is_empty()),
-    };
-    let answer = answer_for(&state, &p, scenario, Ask::PhoneNumber(isv), busy, &f)?;
-    call.record(
-        answer.callback,
-        answer.expected.clone(),
-        fired,
-        answer.body.clone(),
-    );
-    Ok(json_response(answer.callback, answer.body.clone()))
+    sealed_call(&state, &rid, &p, q.scenario.as_deref(), call).await
 }
 
 /// The fail-callback object of `my.getRunData` for a `countDate` that is not a day: error 2,
@@ -399,25 +368,68 @@ pub(crate) async fn get_run_data(
     Query(q): Query<GetPhoneNumberQuery>,
     JsonBody(body): JsonBody<GetRunDataBody>,
 ) -> Result<Response, ApiError> {
-    let scenario = q.scenario.as_deref();
+    let isv = isv_call(body.protocols);
+    let date = body.count_date.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        china_date(now)
+    });
+    let call = Sealed {
+        api: Api::GetRunData,
+        called: Called::GetRunData,
+        refused: (!valid_count_date(&date)).then(|| invalid_count_date(&date)),
+        ask: Ask::RunData(isv, &date),
+    };
+    sealed_call(&state, &rid, &p, q.scenario.as_deref(), call).await
+}
+
+/// Whether the page passed an ISV template's `protocols.isvAppId`.
+fn isv_call(protocols: Option<Protocols>) -> Call {
+    Call {
+        isv_app_id: protocols
+            .and_then(|p| p.isv_app_id)
+            .is_some_and(|id| !id.is_empty()),
+    }
+}
+
+/// One sealed-envelope JSAPI call (`getPhoneNumber`, `getRunData`).
+struct Sealed<'a> {
+    /// The catalogue's API (which scenarios may be forced).
+    api: Api,
+    /// The journal's name of the call.
+    called: Called,
+    /// What the page asked for.
+    ask: Ask<'a>,
+    /// A fail callback for arguments the JSAPI refuses (after the delivery faults).
+    refused: Option<Answer>,
+}
+
+/// The shared path of the sealed-envelope JSAPIs: a forced scenario checked against the API, the
+/// delivery faults, refused arguments, the fail and busy faults, then the answer; journaled once.
+async fn sealed_call(
+    state: &AppState,
+    rid: &RequestId,
+    p: &UserPath,
+    scenario: Option<&str>,
+    sealed: Sealed<'_>,
+) -> Result<Response, ApiError> {
     if let Some(id) = scenario {
-        check_scenario(&state, id, Api::GetRunData)?;
+        check_scenario(state, id, sealed.api)?;
     }
     let call = CallRecord {
-        state: &state,
-        rid: &rid,
-        api: Called::GetRunData,
-        path: Some(&p),
+        state,
+        rid,
+        api: sealed.called,
+        path: Some(p),
         scenario,
     };
     let (f, mut fired) = match prelude(&call).await? {
         Prelude::Go(f, fired) => (f, fired),
         Prelude::Done(r) => return Ok(r),
     };
-    if let Some(d) = body.count_date.as_deref()
-        && !valid_count_date(d)
-    {
-        let a = invalid_count_date(d);
+    if let Some(a) = sealed.refused {
         call.record(a.callback, None, fired, a.body.clone());
         return Ok(json_response(a.callback, a.body));
     }
@@ -431,20 +443,7 @@ pub(crate) async fn get_run_data(
     if busy {
         fired.push(Fired::Busy);
     }
-    let isv = Call {
-        isv_app_id: body
-            .protocols
-            .and_then(|p| p.isv_app_id)
-            .is_some_and(|id| !id.is_empty()),
-    };
-    let date = body.count_date.unwrap_or_else(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        china_date(now)
-    });
-    let answer = answer_for(&state, &p, scenario, Ask::RunData(isv, &date), busy, &f)?;
+    let answer = answer_for(state, p, scenario, sealed.ask, busy, &f)?;
     call.record(
         answer.callback,
         answer.expected.clone(),
