@@ -15,48 +15,17 @@ pub(crate) const GENERATED_MAX_STEPS: u64 = 30_000;
 
 /// Whether `s` is a `countDate`: `yyyy-mm-dd`, a real Gregorian day of the years 1970 to 9999.
 pub(crate) fn valid_count_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = &s[r];
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    (1970..=9999).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
-}
-
-fn days_in_month(y: u32, m: u32) -> u32 {
-    match m {
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    s.len() == 10 && time::Date::parse(s, day).is_ok_and(|d| (1970..=9999).contains(&d.year()))
 }
 
 /// The calendar day in China (UTC+8, no daylight saving) at `unix_secs`, as `yyyy-mm-dd` (the
-/// server's default `countDate`).
+/// server's default `countDate`): the day of the gateway's Beijing time.
 #[cfg(any(feature = "server", test))]
 pub(crate) fn china_date(unix_secs: u64) -> String {
-    let days = (unix_secs + 8 * 3600) / 86_400;
-    // Civil-from-days (H. Hinnant's algorithm), for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let mut t = crate::protocol::gateway::beijing_time(unix_secs);
+    t.truncate(10);
+    t
 }
 
 /// The generated step count of `who` (an app and user, or a scenario id) on `count_date`:

@@ -259,66 +259,25 @@ pub fn parse_form(text: &[u8]) -> Result<Vec<Param>, String> {
     Ok(params)
 }
 
-/// Whether `s` is a v2 `timestamp`: `yyyy-MM-dd HH:mm:ss` with plausible fields.
+/// The gateway's time format, `yyyy-MM-dd HH:mm:ss`.
+const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+/// Whether `s` is a v2 `timestamp`: `yyyy-MM-dd HH:mm:ss`, a real date and time.
 pub fn valid_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let t = &s[r];
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())
-            .flatten()
-    };
-    matches!(
-        (
-            num(0..4),
-            num(5..7),
-            num(8..10),
-            num(11..13),
-            num(14..16),
-            num(17..19)
-        ),
-        (
-            Some(_),
-            Some(1..=12),
-            Some(1..=31),
-            Some(0..=23),
-            Some(0..=59),
-            Some(0..=59)
-        )
-    )
+    s.len() == 19 && time::PrimitiveDateTime::parse(s, TIMESTAMP).is_ok()
 }
 
-/// Unix seconds as `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), the gateway's time format.
+/// Unix seconds as `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving), the
+/// gateway's time format.
 pub fn beijing_time(unix_secs: u64) -> String {
-    let t = unix_secs + 8 * 3600;
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    let t = i64::try_from(unix_secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8));
+    // Formatting a date of years 1970..=9999 with this description cannot fail.
+    t.format(TIMESTAMP).unwrap_or_default()
 }
 
 /// The scheme of the v3 `Authorization` header.
