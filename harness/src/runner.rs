@@ -24,7 +24,7 @@ use crate::finding::Finding;
 use crate::judge::Target;
 use crate::plan::Item;
 use crate::transport::TransportError;
-use crate::verdict::{AnswerInfo, CaseResult, Verdict};
+use crate::verdict::{About, CaseResult, Verdict};
 
 /// Connection failures (with no HTTP answer at all) after which the run stops.
 pub const UNREACHABLE_ATTEMPTS: usize = 3;
@@ -57,24 +57,16 @@ pub async fn run_case(case: &Built, ctx: &Context) -> (CaseResult, Option<Transp
         ciphertext: ciphertext.as_deref(),
         refusal_allowed: is_unsigned_error(case) && ctx.profile.signing.sign_type().is_some(),
     };
-    let mut result = CaseResult {
+    let about = About {
         id: case.id.clone(),
         title: case.title.clone(),
         kind: case.kind.into(),
         severity: case.severity,
         bug_class: case.bug_class,
-        verdict: Verdict::Skip,
-        expected: ctx.judge.expected(&target),
-        request: None,
-        answer: AnswerInfo::default(),
-        reason: String::new(),
-        findings: Vec::new(),
         why: case.why.clone(),
         fix: case.remediation.clone(),
-        curl: None,
-        notes: Vec::new(),
-        expected_failure: None,
     };
+    let mut result = CaseResult::unrun(about, ctx.judge.expected(&target));
     if let Some(reason) = ctx.profile.mismatch(&case.profile) {
         result.reason = reason;
         return (result, None);
@@ -121,31 +113,32 @@ fn crash_is_a_failure(r: &mut CaseResult, e: &TransportError) {
 
 /// The error result for a case whose task failed.
 fn task_failed(s: &alipay_sim::Scenario, e: &tokio::task::JoinError) -> CaseResult {
+    let expected = crate::verdict::Expected {
+        class: alipay_sim::Expectation {
+            outcome: s.expect.outcome,
+            mobile: None,
+            code: s.expect.code.clone(),
+            sub_code: s.expect.sub_code.clone(),
+        },
+        description: s.expect.outcome.to_string(),
+    };
     CaseResult {
+        verdict: Verdict::Error,
+        reason: format!("the harness failed on this case (please report it): {e}"),
+        ..CaseResult::unrun(about(s), expected)
+    }
+}
+
+/// What a catalogue case is.
+fn about(s: &alipay_sim::Scenario) -> About {
+    About {
         id: s.id.clone(),
         title: s.title.clone(),
         kind: s.kind().into(),
         severity: s.severity,
         bug_class: s.bug_class,
-        verdict: Verdict::Error,
-        expected: crate::verdict::Expected {
-            class: alipay_sim::Expectation {
-                outcome: s.expect.outcome,
-                mobile: None,
-                code: s.expect.code.clone(),
-                sub_code: s.expect.sub_code.clone(),
-            },
-            description: s.expect.outcome.to_string(),
-        },
-        request: None,
-        answer: AnswerInfo::default(),
-        reason: format!("the harness failed on this case (please report it): {e}"),
-        findings: Vec::new(),
         why: s.why.clone(),
         fix: s.remediation.clone(),
-        curl: None,
-        notes: Vec::new(),
-        expected_failure: None,
     }
 }
 

@@ -151,7 +151,57 @@ pub struct CaseResult {
     pub expected_failure: Option<String>,
 }
 
+/// What a case is, before it runs: the parts of a [`CaseResult`] its definition gives.
+#[derive(Debug, Clone)]
+pub struct About {
+    /// Stable case id.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Platform, tamper, behaviour or login.
+    pub kind: CaseKind,
+    /// How severe a failure is.
+    pub severity: Severity,
+    /// The class of bug a failure reveals.
+    pub bug_class: BugClass,
+    /// Why a correct merchant must behave as expected.
+    pub why: String,
+    /// How to fix a failure.
+    pub fix: String,
+}
+
 impl CaseResult {
+    /// A case that has not run yet: skipped, with nothing sent and no findings.
+    pub fn unrun(about: About, expected: Expected) -> Self {
+        let About {
+            id,
+            title,
+            kind,
+            severity,
+            bug_class,
+            why,
+            fix,
+        } = about;
+        CaseResult {
+            id,
+            title,
+            kind,
+            severity,
+            bug_class,
+            verdict: Verdict::Skip,
+            expected,
+            request: None,
+            answer: AnswerInfo::default(),
+            reason: String::new(),
+            findings: Vec::new(),
+            why,
+            fix,
+            curl: None,
+            notes: Vec::new(),
+            expected_failure: None,
+        }
+    }
+
     /// The family of the id: everything before the last dot (`tamper.signature.bit-flip` →
     /// `tamper.signature`).
     pub fn family(&self) -> &str {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use alipay_sim::{BugClass, Severity};
 
 use crate::context::Context;
-use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Expected, Verdict};
+use crate::verdict::{About, CaseKind, CaseResult, Expected};
 
 /// The id of the concurrency check.
 pub const DISTINCT_MOBILES: &str = "behaviour.concurrency.distinct-mobiles";
@@ -121,24 +121,16 @@ impl Check {
 
 /// A result for `check` with no verdict yet (`Skip`, no request): each check fills it in.
 fn skeleton(check: &Check, expected: Expected) -> CaseResult {
-    CaseResult {
+    let about = About {
         id: check.id().into(),
         title: check.title(),
         kind: CaseKind::Behaviour,
         severity: check.severity(),
         bug_class: check.bug_class(),
-        verdict: Verdict::Skip,
-        expected,
-        request: None,
-        answer: AnswerInfo::default(),
-        reason: String::new(),
-        findings: Vec::new(),
         why: check.why().into(),
         fix: check.fix().into(),
-        curl: None,
-        notes: Vec::new(),
-        expected_failure: None,
-    }
+    };
+    CaseResult::unrun(about, expected)
 }
 
 /// Runs a behaviour check.

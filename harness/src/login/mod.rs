@@ -38,7 +38,7 @@ use crate::judge::{Judge, Target};
 use crate::leak::IdentityKind;
 use crate::runner::{UNREACHABLE_ATTEMPTS, Unreachable};
 use crate::transport::{Answer, HttpClient, TransportError};
-use crate::verdict::{AnswerInfo, CaseKind, CaseResult, Verdict};
+use crate::verdict::{About, CaseKind, CaseResult, Verdict};
 
 pub use self::cases::LoginCase;
 use self::judge::Expect;
@@ -127,24 +127,16 @@ pub fn slow_gateway_ms(timeout: Duration) -> u64 {
 }
 
 fn skeleton(case: LoginCase, expected: crate::verdict::Expected) -> CaseResult {
-    CaseResult {
+    let about = About {
         id: case.id().into(),
         title: case.title().into(),
         kind: CaseKind::Login,
         severity: case.severity(),
         bug_class: case.bug_class(),
-        verdict: Verdict::Skip,
-        expected,
-        request: None,
-        answer: AnswerInfo::default(),
-        reason: String::new(),
-        findings: Vec::new(),
         why: case.why().into(),
         fix: case.fix().into(),
-        curl: None,
-        notes: Vec::new(),
-        expected_failure: None,
-    }
+    };
+    CaseResult::unrun(about, expected)
 }
 
 /// What a case needs to know about the people involved.
