@@ -27,14 +27,16 @@ bin=${BIN_DIR:-target/$triple/release}
 stage=target/docker
 
 # Static binaries. The explicit --target keeps RUSTFLAGS off build scripts and proc macros;
-# symbols are stripped, debug info dropped and the whole program optimised at link time (fat LTO,
-# one codegen unit) for size: the image must stay under 25 MiB (the host release profile keeps
-# line tables and builds faster).
+# symbols are stripped, debug info dropped, the code optimised for size (opt-level s; the crypto
+# crates keep opt-level 3 through their [profile.release.package] entries in Cargo.toml) and the
+# whole program optimised at link time (fat LTO, one codegen unit): the image must stay under
+# 25 MiB (the host release profile keeps line tables and builds faster).
 if [ -z "${BIN_DIR:-}" ]; then
 echo "== docker/build.sh: static release build ($triple, crt-static, LTO)"
 RUSTFLAGS='-C target-feature=+crt-static' \
 CARGO_PROFILE_RELEASE_DEBUG=false \
 CARGO_PROFILE_RELEASE_STRIP=symbols \
+CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
 CARGO_PROFILE_RELEASE_LTO=fat \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
   cargo build --release --locked --target "$triple" --bins

@@ -99,7 +99,7 @@ run_sim "$name" "$port" || die "docker run failed"
 ok=0; wait_http "http://127.0.0.1:$port/healthz" 20 || ok=1
 echo "== docker: first answer $(( $(ms) - t0 )) ms after docker run"
 curl -sf "http://127.0.0.1:$port/" >"$work/page.html" || ok=1
-grep -q '<title>my.getPhoneNumber emulator' "$work/page.html" || ok=1
+grep -q '<title>Mini-program login emulator' "$work/page.html" || ok=1
 check "the emulator page answers" "$ok"
 
 ok=0
