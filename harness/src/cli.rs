@@ -376,13 +376,13 @@ pub async fn execute(opts: RunOptions, reporters: &mut Reporters<'_>) -> anyhow:
         if let Some(e) = embedded {
             e.shutdown().await;
         }
-        for r in &login_results? {
+        for r in login_results?.iter().map(known) {
             if !started_reports {
                 started_reports = true;
                 reporters.start(&info)?;
             }
-            reporters.case(r)?;
-            results.push(r.clone());
+            reporters.case(&r)?;
+            results.push(r);
         }
         results.sort_by(|a, b| a.id.cmp(&b.id));
     }

@@ -157,7 +157,7 @@ impl ExpectedFailures {
             };
             if !known.contains(&id) {
                 return Err(bad(format!(
-                    "unknown case id {id:?} (not in the catalogue or the behaviour checks; `alipay-harness list` shows them)"
+                    "unknown case id {id:?} (not in the catalogue, the behaviour checks or the login cases; `alipay-harness list` shows them)"
                 )));
             }
             if let Some(first) = entries.iter().find(|e| e.id == id) {

@@ -54,8 +54,8 @@ pub struct RunOptions {
     pub expected_failures: Option<ExpectedFailures>,
 }
 
-/// Reads and validates the `--expected-failures` file against the ids of `catalogue` and the
-/// behaviour checks.
+/// Reads and validates the `--expected-failures` file against the ids of `catalogue`, the
+/// behaviour checks and the login cases.
 pub fn expected_failures(
     path: Option<&Path>,
     catalogue: &Catalogue,
@@ -67,6 +67,11 @@ pub fn expected_failures(
         .map(|s| s.id.clone())
         .chain(
             crate::behaviour::Check::all()
+                .iter()
+                .map(|c| c.id().to_string()),
+        )
+        .chain(
+            crate::login::LoginCase::ALL
                 .iter()
                 .map(|c| c.id().to_string()),
         )

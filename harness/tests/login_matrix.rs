@@ -341,3 +341,44 @@ async fn reading_the_profile_under_auth_base_fails_the_no_profile_case() {
         ["profile-read"]
     );
 }
+
+/// `--expected-failures` applies to the login cases as to the others: the listed failing login
+/// case becomes XFAIL (exit 0), and a listed login case that passes is XPASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_failures_apply_to_login_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("expected.toml");
+    std::fs::write(
+        &file,
+        "[[expected]]\nid = \"login.gateway.bad-signature\"\nreason = \"verification lands next sprint\"\n\n\
+         [[expected]]\nid = \"login.code.reused\"\nreason = \"listed by mistake\"\n",
+    )
+    .unwrap();
+    let r = run_with(
+        Some(Broken::LoginNoVerify),
+        true,
+        &["--expected-failures".into(), file.display().to_string()],
+    )
+    .await;
+    let verdict = |id: &str| {
+        r.report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in the report"))["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        verdict("login.gateway.bad-signature"),
+        "expected_failure",
+        "{}",
+        explain(&r)
+    );
+    assert_eq!(verdict("login.code.reused"), "unexpected_pass");
+    assert_eq!(r.report["summary"]["expected_failures"], 1);
+    assert_eq!(r.report["summary"]["unexpected_passes"], 1);
+    assert!(r.failing.is_empty(), "{}", explain(&r));
+}
