@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Views;
 use aho_corasick::AhoCorasick;
@@ -114,6 +114,17 @@ pub struct Crossed {
 #[derive(Debug, Default)]
 pub struct RunLedger {
     entries: Mutex<BTreeMap<(IdentityKind, String), BTreeSet<Owner>>>,
+    /// The automaton over every recorded value, built on the first look-up after a new value
+    /// (every value is recorded before the first request, so a run builds it about once, not
+    /// once per answer).
+    index: Mutex<Option<Arc<Index>>>,
+}
+
+/// Every recorded value, in the ledger's order, and one automaton finding them all.
+#[derive(Debug)]
+struct Index {
+    keys: Vec<(IdentityKind, String)>,
+    automaton: AhoCorasick,
 }
 
 impl RunLedger {
@@ -141,12 +152,15 @@ impl RunLedger {
         if value.chars().count() < MIN_IDENTITY_CHARS {
             return false;
         }
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry((kind, value.to_string()))
-            .or_default()
-            .insert(owner);
+        // Locks in the order `index` takes them (index, then entries): a look-up building the
+        // automaton meanwhile waits, then sees the new value.
+        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (kind, value.to_string());
+        if !entries.contains_key(&key) {
+            *index = None;
+        }
+        entries.entry(key).or_default().insert(owner);
         true
     }
 
@@ -194,29 +208,14 @@ impl RunLedger {
     /// The values of other users (not owned by `case_id`) that `views` contain as whole
     /// tokens, in the ledger's order (by kind, then value).
     pub fn crossed_in(&self, views: &Views, case_id: &str) -> Vec<Crossed> {
-        let own = Owner::Case(case_id.to_string());
-        let foreign: Vec<(IdentityKind, String, Owner)> = {
-            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            entries
-                .iter()
-                .filter(|(_, owners)| !owners.contains(&own))
-                .filter_map(|((kind, value), owners)| {
-                    let owner = owners.iter().next()?.clone();
-                    Some((*kind, value.clone(), owner))
-                })
-                .collect()
-        };
-        if foreign.is_empty() {
-            return Vec::new();
-        }
-        let Ok(ac) = AhoCorasick::new(foreign.iter().map(|(_, v, _)| v.as_str())) else {
+        let Some(index) = self.index() else {
             return Vec::new();
         };
         let mut found = BTreeSet::new();
         for text in views.readable() {
-            for m in ac.find_overlapping_iter(text) {
+            for m in index.automaton.find_overlapping_iter(text) {
                 let i = m.pattern().as_usize();
-                let kind = foreign[i].0;
+                let kind = index.keys[i].0;
                 let before = text[..m.start()].chars().next_back();
                 let after = text[m.end()..].chars().next();
                 if !before.is_some_and(|c| kind.glues(c)) && !after.is_some_and(|c| kind.glues(c)) {
@@ -224,13 +223,47 @@ impl RunLedger {
                 }
             }
         }
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let own = Owner::Case(case_id.to_string());
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         found
             .into_iter()
-            .map(|i| {
-                let (kind, value, owner) = foreign[i].clone();
-                Crossed { kind, value, owner }
+            .filter_map(|i| {
+                let key = &index.keys[i];
+                let owners = entries.get(key)?;
+                if owners.contains(&own) {
+                    return None;
+                }
+                Some(Crossed {
+                    kind: key.0,
+                    value: key.1.clone(),
+                    owner: owners.iter().next()?.clone(),
+                })
             })
             .collect()
+    }
+
+    /// The automaton over every recorded value (built now when a value was added since the last
+    /// look-up); `None` when nothing is recorded or it cannot be built.
+    fn index(&self) -> Option<Arc<Index>> {
+        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        if index.is_none() {
+            let keys: Vec<(IdentityKind, String)> = self
+                .entries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keys()
+                .cloned()
+                .collect();
+            if keys.is_empty() {
+                return None;
+            }
+            let automaton = AhoCorasick::new(keys.iter().map(|(_, v)| v.as_str())).ok()?;
+            *index = Some(Arc::new(Index { keys, automaton }));
+        }
+        index.clone()
     }
 }
 

@@ -192,6 +192,25 @@ mod ledger {
         assert!(l.crossed_in(&Views::of(body), "b").is_empty());
     }
 
+    /// The automaton is built once and reused; a value recorded after a look-up (a login case
+    /// records its user as it goes) is found by the next look-up, and a new owner of a known
+    /// value counts at once.
+    #[test]
+    fn values_recorded_after_a_look_up_are_found() {
+        let l = with(&[("13911112222", "a")]);
+        let body = "13911112222 13955556666";
+        assert_eq!(l.crossed_in(&Views::of(body), "z").len(), 1);
+        assert!(l.record(IdentityKind::Mobile, "13955556666", "b"));
+        let values: Vec<String> = l
+            .crossed_in(&Views::of(body), "z")
+            .into_iter()
+            .map(|c| c.value)
+            .collect();
+        assert_eq!(values, ["13911112222", "13955556666"]);
+        assert!(l.record(IdentityKind::Mobile, "13955556666", "z"));
+        assert_eq!(l.crossed_in(&Views::of(body), "z").len(), 1);
+    }
+
     #[test]
     fn a_mobile_inside_a_longer_number_is_not_crossed() {
         let l = with(&[("13911112222", "a"), ("1-2025550199", "a")]);
