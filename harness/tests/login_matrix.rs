@@ -117,14 +117,19 @@ fn explain(run: &Run) -> String {
         .collect()
 }
 
-/// The codes of the findings of case `id`.
-fn codes(run: &Run, id: &str) -> Vec<String> {
+/// Case `id` of the JSON report.
+fn case<'a>(run: &'a Run, id: &str) -> &'a serde_json::Value {
     run.report["cases"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} in the report"))["findings"]
+        .unwrap_or_else(|| panic!("{id} in the report"))
+}
+
+/// The codes of the findings of case `id`.
+fn codes(run: &Run, id: &str) -> Vec<String> {
+    case(run, id)["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -360,24 +365,13 @@ async fn expected_failures_apply_to_login_cases() {
         &["--expected-failures".into(), file.display().to_string()],
     )
     .await;
-    let verdict = |id: &str| {
-        r.report["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("{id} in the report"))["verdict"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     assert_eq!(
-        verdict("login.gateway.bad-signature"),
+        case(&r, "login.gateway.bad-signature")["verdict"],
         "expected_failure",
         "{}",
         explain(&r)
     );
-    assert_eq!(verdict("login.code.reused"), "unexpected_pass");
+    assert_eq!(case(&r, "login.code.reused")["verdict"], "unexpected_pass");
     assert_eq!(r.report["summary"]["expected_failures"], 1);
     assert_eq!(r.report["summary"]["unexpected_passes"], 1);
     assert!(r.failing.is_empty(), "{}", explain(&r));
