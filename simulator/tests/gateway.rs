@@ -9,67 +9,18 @@
 use std::process::Command;
 
 use alipay_sim::gateway::{signing_string, v3_auth_string, v3_authorization, v3_response_text};
-use alipay_sim::{SignType, Signer, Verifier, parse_private_key, parse_public_key, server};
+use alipay_sim::{SignType, Signer, Verifier, parse_private_key, parse_public_key};
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+#[path = "common/router.rs"]
+mod router;
+
+use router::{Answer, enc, fresh, send, send_req};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-    json: Value,
-}
-
-fn fresh() -> Router {
-    server::app(server::AppState::embedded())
-}
-
-async fn send_req(app: &Router, req: Request<Body>) -> Answer {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        text,
-        json,
-    }
-}
-
-async fn send(app: &Router, method: Method, uri: &str, body: Option<Value>) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    send_req(app, req.body(body).unwrap()).await
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 fn form(params: &[(String, String)]) -> String {
     params

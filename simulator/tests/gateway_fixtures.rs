@@ -16,8 +16,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 mod common;
+#[path = "common/router.rs"]
+mod router;
 
 use common::{read_json, write_fixtures};
+use router::enc;
 
 /// The one-line SPKI as a PEM file openssl reads.
 fn pem_file(dir: &Path, one_line: &str) -> std::path::PathBuf {
@@ -195,18 +198,6 @@ fn every_run_data_fixture_verifies_and_decrypts_with_openssl() {
         genuine["plaintext"],
         r#"{"count":16880,"countDate":"2018-12-19","code":"10000","msg":"Success"}"#
     );
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 async fn call(

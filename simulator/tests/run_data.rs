@@ -3,53 +3,17 @@
 //! step data; the journal records the call; forced scenarios are the catalogue's getRunData cases.
 
 use alipay_sim::{AesKey, KeySet, RunData, SignType, Verifier, aes_decrypt, parse_public_key};
-use alipay_sim::{Payload, PlatformError, server, server::AppState};
+use alipay_sim::{Payload, PlatformError};
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-fn fresh() -> Router {
-    server::app(AppState::embedded())
-}
+#[path = "common/router.rs"]
+mod router;
 
-struct Answer {
-    status: StatusCode,
-    callback: Option<String>,
-    text: String,
-    json: Value,
-}
-
-async fn send(app: &Router, method: Method, uri: &str, body: Option<Value>) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = res.status();
-    let callback = res
-        .headers()
-        .get("x-alipay-sim-callback")
-        .map(|v| v.to_str().unwrap().to_string());
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        callback,
-        text,
-        json,
-    }
-}
+use router::{Answer, fresh, send};
 
 async fn run_data(app: &Router, user: &str, body: Option<Value>) -> Answer {
     run_data_of(app, "demo", user, body).await
@@ -93,7 +57,7 @@ async fn read(app: &Router, a: &Answer) -> String {
 
 async fn read_of(app: &Router, app_id: &str, a: &Answer) -> String {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    assert_eq!(a.callback.as_deref(), Some("success"), "{}", a.text);
+    assert_eq!(a.callback(), Some("success"), "{}", a.text);
     let b = send(
         app,
         Method::GET,
@@ -193,7 +157,7 @@ async fn consent_and_the_error_table_are_getphonenumbers() {
     // No content encryption: 40001 as an object in the clear (getRunData's document).
     app_with_console(&app, "plain", json!({"encryption": "none"})).await;
     let a = run_data_of(&app, "plain", "u", None).await;
-    assert_eq!(a.callback.as_deref(), Some("success"));
+    assert_eq!(a.callback(), Some("success"));
     assert_eq!(
         a.text,
         format!(
@@ -238,7 +202,7 @@ async fn faults_busy_and_fail_apply_and_the_journal_records_the_call() {
     )
     .await;
     let a = run_data(&app, "alice", None).await;
-    assert_eq!(a.callback.as_deref(), Some("fail"));
+    assert_eq!(a.callback(), Some("fail"));
     assert_eq!(
         a.json,
         json!({"error": 1005, "errorMessage": "未开通支付宝运动"})
@@ -266,7 +230,7 @@ async fn bad_count_dates_get_the_fail_callback_with_error_2() {
     for d in ["2018-02-30", "2018-12-1", "yesterday", ""] {
         let a = run_data(&app, "alice", Some(json!({"countDate": d}))).await;
         assert_eq!(a.status, StatusCode::OK, "{d}: {}", a.text);
-        assert_eq!(a.callback.as_deref(), Some("fail"), "{d}: {}", a.text);
+        assert_eq!(a.callback(), Some("fail"), "{d}: {}", a.text);
         assert_eq!(a.json["error"], 2, "{}", a.text);
         assert!(
             a.json["errorMessage"]

@@ -6,85 +6,22 @@ use std::sync::Arc;
 
 use alipay_sim::{
     AesKey, Catalogue, KeySet, Opened, Opener, SignType, Verifier, parse_public_key, server,
-    server::AppState,
 };
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 mod common;
+#[path = "common/router.rs"]
+mod router;
 
 use common::Running;
+use router::{Answer, delete, fresh, get, patch, post, post_empty, put, send_req};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn fresh() -> Router {
-    server::app(AppState::embedded())
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-    json: Value,
-}
-
-async fn send(app: &Router, method: Method, uri: &str, body: Option<Value>) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    send_req(app, req.body(body).unwrap()).await
-}
-
-async fn send_req(app: &Router, req: Request<Body>) -> Answer {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        text,
-        json,
-    }
-}
-
-async fn get(app: &Router, uri: &str) -> Answer {
-    send(app, Method::GET, uri, None).await
-}
-
-async fn post(app: &Router, uri: &str, body: Value) -> Answer {
-    send(app, Method::POST, uri, Some(body)).await
-}
-
-/// A POST without a body (and without a content type).
-async fn post_empty(app: &Router, uri: &str) -> Answer {
-    send(app, Method::POST, uri, None).await
-}
-
-async fn put(app: &Router, uri: &str, body: Value) -> Answer {
-    send(app, Method::PUT, uri, Some(body)).await
-}
-
-async fn patch(app: &Router, uri: &str, body: Value) -> Answer {
-    send(app, Method::PATCH, uri, Some(body)).await
-}
-
-async fn delete(app: &Router, uri: &str) -> Answer {
-    send(app, Method::DELETE, uri, None).await
-}
 
 /// `POST /__admin/apps`, which must answer 201 Created.
 async fn create_app(app: &Router, body: Value) -> Answer {
