@@ -810,6 +810,28 @@ async fn every_bad_request_gets_one_json_error_naming_the_field() {
             "malformed_json",
             Some("body"),
         ),
+        // Whitespace alone is no JSON text, unlike an empty body (no body at all): found by
+        // schemathesis (seed 231593567) on getAuthCode, whose fields all have defaults.
+        (
+            post_raw(
+                "/jsapi/apps/demo/users/alice/getAuthCode",
+                Some("application/json"),
+                b"\r".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            Some("body"),
+        ),
+        (
+            post_raw(
+                "/jsapi/apps/demo/users/alice/getPhoneNumber",
+                Some("application/json"),
+                b" \n".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            Some("body"),
+        ),
         (
             post_raw(
                 "/jsapi/apps/nope/users/alice/authorize",

@@ -152,7 +152,8 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON body deserialised into `T`; every failure becomes an [`ApiError`] naming the field.
 ///
-/// An empty body is read as `{}` so that handlers whose fields all have defaults accept it.
+/// An empty body (no bytes at all) is read as `{}` so that handlers whose fields all have
+/// defaults accept it; whitespace alone is malformed JSON, like any other text that is not JSON.
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
@@ -191,9 +192,12 @@ where
                 Some("content-type"),
             ));
         }
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        match first {
-            None => parse_json(b"{}").map(JsonBody),
+        if bytes.is_empty() {
+            return parse_json(b"{}").map(JsonBody);
+        }
+        // Whitespace alone is not JSON (a body that is there must be a JSON text).
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => parse_json(&bytes).map(JsonBody),
             Some(b'{') => parse_json(&bytes).map(JsonBody),
             Some(_) => {
                 // Report unparseable text as such; a well-formed non-object as the wrong type.
