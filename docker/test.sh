@@ -7,7 +7,7 @@
 #
 # Ends with `N passed, M failed`; exit 0 only when all passed (2 when it could not run).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT=$PWD
 IMAGE=${ALIPAY_SIM_IMAGE:-alipay-sim:local}
 SIM_HOST=$ROOT/target/x86_64-unknown-linux-gnu/release/alipay-sim   # the same static binary, on the host
@@ -59,6 +59,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "== docker: starting dockerd --bridge=none --iptables=false"
+  # Its log goes under target/, which a fresh clone does not have before its first build.
+  mkdir -p "$ROOT/target"
   dockerd --bridge=none --iptables=false --ip6tables=false >"$ROOT/target/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
