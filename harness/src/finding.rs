@@ -40,6 +40,7 @@
 //! | `foreign-code-accepted` | a login with another app's auth code was answered as a success | `login rule (refuse what the gateway refused)` |
 //! | `unverified-answer-accepted` | a login was answered as a success although the gateway's answer did not verify | `login rule (verify the gateway's signature)` |
 //! | `login-without-gateway` | a login was answered as a success although the gateway gave no answer (5xx) | `login rule (no identity without the gateway)` |
+//! | `login-while-gateway-busy` | a login was answered with a 2xx although the gateway answered 20000 (busy), and no contract lists that status as the retry-later answer | `login rule (no identity without the gateway)` |
 //! | `profile-read` | an `auth_base` login called `alipay.user.info.share` | `login rule (auth_base reads no profile)` |
 //!
 //! A finding about one forged envelope of the error-oracle check ([`Finding::Forged`]) has the
@@ -121,6 +122,8 @@ pub enum LoginRefusal {
     UnverifiedAnswer,
     /// The gateway answered an HTTP error, not an answer.
     NoGatewayAnswer,
+    /// The gateway answered 20000 (busy): no user, try again later.
+    GatewayBusy,
 }
 
 impl LoginRefusal {
@@ -132,6 +135,7 @@ impl LoginRefusal {
             LoginRefusal::ForeignCode => "foreign-code-accepted",
             LoginRefusal::UnverifiedAnswer => "unverified-answer-accepted",
             LoginRefusal::NoGatewayAnswer => "login-without-gateway",
+            LoginRefusal::GatewayBusy => "login-while-gateway-busy",
         }
     }
 
@@ -151,6 +155,9 @@ impl LoginRefusal {
             }
             LoginRefusal::NoGatewayAnswer => {
                 "no gateway answer at all (the gateway's front answered an HTTP error page)"
+            }
+            LoginRefusal::GatewayBusy => {
+                "a busy gateway (it answered 20000 isp.unknow-error and named no user)"
             }
         }
     }
@@ -488,6 +495,7 @@ pub const CODES: &[&str] = &[
     "foreign-code-accepted",
     "unverified-answer-accepted",
     "login-without-gateway",
+    "login-while-gateway-busy",
     "profile-read",
 ];
 

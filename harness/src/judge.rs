@@ -108,7 +108,9 @@ pub(crate) fn default_status_words(outcome: Outcome) -> &'static str {
     }
 }
 
-fn json_text(v: &serde_json::Value) -> Option<String> {
+/// A JSON string or number (a Java merchant may send `user_id` or the mobile as a number) as
+/// text; booleans as `true`/`false`.
+pub(crate) fn json_text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),

@@ -308,6 +308,25 @@ async fn an_error_answer_taken_for_a_login_fails_the_refused_code_cases() {
     assert_eq!(codes(&r, "login.code.reused"), ["code-reuse-accepted"]);
     assert_eq!(codes(&r, "login.code.expired"), ["expired-code-accepted"]);
     assert_eq!(codes(&r, "login.code.other-app"), ["foreign-code-accepted"]);
+    assert!(codes(&r, "login.gateway.busy").contains(&"login-while-gateway-busy".to_string()));
+    // Without a contract too: a 200 to a busy gateway is a login under the login rules, although
+    // the phone-mode retry-later default (any 2xx or 4xx, or 503) would let it through.
+    let r = run(Some(Broken::LoginErrorAsSuccess), false).await;
+    assert_eq!(
+        r.failing,
+        set(&[
+            "login.code.expired",
+            "login.code.other-app",
+            "login.code.reused",
+            "login.gateway.busy",
+        ]),
+        "{}",
+        explain(&r)
+    );
+    assert_eq!(
+        codes(&r, "login.gateway.busy"),
+        ["login-while-gateway-busy"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

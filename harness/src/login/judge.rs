@@ -60,9 +60,10 @@ fn status_ok(rule: &LoginStatusRule, status: u16) -> bool {
     }
 }
 
+/// The string or number at `pointer` (an id or a mobile written as a JSON number counts).
 fn text_at(body: &str, pointer: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    v.pointer(pointer)?.as_str().map(str::to_string)
+    crate::judge::json_text(v.pointer(pointer)?)
 }
 
 fn always(judge: &Judge, e: &Expect, answer: &Answer) -> Vec<Finding> {
@@ -231,13 +232,20 @@ pub fn refusal(
     } else {
         status_rule("login_refused", contract.login_refused.as_ref())
     };
-    let accepted = (200..300).contains(&answer.status);
+    // A merchant that answers every login with 200 and says "refused" in the body lists 200 in
+    // `[login_refused] status`; such a 2xx is then a refusal, judged by naming no user.
+    let listed = contract
+        .login_refused
+        .as_ref()
+        .and_then(|r| r.status.as_ref())
+        .is_some_and(|s| s.contains(&answer.status));
+    let accepted = (200..300).contains(&answer.status) && !listed;
     if accepted {
         problems.push(Finding::LoginAccepted {
             refusal,
             status: answer.status,
         });
-    } else if !status_ok(&status, answer.status) {
+    } else if !listed && !status_ok(&status, answer.status) {
         problems.push(Finding::LoginStatus {
             rule: status.clone(),
             got: answer.status,
@@ -394,5 +402,49 @@ mod tests {
             true,
         );
         assert_eq!(codes(&j), ["status-mismatch"]);
+    }
+
+    /// A merchant that answers refusals with 200 says so in `[login_refused] status`: its 200
+    /// refusal then passes when it names no user, and fails when it does (a login after all).
+    #[test]
+    fn a_2xx_refusal_counts_where_the_contract_lists_it() {
+        let all_200 = Contract::parse(
+            "c",
+            "[login]\nstatus = [200]\nuser = \"/open_id\"\n[login_refused]\nstatus = [200]\n",
+        )
+        .expect("contract");
+        let e = expect();
+        let r = LoginRefusal::ReusedCode;
+        let refused = answer(200, r#"{"success":false,"error":"auth_code"}"#);
+        for any_failure_status in [false, true] {
+            let j = refusal(&all_200, &judge(), &e, &refused, r, any_failure_status);
+            assert_eq!(j.verdict, Verdict::Pass, "{}", j.reason);
+        }
+        let logged_in = answer(200, r#"{"success":true,"open_id":"0aliceopenid"}"#);
+        let j = refusal(&all_200, &judge(), &e, &logged_in, r, false);
+        assert_eq!(codes(&j), ["identity-leaked"]);
+        // A 201 the contract does not list is still a login.
+        let j = refusal(&all_200, &judge(), &e, &answer(201, "{}"), r, false);
+        assert_eq!(codes(&j), ["code-reuse-accepted"]);
+    }
+
+    /// A Java merchant may write the user id and the mobile as JSON numbers.
+    #[test]
+    fn ids_and_mobiles_written_as_numbers_are_read_at_the_pointers() {
+        let c = Contract::parse(
+            "c",
+            "[login]\nstatus = [200]\nuser = \"/user_id\"\nmobile = \"/mobile\"\n",
+        )
+        .expect("contract");
+        let mut e = expect();
+        e.user.user_id = Some("2088778075061929".into());
+        let numeric = answer(200, r#"{"user_id":2088778075061929,"mobile":13812345678}"#);
+        let j = success(&c, &judge(), &e, &numeric);
+        assert_eq!(j.verdict, Verdict::Pass, "{}", j.reason);
+        let other = answer(200, r#"{"user_id":2088778075061930,"mobile":13812345678}"#);
+        assert_eq!(
+            codes(&success(&c, &judge(), &e, &other)),
+            ["identity-missing"]
+        );
     }
 }
