@@ -218,7 +218,9 @@ impl RunLedger {
                 let kind = index.keys[i].0;
                 let before = text[..m.start()].chars().next_back();
                 let after = text[m.end()..].chars().next();
-                if !before.is_some_and(|c| kind.glues(c)) && !after.is_some_and(|c| kind.glues(c)) {
+                let glued_before = before.is_some_and(|c| kind.glues(c))
+                    && !(kind == IdentityKind::Mobile && country_code_before(&text[..m.start()]));
+                if !glued_before && !after.is_some_and(|c| kind.glues(c)) {
                     found.insert(i);
                 }
             }
@@ -265,6 +267,17 @@ impl RunLedger {
         }
         index.clone()
     }
+}
+
+/// True when `before` ends with China's country code written before a mobile: `+86`, `0086`, or
+/// `86` starting a number (`8613812345678`).
+fn country_code_before(before: &str) -> bool {
+    let Some(rest) = before.strip_suffix("86") else {
+        return false;
+    };
+    rest.ends_with('+')
+        || rest.ends_with("00")
+        || !rest.chars().next_back().is_some_and(|c| c.is_ascii_digit())
 }
 
 /// Every string value of a `mobile` member anywhere in `v`.

@@ -227,6 +227,27 @@ mod ledger {
         }
     }
 
+    /// Another user's mobile with China's country code, in groups, or in base64 (whose `=`
+    /// padding used to split the run below the decoded length) is still that mobile.
+    #[test]
+    fn a_mobile_with_a_country_code_in_groups_or_in_base64_is_crossed() {
+        let l = with(&[("13911112222", "a")]);
+        for text in [
+            "+8613911112222",
+            "{\"m\":\"8613911112222\"}",
+            "008613911112222",
+            "139 1111 2222",
+            "139-1111-2222",
+            "{\"m\":\"MTM5MTExMTIyMjI=\"}",
+        ] {
+            assert_eq!(l.crossed_in(&Views::of(text), "z").len(), 1, "{text}");
+        }
+        // Glued to other digits it is still a longer number.
+        for text in ["98613911112222", "1-139-1111-22223"] {
+            assert!(l.crossed_in(&Views::of(text), "z").is_empty(), "{text}");
+        }
+    }
+
     #[test]
     fn short_values_are_not_recorded_and_tokens_need_whole_words() {
         let l = RunLedger::new();

@@ -1,8 +1,8 @@
 //! The readings ([`Views`]) of one answer body: the raw text; JSON strings unescaped by
 //! `serde_json`, nested JSON included; `\uXXXX`, `\/` and HTML numeric escapes undone in text that
 //! is not JSON; HTML tags dropped; percent-decoding by `percent-encoding`; whitespace and `=`
-//! removed; and every base64 or base64url run decoded, as bytes and, when it is text, as one more
-//! view.
+//! removed; digit groups joined (`139 8765 4321`, `139-8765-4321`); and every base64 or base64url
+//! run decoded, as bytes and, when it is text, as one more view.
 //!
 //! The small escape decoder for text that is not JSON ([`unescape_embedded`]) is hand-written:
 //! `serde_json` decodes only whole JSON documents, and the escapes to undo here sit inside
@@ -24,6 +24,9 @@ const LENIENT_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LEN
 
 /// Base64 runs shorter than this are not decoded (too short to carry a secret).
 pub(super) const MIN_BLOB_CHARS: usize = 16;
+/// Base64 runs are decoded from this length: an 11-digit mobile is 15 characters without its
+/// padding (which splits the run).
+const MIN_RUN_CHARS: usize = 15;
 /// At most this many base64 runs of one answer are decoded (bounds the work on hostile bodies).
 const MAX_BLOBS: usize = 256;
 /// Nested JSON (a string holding JSON) is unpacked this deep.
@@ -142,17 +145,44 @@ fn is_b64_char(c: char) -> bool {
 fn b64_runs(text: &str) -> BTreeSet<String> {
     let mut runs = BTreeSet::new();
     for run in text.split(|c: char| !is_b64_char(c)) {
-        if run.len() >= MIN_BLOB_CHARS {
+        if run.len() >= MIN_RUN_CHARS {
             runs.insert(run.to_string());
         }
     }
     for run in text.split(|c: char| !is_b64_char(c) && !c.is_whitespace()) {
         let joined: String = run.chars().filter(|c| !c.is_whitespace()).collect();
-        if joined.len() >= MIN_BLOB_CHARS && joined.len() != run.len() {
+        if joined.len() >= MIN_RUN_CHARS && joined.len() != run.len() {
             runs.insert(joined);
         }
     }
     runs
+}
+
+/// `text` with the spaces and dashes between digits removed (a mobile written in groups reads
+/// whole), or `None` when there are none.
+fn join_digit_groups(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let separator = |c: char| matches!(c, ' ' | '-' | '\u{a0}');
+        if separator(c) && i > 0 && chars[i - 1].is_ascii_digit() {
+            let mut j = i;
+            while j < chars.len() && separator(chars[j]) && j - i < 3 {
+                j += 1;
+            }
+            if j < chars.len() && chars[j].is_ascii_digit() {
+                changed = true;
+                i = j;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    changed.then_some(out)
 }
 
 /// Decodes a base64 or base64url run, trying the four alignments (a run may start with a few
@@ -215,6 +245,11 @@ impl Views {
             }
         }
         readable.extend(decoded);
+        let joined: Vec<String> = readable
+            .iter()
+            .filter_map(|t| join_digit_groups(t))
+            .collect();
+        readable.extend(joined);
 
         let mut blobs = Vec::new();
         let mut blob_texts = Vec::new();
