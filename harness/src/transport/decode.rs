@@ -42,8 +42,13 @@ fn read_capped(reader: impl Read, cap: usize, encoding: &str) -> Result<Vec<u8>,
     Ok(out)
 }
 
-/// Undoes one encoding.
+/// Undoes one encoding. A zero-length body decodes to a zero-length body whatever the encoding:
+/// a 204 or an empty refusal sent through middleware that leaves its `Content-Encoding` header
+/// on holds nothing to decode (and nothing to hide).
 fn decode_one(encoding: &str, body: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
     match encoding.to_ascii_lowercase().as_str() {
         "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(body), cap, encoding),
         "deflate" => {
@@ -140,5 +145,28 @@ mod tests {
         assert!(matches!(e, DecodeError::Corrupt { .. }), "{e:?}");
         assert!(e.to_string().contains("gzip"), "{e}");
         assert!(decode("br", b"\xff\xff\xff\xff", 1024).is_err());
+        // Truncated data is still corrupt, however short.
+        for (encoding, data) in [
+            ("gzip", gzip(TEXT)),
+            ("deflate", zlib(TEXT)),
+            ("br", br(TEXT)),
+        ] {
+            assert!(decode(encoding, &data[..1], 1024).is_err(), "{encoding}");
+        }
+    }
+
+    #[test]
+    fn an_empty_body_decodes_to_an_empty_body() {
+        for encoding in [
+            "gzip", "x-gzip", "deflate", "br", "identity", "gzip, br", "zstd",
+        ] {
+            assert_eq!(decode(encoding, b"", 1024), Ok(Vec::new()), "{encoding}");
+        }
+    }
+
+    #[test]
+    fn identity_is_no_encoding() {
+        assert_eq!(decode("identity", TEXT, 1024).unwrap(), TEXT);
+        assert_eq!(decode("gzip, identity", &gzip(TEXT), 1024).unwrap(), TEXT);
     }
 }

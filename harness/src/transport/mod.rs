@@ -389,3 +389,39 @@ impl HttpClient {
         Ok(answer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_encoding(encoding: &str, body: &[u8]) -> Answer {
+        let headers = vec![("content-encoding".to_string(), encoding.to_string())];
+        Answer::received(204, headers, body.to_vec(), 4096).expect("within the cap")
+    }
+
+    #[test]
+    fn an_empty_body_with_an_encoding_is_readable() {
+        for encoding in ["gzip", "br", "deflate", "gzip, br"] {
+            let a = with_encoding(encoding, b"");
+            assert_eq!(a.undecodable, None, "{encoding}: {a:?}");
+            assert!(a.body.is_empty(), "{encoding}");
+        }
+    }
+
+    #[test]
+    fn identity_means_no_encoding() {
+        let a = with_encoding("identity", b"{}");
+        assert_eq!(
+            (a.encoding, a.undecodable, a.body),
+            (None, None, b"{}".to_vec())
+        );
+        let a = with_encoding("IDENTITY", b"");
+        assert_eq!((a.encoding, a.undecodable), (None, None));
+    }
+
+    #[test]
+    fn a_corrupt_body_is_still_undecodable() {
+        let a = with_encoding("gzip", b"not gzip at all");
+        assert!(a.undecodable.is_some(), "{a:?}");
+    }
+}
