@@ -197,24 +197,118 @@ enum Level {
     StatusOnly,
 }
 
-/// `body` with every token that looks like an id (letters and digits mixed, or 20 or more
-/// base64 characters) and every number masked. Words such as `bad_signature` stay.
-pub fn mask_tokens(body: &str) -> String {
+/// A run of characters that may be a word or an id, as [`mask_tokens`] and [`Shape`] cut them.
+fn token_re() -> &'static Regex {
     static TOKEN: OnceLock<Regex> = OnceLock::new();
-    let re =
-        TOKEN.get_or_init(|| Regex::new(r"[A-Za-z0-9+/_=-]{8,}|\d+").expect("a valid pattern"));
-    re.replace_all(body, |c: &regex::Captures<'_>| {
-        let t = &c[0];
-        let digits = t.chars().any(|ch| ch.is_ascii_digit());
-        let letters = t.chars().any(|ch| ch.is_ascii_alphabetic());
-        // Mixed letters and digits, or no letters at all, or long: an id.
-        if t.len() >= 20 || digits || !letters {
-            "<id>".to_string()
-        } else {
-            t.to_string()
+    TOKEN.get_or_init(|| Regex::new(r"[A-Za-z0-9+/_=-]+").expect("a valid pattern"))
+}
+
+/// `body` with every token that looks like an id masked, each as one unit: a token holding a
+/// digit (letters and digits mixed, such as `a1b2c3`, or a number) or a character only base64
+/// uses (`+`, `/`, `=`). Words such as `bad_signature` stay, however long. Ids without digits
+/// slip through; [`compare`] then masks what varies between rounds ([`Shape`]).
+pub fn mask_tokens(body: &str) -> String {
+    token_re()
+        .replace_all(body, |c: &regex::Captures<'_>| {
+            let t = &c[0];
+            if t.chars()
+                .any(|ch| ch.is_ascii_digit() || "+/=".contains(ch))
+            {
+                "<id>".to_string()
+            } else {
+                t.to_string()
+            }
+        })
+        .into_owned()
+}
+
+/// A body cut into its tokens ([`token_re`]) and what lies between them: two bodies of one
+/// shape differ only in tokens, position by position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    /// What lies before, between and after the tokens (one more than `tokens`).
+    between: Vec<String>,
+    /// The tokens, in order.
+    tokens: Vec<String>,
+}
+
+impl Shape {
+    fn of(body: &str) -> Self {
+        let mut between = Vec::new();
+        let mut tokens = Vec::new();
+        let mut at = 0;
+        for m in token_re().find_iter(body) {
+            between.push(body[at..m.start()].to_string());
+            tokens.push(m.as_str().to_string());
+            at = m.end();
         }
-    })
-    .into_owned()
+        between.push(body[at..].to_string());
+        Self { between, tokens }
+    }
+
+    /// The body again, with the tokens at `masked` positions replaced by `<varies>`.
+    fn render(&self, masked: &BTreeSet<usize>) -> String {
+        let mut out = String::new();
+        for (k, t) in self.tokens.iter().enumerate() {
+            out.push_str(&self.between[k]);
+            out.push_str(if masked.contains(&k) { "<varies>" } else { t });
+        }
+        out.push_str(self.between.last().map(String::as_str).unwrap_or_default());
+        out
+    }
+}
+
+/// The answers per variant compared by the parts of their bodies that never vary: bodies are
+/// masked ([`mask_tokens`]) and cut into [`Shape`]s, and a token position that differs between
+/// two answers of the same status to the same forged envelope is masked in every body of that
+/// shape. `None` when answers of the same status to one envelope differ in shape (nothing to
+/// line up). Words that are the same every round (`bad_padding` here, `bad_signature` there)
+/// stay, so a random trace id without digits no longer hides them.
+fn by_stable_parts(
+    variants: &[Variant],
+    answers: &[(usize, Option<(u16, String)>)],
+) -> Option<BTreeMap<usize, BTreeSet<Seen>>> {
+    let mut shapes: BTreeMap<(usize, u16), Vec<Shape>> = BTreeMap::new();
+    let mut seen: BTreeMap<usize, BTreeSet<Seen>> = BTreeMap::new();
+    for (i, o) in answers {
+        match o {
+            Some((status, body)) => shapes
+                .entry((*i, *status))
+                .or_default()
+                .push(Shape::of(&mask_tokens(&normalise(body, &variants[*i])))),
+            None => {
+                seen.entry(*i).or_default().insert(Seen::Dropped);
+            }
+        }
+    }
+    let mut varying: BTreeMap<Vec<String>, BTreeSet<usize>> = BTreeMap::new();
+    for same in shapes.values() {
+        let first = same.first()?;
+        let mask = varying.entry(first.between.clone()).or_default();
+        for other in &same[1..] {
+            if other.between != first.between {
+                return None;
+            }
+            let differ = first
+                .tokens
+                .iter()
+                .zip(&other.tokens)
+                .enumerate()
+                .filter(|(_, (x, y))| x != y)
+                .map(|(k, _)| k);
+            mask.extend(differ);
+        }
+    }
+    for ((i, status), same) in &shapes {
+        for shape in same {
+            let mask = varying.get(&shape.between).cloned().unwrap_or_default();
+            let body = shape.render(&mask);
+            seen.entry(*i)
+                .or_default()
+                .insert(Seen::Answer(*status, body));
+        }
+    }
+    Some(seen)
 }
 
 /// What came back for one request, as compared.
@@ -423,14 +517,28 @@ fn observe(
     o
 }
 
-/// The answers per variant, compared as exactly as the endpoint allows: if the same forged
-/// envelope gets different bodies from one round to the next, id-like tokens are masked too;
-/// if even that varies, statuses only (and a note says so).
+/// The answers per variant, compared as exactly as the endpoint allows ([`compare_answers`]),
+/// with a note when the comparison had to be less exact than whole normalised bodies.
 fn compare(
     result: &mut CaseResult,
     variants: &[Variant],
     answers: &[(usize, Option<(u16, String)>)],
 ) -> BTreeMap<usize, BTreeSet<Seen>> {
+    let (seen, note) = compare_answers(variants, answers);
+    if let Some(note) = note {
+        result.notes.push(note.into());
+    }
+    seen
+}
+
+/// The answers per variant, compared as exactly as the endpoint allows: if the same forged
+/// envelope gets different bodies from one round to the next, id-like tokens are masked too;
+/// if even that varies, by the parts of the bodies that never vary ([`by_stable_parts`]); if
+/// the bodies cannot even be lined up, statuses only. The note says which, when not the first.
+fn compare_answers(
+    variants: &[Variant],
+    answers: &[(usize, Option<(u16, String)>)],
+) -> (BTreeMap<usize, BTreeSet<Seen>>, Option<&'static str>) {
     let build = |level: Level| -> BTreeMap<usize, BTreeSet<Seen>> {
         let mut seen: BTreeMap<usize, BTreeSet<Seen>> = BTreeMap::new();
         for (i, o) in answers {
@@ -452,15 +560,31 @@ fn compare(
     let stable = |m: &BTreeMap<usize, BTreeSet<Seen>>| m.values().all(|s| s.len() <= 1);
     let seen = build(Level::Normalised);
     if stable(&seen) {
-        return seen;
+        return (seen, None);
     }
     let seen = build(Level::Masked);
     if stable(&seen) {
-        result.notes.push("the same forged envelope got different bodies between rounds; answers were compared with id-like tokens masked".into());
-        return seen;
+        return (
+            seen,
+            Some(
+                "the same forged envelope got different bodies between rounds; answers were compared with id-like tokens masked",
+            ),
+        );
     }
-    result.notes.push("the same forged envelope got different bodies between rounds even with id-like tokens masked; answers were compared by status only".into());
-    build(Level::StatusOnly)
+    if let Some(seen) = by_stable_parts(variants, answers) {
+        return (
+            seen,
+            Some(
+                "the same forged envelope got different bodies between rounds even with id-like tokens masked; answers were compared by the parts of their bodies that were the same every round (id-like tokens masked, and every token that varied between rounds)",
+            ),
+        );
+    }
+    (
+        build(Level::StatusOnly),
+        Some(
+            "the same forged envelope got differently shaped bodies between rounds even with id-like tokens masked; answers were compared by status only",
+        ),
+    )
 }
 
 /// Variants whose answers coincide at least once, grouped: more than one group means an
@@ -699,5 +823,106 @@ mod tests {
             mask_tokens(r#"{"error":"bad_padding","trace":"a1b2c3d4"}"#),
             mask_tokens(r#"{"error":"bad_signature","trace":"e5f6a7b8"}"#)
         );
+        // A short id is masked whole, not digit by digit.
+        assert_eq!(
+            mask_tokens(r#"{"trace":"a1b2c3"}"#),
+            mask_tokens(r#"{"trace":"d4e5f6"}"#)
+        );
+        // Long words stay words.
+        assert_ne!(
+            mask_tokens(r#"{"error":"signature_verification_failed"}"#),
+            mask_tokens(r#"{"error":"padding_verification_failed"}"#)
+        );
+    }
+
+    /// The groups the check finds among `rounds` rounds of answers, each `(status, body)` made
+    /// by `answer(variant, round)`.
+    fn groups_of(answer: impl Fn(usize, usize) -> (u16, String)) -> usize {
+        let keys = KeySet::embedded();
+        let vs = variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer);
+        let answers: Vec<(usize, Option<(u16, String)>)> = (0..3)
+            .flat_map(|round| (0..VARIANTS).map(move |i| (i, round)))
+            .map(|(i, round)| (i, Some(answer(i, round))))
+            .collect();
+        let (seen, _) = compare_answers(&vs, &answers);
+        group(&seen).len()
+    }
+
+    /// A fresh id per request, from `alphabet`.
+    fn fresh_id(i: usize, round: usize, alphabet: &[u8]) -> String {
+        let mut x = (i * 31 + round * 7 + 1) as u64;
+        (0..6)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                alphabet[((x >> 33) % alphabet.len() as u64) as usize] as char
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_short_random_trace_does_not_hide_different_rejections() {
+        for alphabet in [&b"abcdef0123456789"[..], b"abcdefghijklmnopqrstuvwxyz"] {
+            // Padding errors (c, d) told apart from the others, each with a fresh short trace.
+            let oracle = groups_of(|i, round| {
+                let error = if i == 2 || i == 3 {
+                    "bad_padding"
+                } else {
+                    "bad_signature"
+                };
+                let trace = fresh_id(i, round, alphabet);
+                (400, format!(r#"{{"error":"{error}","trace":"{trace}"}}"#))
+            });
+            assert_eq!(oracle, 2, "{alphabet:?}");
+            // The same refusal every time, with the same fresh traces: uniform.
+            let careful = groups_of(|i, round| {
+                let trace = fresh_id(i, round, alphabet);
+                (400, format!(r#"{{"error":"rejected","trace":"{trace}"}}"#))
+            });
+            assert_eq!(careful, 1, "{alphabet:?}");
+        }
+        // The brief's own traces.
+        let oracle = groups_of(|i, round| {
+            let (error, trace) = if i == 2 || i == 3 {
+                ("bad_padding", ["a1b2c3", "x9y8z7", "k2m3n4"][round])
+            } else {
+                (
+                    "bad_signature",
+                    ["d4e5f6", "p0q1r2", "s5t6u7"][(round + i) % 3],
+                )
+            };
+            (400, format!(r#"{{"error":"{error}","trace":"{trace}"}}"#))
+        });
+        assert_eq!(oracle, 2);
+    }
+
+    #[test]
+    fn ids_uuids_and_times_do_not_make_a_uniform_refusal_differ() {
+        let careful = groups_of(|i, round| {
+            let n = i * 3 + round;
+            (
+                400,
+                format!(
+                    r#"{{"error":"rejected","request_id":"3f2b1c9e-1a2b-4c3d-8e9f-0a1b2c3d4e{n:02x}","at":"2026-11-26T02:20:{n:02}.123Z","date":"Thu, 26 Nov 2026 02:20:{n:02} GMT","ts":17641236111{n:02},"req":"r{n}x"}}"#
+                ),
+            )
+        });
+        assert_eq!(careful, 1);
+    }
+
+    #[test]
+    fn bodies_that_cannot_be_lined_up_are_compared_by_status() {
+        // A message whose length varies per request: no shape in common, statuses only.
+        let (seen, note) = {
+            let keys = KeySet::embedded();
+            let vs = variants(&keys.aes, SignType::Rsa2, &keys.attacker.signer);
+            let answers: Vec<(usize, Option<(u16, String)>)> = (0..6)
+                .map(|n| (n % VARIANTS, Some((400, "no ".repeat(n + 1)))))
+                .collect();
+            compare_answers(&vs, &answers)
+        };
+        assert!(note.unwrap().contains("by status only"));
+        assert_eq!(group(&seen).len(), 1);
     }
 }
