@@ -206,7 +206,7 @@ fn token_re() -> &'static Regex {
 /// `body` with every token that looks like an id masked, each as one unit: a token holding a
 /// digit (letters and digits mixed, such as `a1b2c3`, or a number) or a character only base64
 /// uses (`+`, `/`, `=`). Words such as `bad_signature` stay, however long. Ids without digits
-/// slip through; [`compare`] then masks what varies between rounds ([`Shape`]).
+/// slip through; the comparison then masks what varies between rounds, token by token.
 pub fn mask_tokens(body: &str) -> String {
     token_re()
         .replace_all(body, |c: &regex::Captures<'_>| {
