@@ -52,6 +52,23 @@ fn status_rule(table: &'static str, rule: Option<&Rule>) -> LoginStatusRule {
     }
 }
 
+/// True when the contract's `rule` lists `status` itself (its word over the login defaults).
+fn lists(rule: Option<&Rule>, status: u16) -> bool {
+    rule.and_then(|r| r.status.as_ref())
+        .is_some_and(|s| s.contains(&status))
+}
+
+/// `identity-leaked` for every id of the user (and of the smuggled one) that `body` names.
+fn names_a_user(e: &Expect, body: &str) -> Vec<Finding> {
+    e.user
+        .ids()
+        .into_iter()
+        .chain(e.foreign_ids.iter().cloned())
+        .filter(|id| body.contains(id.as_str()))
+        .map(|id| Finding::IdentityLeaked { id })
+        .collect()
+}
+
 fn status_ok(rule: &LoginStatusRule, status: u16) -> bool {
     match (&rule.allowed, rule.table) {
         (Some(a), _) => a.contains(&status),
@@ -234,11 +251,7 @@ pub fn refusal(
     };
     // A merchant that answers every login with 200 and says "refused" in the body lists 200 in
     // `[login_refused] status`; such a 2xx is then a refusal, judged by naming no user.
-    let listed = contract
-        .login_refused
-        .as_ref()
-        .and_then(|r| r.status.as_ref())
-        .is_some_and(|s| s.contains(&answer.status));
+    let listed = lists(contract.login_refused.as_ref(), answer.status);
     let accepted = (200..300).contains(&answer.status) && !listed;
     if accepted {
         problems.push(Finding::LoginAccepted {
@@ -252,16 +265,41 @@ pub fn refusal(
         });
     }
     // A refusal that names the user (an accepted login already says it all).
-    for id in e.user.ids().iter().chain(e.foreign_ids.iter()) {
-        if !accepted && body.contains(id.as_str()) {
-            problems.push(Finding::IdentityLeaked { id: id.clone() });
-        }
+    if !accepted {
+        problems.extend(names_a_user(e, &body));
     }
     if problems.is_empty() {
         pass(format!(
             "pass by {status} ({}), no user id in the answer",
             answer.status
         ))
+    } else {
+        fail(problems)
+    }
+}
+
+/// Judges the answer to a login while the gateway was busy (20000): the contract's
+/// `[retry_later]` answer (`target`), naming no user. A 2xx is a login under the login rules (the
+/// refused-code cases read it so) unless `[retry_later] status` lists it: the phone-mode default
+/// (any 2xx or 4xx, or 503) alone would pass `200 {"status":"ok"}`.
+pub fn busy(
+    contract: &Contract,
+    judge: &Judge,
+    target: &Target<'_>,
+    e: &Expect,
+    answer: &Answer,
+) -> Judgement {
+    let mut j = judge.judge(target, answer);
+    let mut problems = std::mem::take(&mut j.findings);
+    if (200..300).contains(&answer.status) && !lists(contract.retry_later.as_ref(), answer.status) {
+        problems.push(Finding::LoginAccepted {
+            refusal: LoginRefusal::GatewayBusy,
+            status: answer.status,
+        });
+    }
+    problems.extend(names_a_user(e, &String::from_utf8_lossy(&answer.body)));
+    if problems.is_empty() {
+        j
     } else {
         fail(problems)
     }

@@ -373,32 +373,11 @@ impl LoginRun<'_> {
                     )
                     .await?;
                 if let Sent::Answer(a) = &sent {
-                    let mut j = self.judge.judge(&busy_target(), a);
-                    // A 2xx is a login under the login rules (the refused-code cases read it so),
-                    // unless the contract's `[retry_later]` lists that status: the phone-mode
-                    // default (any 2xx or 4xx, or 503) would pass a merchant that answers a busy
-                    // gateway with `200 {"status":"ok"}`.
-                    let listed = contract
-                        .retry_later
-                        .as_ref()
-                        .and_then(|r| r.status.as_ref())
-                        .is_some_and(|s| s.contains(&a.status));
-                    if (200..300).contains(&a.status) && !listed {
-                        j.findings.push(Finding::LoginAccepted {
-                            refusal: LoginRefusal::GatewayBusy,
-                            status: a.status,
-                        });
-                    }
-                    for id in user.ids() {
-                        if String::from_utf8_lossy(&a.body).contains(&id) {
-                            j.findings.push(Finding::IdentityLeaked { id });
-                        }
-                    }
-                    if !j.findings.is_empty() {
-                        j.verdict = Verdict::Fail;
-                        j.reason = crate::finding::words(&j.findings);
-                    }
-                    apply(&mut r, j);
+                    let e = people.expect(case, false);
+                    apply(
+                        &mut r,
+                        judge::busy(contract, self.judge, &busy_target(), &e, a),
+                    );
                 }
                 return Ok(settle(r, sent));
             }
