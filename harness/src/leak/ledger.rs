@@ -66,6 +66,21 @@ impl IdentityKind {
             IdentityKind::OpenId | IdentityKind::AccessToken => c.is_ascii_alphanumeric(),
         }
     }
+
+    /// True when a match between `before` and `after` is part of a longer token. China's
+    /// country code before a mobile (`+86`, `0086`, or `86` starting the number) is no glue.
+    fn glued(self, before: &str, after: &str) -> bool {
+        let country_code = || {
+            before.strip_suffix("86").is_some_and(|rest| {
+                rest.ends_with('+')
+                    || rest.ends_with("00")
+                    || !rest.chars().next_back().is_some_and(|c| c.is_ascii_digit())
+            })
+        };
+        let glued_before = before.chars().next_back().is_some_and(|c| self.glues(c))
+            && !(self == IdentityKind::Mobile && country_code());
+        glued_before || after.chars().next().is_some_and(|c| self.glues(c))
+    }
 }
 
 impl fmt::Display for IdentityKind {
@@ -216,11 +231,7 @@ impl RunLedger {
             for m in index.automaton.find_overlapping_iter(text) {
                 let i = m.pattern().as_usize();
                 let kind = index.keys[i].0;
-                let before = text[..m.start()].chars().next_back();
-                let after = text[m.end()..].chars().next();
-                let glued_before = before.is_some_and(|c| kind.glues(c))
-                    && !(kind == IdentityKind::Mobile && country_code_before(&text[..m.start()]));
-                if !glued_before && !after.is_some_and(|c| kind.glues(c)) {
+                if !kind.glued(&text[..m.start()], &text[m.end()..]) {
                     found.insert(i);
                 }
             }
@@ -267,17 +278,6 @@ impl RunLedger {
         }
         index.clone()
     }
-}
-
-/// True when `before` ends with China's country code written before a mobile: `+86`, `0086`, or
-/// `86` starting a number (`8613812345678`).
-fn country_code_before(before: &str) -> bool {
-    let Some(rest) = before.strip_suffix("86") else {
-        return false;
-    };
-    rest.ends_with('+')
-        || rest.ends_with("00")
-        || !rest.chars().next_back().is_some_and(|c| c.is_ascii_digit())
 }
 
 /// Every string value of a `mobile` member anywhere in `v`.

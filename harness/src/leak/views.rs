@@ -164,10 +164,10 @@ fn join_digit_groups(text: &str) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
+    let separator = |c: char| matches!(c, ' ' | '-' | '\u{a0}');
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let separator = |c: char| matches!(c, ' ' | '-' | '\u{a0}');
         if separator(c) && i > 0 && chars[i - 1].is_ascii_digit() {
             let mut j = i;
             while j < chars.len() && separator(chars[j]) && j - i < 3 {
