@@ -13,7 +13,8 @@
 //! the same body sent plain; an undecodable answer never passes; an answer whose readable text
 //! carries the merchant's AES key, the forbidden canary mobile or the case's ciphertext never
 //! passes; under the default rules a pass means the status rule held (and for `accept` the
-//! mobile is in the body); a redacted body carries neither the AES key's base64 or hex forms nor
+//! mobile is in the body as written or among its JSON strings and numbers, not merely in digit
+//! groups or base64); a redacted body carries neither the AES key's base64 or hex forms nor
 //! a PEM block.
 use std::io::Write;
 use std::sync::LazyLock;
@@ -91,6 +92,21 @@ fn received(status: u16, encoding: Option<&str>, wire: Vec<u8>) -> Option<Answer
         None => Vec::new(),
     };
     Answer::received(status, headers, wire, CAP).ok()
+}
+
+/// True when `text` gives the mobile: as written, or (a JSON body) in one of its strings or
+/// numbers once parsed. Written out here with `serde_json`, not taken from the harness's views.
+fn gives_mobile(text: &str) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains(MOBILE),
+            serde_json::Value::Number(n) => n.to_string().contains(MOBILE),
+            serde_json::Value::Array(a) => a.iter().any(walk),
+            serde_json::Value::Object(o) => o.iter().any(|(k, x)| k.contains(MOBILE) || walk(x)),
+            _ => false,
+        }
+    }
+    text.contains(MOBILE) || serde_json::from_str(text).is_ok_and(|v: serde_json::Value| walk(&v))
 }
 
 /// Runs one input through the target and its oracle; panics on a finding.
@@ -177,7 +193,7 @@ pub(crate) fn run(data: &[u8]) {
             // 1xx or a redirect.
             let final_ = (200..300).contains(&status) || (400..500).contains(&status);
             let ok = match outcome {
-                Outcome::Accept => (200..300).contains(&status) && text.contains(MOBILE),
+                Outcome::Accept => (200..300).contains(&status) && gives_mobile(&text),
                 Outcome::NoMobile | Outcome::PlatformError => final_,
                 Outcome::RetryLater => final_ || status == 503,
                 Outcome::Reject => (400..500).contains(&status),

@@ -74,7 +74,8 @@ pub enum StatusRule {
 /// Where the expected mobile is looked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MobileCheck {
-    /// Anywhere in the body, in any readable form (`default rule for OUTCOME`).
+    /// In the body as written, or among its decoded JSON strings and numbers
+    /// (`default rule for OUTCOME`).
     Body,
     /// At this JSON pointer (`contract [OUTCOME] mobile`).
     Pointer(String),
@@ -553,7 +554,7 @@ impl fmt::Display for Finding {
                 ),
                 MobileCheck::Pointer(p) => write!(
                     f,
-                    "contract [{outcome}] mobile: {p} is missing or not a string, expected {wanted:?}"
+                    "contract [{outcome}] mobile: {p} is missing or not a string or number, expected {wanted:?}"
                 ),
                 MobileCheck::Regex(re) => write!(
                     f,
@@ -716,7 +717,7 @@ impl fmt::Display for Finding {
             } => match check {
                 MobileCheck::Pointer(p) => write!(
                     f,
-                    "contract [login] mobile: {p} is missing or not a string, expected {wanted:?}"
+                    "contract [login] mobile: {p} is missing or not a string or number, expected {wanted:?}"
                 ),
                 _ => write!(
                     f,

@@ -514,7 +514,7 @@ impl Judge {
                 (MobileCheck::Regex(re.0.as_str().to_string()), found)
             }
             (None, None) => {
-                if views.readable_contains(m) {
+                if views.shows(m) {
                     f.ok.push(format!(
                         "default rule for {outcome}: the mobile {m} is in the body"
                     ));

@@ -71,6 +71,31 @@ fn default_accept_needs_2xx_and_the_mobile() {
 }
 
 #[test]
+fn default_accept_takes_the_mobile_as_given_not_as_reconstructed() {
+    // The leak readings (digit groups joined, base64 decoded) are for what must not be there;
+    // the mobile of a success must be given (a fuzz run passed `138 1234 5678`).
+    let j = judge("");
+    let e = exp(Outcome::Accept, Some("13812345678"), None);
+    for given in [
+        r#"{"mobile":"\u00313812345678"}"#,
+        r#"{"mobile":13812345678}"#,
+        "mobile=13812345678",
+    ] {
+        let v = verdict(&j, &e, &[], &ans(200, given));
+        assert_eq!(v.verdict, Verdict::Pass, "{given}: {}", v.reason);
+    }
+    for reconstructed in [
+        "138 1234 5678",
+        r#"{"mobile":"138-1234-5678"}"#,
+        r#"{"mobile":"MTM4MTIzNDU2Nzg="}"#,
+        "mobile=%31%33%38%31%32%33%34%35%36%37%38",
+    ] {
+        let v = verdict(&j, &e, &[], &ans(200, reconstructed));
+        assert_eq!(v.verdict, Verdict::Fail, "{reconstructed}: {}", v.reason);
+    }
+}
+
+#[test]
 fn default_reject_needs_4xx_and_no_canary() {
     let j = judge("");
     let e = exp(Outcome::Reject, None, None);

@@ -43,6 +43,9 @@ pub struct Views {
     pub(super) blobs: Vec<Vec<u8>>,
     /// Readable texts (unescaped and decoded, whitespace kept), for mobiles and PEM markers.
     readable: Vec<String>,
+    /// How many of the first `readable` texts are the body as written: the raw text and, when
+    /// the body is JSON, its strings and numbers decoded (see [`Views::shows`]).
+    as_written: usize,
 }
 
 pub(super) fn canonical(text: &str) -> String {
@@ -219,6 +222,7 @@ impl Views {
             json_strings(&v, 0, &mut strings);
             readable.push(strings.join("\n"));
         }
+        let as_written = readable.len();
         if body.contains('\\') || body.contains("&#") {
             readable.push(unescape_embedded(body));
         }
@@ -272,6 +276,7 @@ impl Views {
             lower,
             blobs,
             readable,
+            as_written,
         }
     }
 
@@ -292,7 +297,8 @@ impl Views {
         views
     }
 
-    /// Adds the readings of another part of the same answer.
+    /// Adds the readings of another part of the same answer ([`Views::shows`] keeps reading the
+    /// first part only: a value is given in the body, not in a header).
     pub fn merge(&mut self, other: Views) {
         self.texts.extend(other.texts);
         self.lower.extend(other.lower);
@@ -303,6 +309,17 @@ impl Views {
     /// The readable texts (unescaped and decoded, whitespace kept).
     pub(super) fn readable(&self) -> &[String] {
         &self.readable
+    }
+
+    /// True when the body as written shows `needle`: its raw text or, when it is JSON, one of its
+    /// strings or numbers (escapes undone by the JSON parser). This is what an answer must do to
+    /// *give* a value (the mobile of an `accept`); the other readings (digit groups joined,
+    /// base64 decoded, ...) are for finding what must not be there, where reading too much is
+    /// the safe side.
+    pub fn shows(&self, needle: &str) -> bool {
+        self.readable[..self.as_written]
+            .iter()
+            .any(|t| t.contains(needle))
     }
 
     /// True when some readable view contains `needle` as is (a mobile, a marker).
