@@ -99,6 +99,15 @@ fn default_status_ok(outcome: Outcome, status: u16) -> bool {
 }
 
 /// The default status rule of `outcome` in words.
+/// Every reading of `answer` ([`Views::of_answer`]): its `body`, header values and reason phrase.
+fn answer_views(body: &str, answer: &Answer) -> Views {
+    Views::of_answer(
+        body,
+        answer.headers.iter().map(|(_, v)| v.as_str()),
+        answer.reason.as_deref(),
+    )
+}
+
 pub(crate) fn default_status_words(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Accept => "a 2xx status",
@@ -250,19 +259,20 @@ impl Judge {
     /// `always (...)` part of [`Judge::judge`], for checks that judge status and content their
     /// own way.
     pub fn always_findings(&self, target: &Target<'_>, answer: &Answer) -> Vec<Finding> {
-        self.always(target, answer)
+        let body = String::from_utf8_lossy(&answer.body);
+        self.always(target, answer, &body, &answer_views(&body, answer))
     }
 
     /// The findings every answer is checked for, whatever its case and contract, in every part
-    /// of the answer: the body, the header values and the reason phrase.
-    fn always(&self, target: &Target<'_>, answer: &Answer) -> Vec<Finding> {
+    /// of the answer (`views`: the body, the header values and the reason phrase).
+    fn always(
+        &self,
+        target: &Target<'_>,
+        answer: &Answer,
+        body: &str,
+        views: &Views,
+    ) -> Vec<Finding> {
         let mut found = Vec::new();
-        let body = String::from_utf8_lossy(&answer.body);
-        let views = &Views::of_answer(
-            &body,
-            answer.headers.iter().map(|(_, v)| v.as_str()),
-            answer.reason.as_deref(),
-        );
         if let Some(why) = &answer.undecodable {
             found.push(Finding::Undecodable { why: why.clone() });
         }
@@ -286,7 +296,7 @@ impl Judge {
         if let Some(kind) = self.keys.found_in(views) {
             found.push(Finding::SecretLeaked { kind });
         }
-        let parts = std::iter::once(&*body)
+        let parts = std::iter::once(body)
             .chain(answer.headers.iter().map(|(_, v)| v.as_str()))
             .chain(answer.reason.as_deref());
         let marker = parts.into_iter().find_map(|part| {
@@ -312,8 +322,10 @@ impl Judge {
     /// Judges `answer` against `target`.
     pub fn judge(&self, target: &Target<'_>, answer: &Answer) -> Judgement {
         let body = String::from_utf8_lossy(&answer.body);
-        let views = Views::of(&body);
-        let always = self.always(target, answer);
+        // One reading of the whole answer serves both: the always checks read every part, the
+        // outcome rule reads what the body gives ([`Views::shows`]).
+        let views = answer_views(&body, answer);
+        let always = self.always(target, answer, &body, &views);
         let e = target.expected;
         let primary = self.outcome_rule(e, answer, &body, &views);
 

@@ -246,7 +246,7 @@ impl Shape {
 /// answers of the same status to the same forged envelope is masked in every body of that shape;
 /// the flag says whether any was. `None` when answers of the same status to one envelope differ
 /// in shape (nothing to line up). A token that is the same every round counts, whatever it looks
-/// like: a random trace id (`a1b2c3`, `Xk3vQ`) is masked because it varies, while a word or a
+/// like (beyond what [`normalise`] replaces): a random trace id (`a1b2c3`, `Xk3vQ`) is masked because it varies, while a word or a
 /// code that never varies (`bad_padding` here and `bad_signature` there, `40002` here and
 /// `40001` there) stays, just as it counts when nothing in the bodies varies at all.
 fn by_stable_parts(
